@@ -198,6 +198,8 @@ export interface VcpSecurity {
   merkle_index?: number;
   /** `anchor_id` of the AnchorRecord covering this event. */
   anchor_reference?: string;
+  /** Kafka partition whose tree holds this event (sidecar cluster mode); absent means one tree. */
+  partition?: number;
 }
 
 /** A complete, sealed VCP event. */

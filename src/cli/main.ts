@@ -1,0 +1,64 @@
+/**
+ * The `vcp` command line: one file a command, dispatched from here.
+ */
+import { VcpError } from '../core/errors.ts';
+import { demoCommand } from './demo-command.ts';
+import { type CliIo, EXIT, processIo, UsageError } from './io.ts';
+import { keygenCommand } from './keygen-command.ts';
+import { verifyCommand } from './verify-command.ts';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  demo: { run: demoCommand, summary: 'record a SIG→ORD→ACK→EXE trade, anchor it and verify it' },
+  keygen: { run: keygenCommand, summary: 'generate an Ed25519 signing key' },
+  verify: { run: verifyCommand, summary: 'verify an export offline and say exactly what is wrong' },
+};
+
+/** Register more commands (later layers add `sidecar`, `tap`, `fix-replay`). */
+export function registerCommand(name: string, run: Command, summary: string): void {
+  COMMANDS[name] = { run, summary };
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const list = Object.entries(COMMANDS)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `usage: vcp <command> [options]\n\ncommands:\n${list}\n\nvcp <command> --help shows a command's options.\n`;
+}
+
+/** Run the CLI; resolves to the exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-v') {
+    io.out(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`vcp: unknown command "${name}"\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`vcp ${name}: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof VcpError) {
+      io.err(`vcp ${name}: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+/** Package version (kept in step with package.json by a test). */
+export const VERSION = '0.1.0';
