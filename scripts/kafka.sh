@@ -107,6 +107,7 @@ pick_node() {
 
 # Creates and deletes a throwaway topic through the Admin API: proves the controller and the
 # broker both answer, not just that a socket is listening.
+# shellcheck disable=SC2016 # JavaScript, not shell: the ${...} are template literals.
 probe_js='
 import { Admin } from "@platformatic/kafka";
 const admin = new Admin({ clientId: "vcp-kafka-ready", bootstrapBrokers: [process.argv[1]], timeout: 5000, retries: 0 });
@@ -218,13 +219,16 @@ appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = info
 rootLogger.appenderRef.file.ref = file
 EOF
-  local jvm=(java $heap_opts -XX:+UseSerialGC -Djava.awt.headless=true
+  local heap
+  read -ra heap <<<"$heap_opts"
+  local jvm=(java "${heap[@]}" -XX:+UseSerialGC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$lib/*")
 
   # A cluster id is 16 random bytes in unpadded base64url; made here to spare a JVM start.
   local cluster_id
   cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-  if ! "${jvm[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+  # The format run is short: C1-only JIT starts it ~0.4 s sooner. The broker keeps full JIT.
+  if ! "${jvm[@]}" -XX:TieredStopAtLevel=1 kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1; then
     cat "$dir/format.log" >&2
     fail_start "" "$dir" "kafka-storage format failed"
@@ -237,12 +241,13 @@ EOF
   printf 'pid=%s\ndir=%s\nport=%s\ncport=%s\n' "$pid" "$dir" "$port" "$cport" >"$state_file"
   log "starting broker (pid $pid, data dir $dir)"
 
-  local deadline=$((SECONDS + start_timeout)) node="" probed=0 out=""
+  local deadline=$((SECONDS + start_timeout)) node="" probed=0 out="" up_ms=""
   node=$(pick_node || true)
   [ -n "$node" ] || log "no Node >= 22 found; readiness is judged from the broker log only"
   while :; do
     broker_alive "$pid" "$dir" || fail_start "" "$dir" "the broker exited during startup"
     if grep -q 'Kafka Server started' "$dir/server.log" 2>/dev/null && port_open "$port"; then
+      [ -n "$up_ms" ] || up_ms=$((($(date +%s%N) - started_at) / 1000000))
       if [ -z "$node" ]; then break; fi
       if out=$(admin_probe "$node"); then
         probed=1
@@ -254,7 +259,7 @@ EOF
     sleep 0.2
   done
   local ms=$((($(date +%s%N) - started_at) / 1000000))
-  log "ready in ${ms} ms$([ "$probed" = 1 ] && echo ' (admin probe passed)')"
+  log "ready in ${ms} ms (broker up after ${up_ms} ms$([ "$probed" = 1 ] && echo ', then admin probe passed'))"
   print_address
 }
 

@@ -22,8 +22,8 @@
  * This definition is part of the wire format: do not change it.
  */
 
-import * as nodeCrypto from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { VcpConfigError, VcpCryptoError } from '../core/errors.ts';
 
@@ -98,7 +98,9 @@ export function loadPublicKey(input: PublicKeyInput): KeyObject {
   let key: KeyObject;
   if (isKeyObject(input)) {
     if (input.type !== 'public') {
-      throw cryptoError(`expected a public key, got a ${input.type} key (use publicKeyOf() for a private key)`);
+      throw cryptoError(
+        `expected a public key, got a ${input.type} key (use publicKeyOf() for a private key)`,
+      );
     }
     key = requireEd25519(input, 'public');
   } else if (typeof input === 'string') {
@@ -130,7 +132,8 @@ export function publicKeyFromRaw(raw: string | Uint8Array): KeyObject {
   if (bytes.length !== 32) {
     throw cryptoError(`a raw Ed25519 public key is 32 bytes (64 hex characters), got ${bytes.length} bytes`);
   }
-  return rawPublic(bytes, true);
+  assertStrictRaw(bytes);
+  return rawPublic(bytes);
 }
 
 /** The public key of an Ed25519 private key (any `PrivateKeyInput`). */
@@ -144,7 +147,9 @@ export function publicKeyBytes(publicKey: PublicKeyInput): Buffer {
   let raw = rawCache.get(key);
   if (raw === undefined) {
     requireEd25519(key, 'public');
-    raw = key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
+    // JWK export is ~15× faster than DER export in Node 24 (no OpenSSL encoder lookup).
+    raw = Buffer.from(key.export({ format: 'jwk' }).x as string, 'base64url');
+    if (raw.length !== 32) throw cryptoError('public key export did not give 32 bytes');
     rawCache.set(key, raw);
   }
   return raw;
@@ -168,7 +173,7 @@ export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportForm
   const raw = publicKeyBytes(publicKey);
   if (format === 'hex') return raw.toString('hex');
   if (format === 'jwk') return { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') };
-  if (format === 'pem') return rawPublic(raw, false).export({ format: 'pem', type: 'spki' }) as string;
+  if (format === 'pem') return rawPublic(raw).export({ format: 'pem', type: 'spki' }) as string;
   throw cryptoError(`unknown key export format ${kind(format)}; expected pem, jwk or hex`);
 }
 
@@ -182,12 +187,9 @@ export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportF
 export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportFormat): string | JsonWebKey {
   const key = loadPrivateKey(privateKey);
   if (format === 'pem') return key.export({ format: 'pem', type: 'pkcs8' }) as string;
-  const seed = key.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.length);
-  if (format === 'hex') return seed.toString('hex');
-  if (format === 'jwk') {
-    const x = publicKeyBytes(nodeCrypto.createPublicKey(key)).toString('base64url');
-    return { kty: 'OKP', crv: 'Ed25519', d: seed.toString('base64url'), x };
-  }
+  const jwk = key.export({ format: 'jwk' });
+  if (format === 'hex') return Buffer.from(jwk.d as string, 'base64url').toString('hex');
+  if (format === 'jwk') return { kty: 'OKP', crv: 'Ed25519', d: jwk.d as string, x: jwk.x as string };
   throw cryptoError(`unknown key export format ${kind(format)}; expected pem, jwk or hex`);
 }
 
@@ -240,7 +242,9 @@ export function loadPrivateKeyFromEnv(
   }
   const file = env[`${name}_FILE`];
   if (file !== undefined && file.trim() !== '') return loadPrivateKeyFile(file.trim(), options);
-  throw new VcpConfigError(`no signing key: set ${name} (PEM, JWK or hex) or ${name}_FILE (a path to a key file)`);
+  throw new VcpConfigError(
+    `no signing key: set ${name} (PEM, JWK or hex) or ${name}_FILE (a path to a key file)`,
+  );
 }
 
 /**
@@ -285,23 +289,23 @@ function isSmallOrder(b: Uint8Array): boolean {
 }
 
 function assertStrictPublicKey(key: KeyObject): void {
-  const raw = publicKeyBytes(key);
+  assertStrictRaw(publicKeyBytes(key));
+}
+
+function assertStrictRaw(raw: Uint8Array): void {
   if (isNonCanonicalY(raw)) throw cryptoError('public key is not canonically encoded (y ≥ p) and is refused');
   if (isSmallOrder(raw)) {
     throw cryptoError('public key is a small-order point (a weak key anyone can forge for) and is refused');
   }
 }
 
-function rawPublic(raw: Uint8Array, strict: boolean): KeyObject {
-  if (strict && !isStrictPoint(raw)) {
-    throw cryptoError(
-      isNonCanonicalY(raw)
-        ? 'public key is not canonically encoded (y ≥ p) and is refused'
-        : 'public key is a small-order point (a weak key anyone can forge for) and is refused',
-    );
-  }
+/** A public KeyObject from 32 raw bytes, unchecked (callers check strictness). */
+function rawPublic(raw: Uint8Array): KeyObject {
+  // A PEM string is the fastest import Node offers (~8 µs against ~30 µs for DER or JWK
+  // on Node 24): OpenSSL is told the type by the label instead of trying every decoder.
+  const pem = `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([SPKI_PREFIX, raw]).toString('base64')}\n-----END PUBLIC KEY-----\n`;
   try {
-    return nodeCrypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    return nodeCrypto.createPublicKey(pem);
   } catch (err) {
     throw cryptoError('public key bytes are not a valid Ed25519 point', err);
   }
@@ -358,7 +362,9 @@ function privateFromPem(pem: string, options: LoadPrivateKeyOptions): KeyObject 
   let key: KeyObject;
   try {
     key = nodeCrypto.createPrivateKey(
-      options.passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase: options.passphrase },
+      options.passphrase === undefined
+        ? { key: pem, format: 'pem' }
+        : { key: pem, format: 'pem', passphrase: options.passphrase },
     );
   } catch (err) {
     throw cryptoError('PEM private key could not be parsed (corrupt, truncated, or wrong passphrase)', err);
@@ -428,14 +434,14 @@ function publicFromText(text: string): KeyObject {
     return requireEd25519(key, 'public');
   }
   if (t.startsWith('{')) return publicFromJwk(parseJson(t));
-  if (HEX_RE.test(t)) return rawPublic(decodeHex(t, 'public key', [64]), true);
+  if (HEX_RE.test(t)) return rawPublic(decodeHex(t, 'public key', [64]));
   throw cryptoError('unrecognised public key format; expected SPKI PEM, JWK JSON, or 64 hex characters');
 }
 
 function publicFromBytes(bytes: Uint8Array): KeyObject {
   const text = asText(bytes);
   if (text !== undefined) return publicFromText(text);
-  if (bytes.length === 32) return rawPublic(bytes, true);
+  if (bytes.length === 32) return rawPublic(bytes);
   if (bytes[0] === 0x30) {
     let key: KeyObject;
     try {
@@ -456,7 +462,7 @@ function publicFromJwk(jwk: Record<string, unknown>): KeyObject {
     throw cryptoError('this JWK contains a private part ("d"); give the public key only ({kty, crv, x})');
   }
   if (jwk.x === undefined) throw cryptoError('JWK has no "x" (the public key)');
-  return rawPublic(jwkX(jwk), true);
+  return rawPublic(jwkX(jwk));
 }
 
 function jwkX(jwk: Record<string, unknown>): Buffer {
@@ -517,14 +523,18 @@ function parseJson(text: string): Record<string, unknown> {
 }
 
 function readKeyFile(path: string): Buffer {
-  if (typeof path !== 'string' || path === '') throw new VcpConfigError('key file path must be a non-empty string');
+  if (typeof path !== 'string' || path === '')
+    throw new VcpConfigError('key file path must be a non-empty string');
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
   } catch (err) {
-    throw new VcpConfigError(`cannot open key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
-      cause: err,
-    });
+    throw new VcpConfigError(
+      `cannot open key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     // Read at most MAX+1 bytes, whatever fstat says (devices and pipes report 0).
@@ -544,16 +554,20 @@ function readKeyFile(path: string): Buffer {
     return out;
   } catch (err) {
     if (err instanceof VcpConfigError) throw err;
-    throw new VcpConfigError(`cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
-      cause: err,
-    });
+    throw new VcpConfigError(
+      `cannot read key file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     fs.closeSync(fd);
   }
 }
 
 function rewrap(err: unknown, where: string): unknown {
-  if (err instanceof VcpCryptoError) return new VcpCryptoError(`${where}: ${err.message}`, { cause: err.cause });
+  if (err instanceof VcpCryptoError)
+    return new VcpCryptoError(`${where}: ${err.message}`, { cause: err.cause });
   return err;
 }
 
@@ -562,14 +576,17 @@ function isKeyObject(value: unknown): value is KeyObject {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  );
 }
 
 /** Describe a value's kind without echoing its content (it may be a secret). */
 function kind(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return value.length <= 16 && /^[\w.-]*$/.test(value) ? `"${value}"` : 'a string';
+  if (typeof value === 'string')
+    return value.length <= 16 && /^[\w.-]*$/.test(value) ? `"${value}"` : 'a string';
   if (Array.isArray(value)) return 'an array';
   return `a ${typeof value}`;
 }

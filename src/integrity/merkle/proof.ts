@@ -10,10 +10,10 @@
  * edge node is folded per proof, so each costs O(log n) hashes.
  *
  * They trust their arguments (the tree validates at its API edge) and return
- * bytes; hex is made by the caller.
+ * `_Bin` hashes (hasher.ts); hex is made by the caller.
  */
 
-import { _EMPTY_ROOT, _hashChildren } from './hasher.ts';
+import { type _Bin, _EMPTY_ROOT_BIN, _nodeBin } from './hasher.ts';
 
 /** Read access to perfect subtree hashes. Internal. */
 export interface _PerfectNodes {
@@ -21,7 +21,7 @@ export interface _PerfectNodes {
    * Hash of the perfect subtree of 2^`level` leaves that starts at leaf
    * `index` × 2^`level`. Only called for subtrees that are complete.
    */
-  _node(level: number, index: number): Buffer;
+  _node(level: number, index: number): _Bin;
 }
 
 /** Largest power of two ≤ `n` (1 ≤ n ≤ 2^53). Internal. */
@@ -49,11 +49,11 @@ export function _log2(p: number): number {
  * MTH(D[lo:hi]) for a subtree of the RFC tree: `lo` must be a multiple of the
  * largest power of two ≤ hi − lo (true of every RFC tree node), hi > lo.
  */
-export function _subtreeRoot(nodes: _PerfectNodes, lo: number, hi: number): Buffer {
+export function _subtreeRoot(nodes: _PerfectNodes, lo: number, hi: number): _Bin {
   // Pieces of the binary decomposition of the width, largest first, each a
   // perfect subtree; MTH folds them from the right (split at the largest power below).
   let width = hi - lo;
-  const pieces: Buffer[] = [];
+  const pieces: _Bin[] = [];
   let start = lo;
   while (width > 0) {
     const p = _highestBit(width);
@@ -62,13 +62,13 @@ export function _subtreeRoot(nodes: _PerfectNodes, lo: number, hi: number): Buff
     width -= p;
   }
   let acc = pieces[pieces.length - 1]!;
-  for (let i = pieces.length - 2; i >= 0; i--) acc = _hashChildren(pieces[i]!, acc);
+  for (let i = pieces.length - 2; i >= 0; i--) acc = _nodeBin(pieces[i]!, acc);
   return acc;
 }
 
 /** MTH of the first `size` leaves (RFC 6962 §2.1.1); the empty tree's root for size 0. */
-export function _rootAt(nodes: _PerfectNodes, size: number): Buffer {
-  if (size === 0) return _EMPTY_ROOT;
+export function _rootAt(nodes: _PerfectNodes, size: number): _Bin {
+  if (size === 0) return _EMPTY_ROOT_BIN;
   return _subtreeRoot(nodes, 0, size);
 }
 
@@ -76,8 +76,8 @@ export function _rootAt(nodes: _PerfectNodes, size: number): Buffer {
  * PATH(index, D[0:size]) — the RFC 9162 §2.1.3.1 inclusion proof, ordered
  * from the leaf's sibling up to the child of the root. Requires 0 ≤ index < size.
  */
-export function _inclusionPath(nodes: _PerfectNodes, index: number, size: number): Buffer[] {
-  const topDown: Buffer[] = [];
+export function _inclusionPath(nodes: _PerfectNodes, index: number, size: number): _Bin[] {
+  const topDown: _Bin[] = [];
   let lo = 0;
   let hi = size;
   while (hi - lo > 1) {
@@ -99,11 +99,11 @@ export function _inclusionPath(nodes: _PerfectNodes, index: number, size: number
  * PROOF(oldSize, D[0:newSize]) — the RFC 9162 §2.1.4.1 consistency proof.
  * Requires 1 ≤ oldSize ≤ newSize; empty when the sizes are equal.
  */
-export function _consistencyPath(nodes: _PerfectNodes, oldSize: number, newSize: number): Buffer[] {
+export function _consistencyPath(nodes: _PerfectNodes, oldSize: number, newSize: number): _Bin[] {
   // SUBPROOF(m, D[lo:hi], b) appends one node per level on the way down and
   // ends with MTH(D[lo:hi]) (omitted when b is still true, i.e. the old tree
   // is a perfect left subtree whose root the verifier already has).
-  const topDown: Buffer[] = [];
+  const topDown: _Bin[] = [];
   let lo = 0;
   let hi = newSize;
   let m = oldSize;
@@ -120,7 +120,7 @@ export function _consistencyPath(nodes: _PerfectNodes, oldSize: number, newSize:
       b = false;
     }
   }
-  const out: Buffer[] = [];
+  const out: _Bin[] = [];
   if (!b) out.push(_subtreeRoot(nodes, lo, hi));
   for (let i = topDown.length - 1; i >= 0; i--) out.push(topDown[i]!);
   return out;

@@ -13,19 +13,28 @@
  * duplicate-the-odd-node construction (see vcp-dup.ts for why it is not the
  * default). Both share the store: they differ only on the right edge.
  *
- * Hex is converted only at the API edge; everything inside is bytes.
+ * Hex is converted only at the API edge. Inside, hashes rest as bytes in the
+ * level Buffers and travel as 32-char latin1 strings (`_Bin`, hasher.ts), which
+ * node:crypto produces without allocating a Buffer per hash.
  */
 
+import { MERKLE_MODES, type MerkleMode } from '../../core/enums.ts';
 import { VcpConfigError, VcpValidationError } from '../../core/errors.ts';
-import { _hashAdjacent, _hashLeaf, _hashLeafHex, _hex32Error, HASH_SIZE } from './hasher.ts';
+import {
+  type _Bin,
+  _binFromBytes,
+  _binToHex,
+  _hex32Error,
+  _leafBin,
+  _leafBinFromHex,
+  _nodeBinAdjacent,
+  HASH_SIZE,
+} from './hasher.ts';
 import { _consistencyPath, _inclusionPath, type _PerfectNodes, _rootAt } from './proof.ts';
 import { _dupInclusionPath, _dupRootAt, type VcpDupProofStep } from './vcp-dup.ts';
 
-/** Tree shape: `rfc6962` (RFC 6962 / RFC 9162, the default) or `vcp-dup` (VCP v1.1 spec pseudo-code). */
-export type MerkleMode = 'rfc6962' | 'vcp-dup';
-
-/** Every supported `MerkleMode`, default first. */
-export const MERKLE_MODES = ['rfc6962', 'vcp-dup'] as const satisfies readonly MerkleMode[];
+// The mode names live with the other enumerations (src/core/enums.ts).
+export { MERKLE_MODES, type MerkleMode };
 
 /** Options of `new MerkleTree(...)`. */
 export interface MerkleTreeOptions<M extends MerkleMode = MerkleMode> {
@@ -85,12 +94,16 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
   ): MerkleTree<M> {
     const tree = new MerkleTree<M>(options);
     if (!Array.isArray(eventHashes)) {
-      throw new VcpValidationError({ path: 'eventHashes', rule: 'array', message: 'expected an array of hex hashes' });
+      throw new VcpValidationError({
+        path: 'eventHashes',
+        rule: 'array',
+        message: 'expected an array of hex hashes',
+      });
     }
     for (let i = 0; i < eventHashes.length; i++) {
-      const leaf = _hashLeafHex(eventHashes[i]);
+      const leaf = _leafBinFromHex(eventHashes[i]);
       if (leaf === undefined) throw _hex32Error(eventHashes[i], `eventHashes[${i}]`);
-      tree._appendLeafHash(leaf);
+      tree._appendLeafBin(leaf);
     }
     return tree;
   }
@@ -108,9 +121,9 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
    * @throws VcpValidationError (path `eventHash`, rule `hex32`) for anything else; the tree is unchanged.
    */
   append(eventHashHex: string): number {
-    const leaf = _hashLeafHex(eventHashHex);
+    const leaf = _leafBinFromHex(eventHashHex);
     if (leaf === undefined) throw _hex32Error(eventHashHex, 'eventHash');
-    return this._appendLeafHash(leaf);
+    return this._appendLeafBin(leaf);
   }
 
   /**
@@ -118,21 +131,30 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
    * 6962 allows any leaf bytes, and the standard test vectors use them.
    */
   _appendLeafData(data: Uint8Array): number {
-    return this._appendLeafHash(_hashLeaf(data));
+    return this._appendLeafBin(_leafBin(data));
   }
 
-  /** Append an already computed 32-byte leaf hash. Internal (rebuilds, vectors). */
+  /** Append an already computed 32-byte leaf hash. Internal (rebuilds from stored leaf hashes). */
   _appendLeafHash(leaf: Uint8Array): number {
     if (!(leaf instanceof Uint8Array) || leaf.length !== HASH_SIZE) {
-      throw new VcpValidationError({ path: 'leafHash', rule: 'bytes32', message: 'expected a 32-byte leaf hash' });
+      throw new VcpValidationError({
+        path: 'leafHash',
+        rule: 'bytes32',
+        message: 'expected a 32-byte leaf hash',
+      });
     }
+    return this._appendLeafBin(_binFromBytes(leaf));
+  }
+
+  /** Append a leaf hash given as a `_Bin` (hasher.ts). Internal: the hot path. */
+  _appendLeafBin(leaf: _Bin): number {
     const index = this.#size;
     this.#write(0, index, leaf);
     // Each odd index completes a pair: hash it into the level above, and carry.
     let level = 0;
     let j = index;
     while (j % 2 === 1) {
-      const parent = _hashAdjacent(this.#levels[level]!, (j - 1) * HASH_SIZE);
+      const parent = _nodeBinAdjacent(this.#levels[level]!, (j - 1) * HASH_SIZE);
       level++;
       j = (j - 1) / 2;
       this.#write(level, j, parent);
@@ -141,25 +163,27 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
     return index;
   }
 
-  #write(level: number, index: number, hash: Uint8Array): void {
+  #write(level: number, index: number, hash: _Bin): void {
     let buf = this.#levels[level];
-    const end = (index + 1) * HASH_SIZE;
-    if (buf === undefined || buf.length < end) {
-      const grown = Buffer.allocUnsafe(Math.max(INITIAL_CAPACITY * HASH_SIZE, (buf?.length ?? 0) * 2, end));
-      buf?.copy(grown, 0, 0, index * HASH_SIZE);
+    const start = index * HASH_SIZE;
+    if (buf === undefined || buf.length < start + HASH_SIZE) {
+      const grown = Buffer.allocUnsafe(
+        Math.max(INITIAL_CAPACITY * HASH_SIZE, (buf?.length ?? 0) * 2, start + HASH_SIZE),
+      );
+      buf?.copy(grown, 0, 0, start);
       this.#levels[level] = grown;
       buf = grown;
     }
-    buf.set(hash, index * HASH_SIZE);
+    buf.write(hash, start, HASH_SIZE, 'latin1');
   }
 
   /**
    * Hash of the perfect subtree of 2^level leaves starting at leaf index × 2^level.
    * Internal: callers guarantee the subtree is complete.
    */
-  _node(level: number, index: number): Buffer {
+  _node(level: number, index: number): _Bin {
     const start = index * HASH_SIZE;
-    return this.#levels[level]!.subarray(start, start + HASH_SIZE);
+    return this.#levels[level]!.toString('latin1', start, start + HASH_SIZE);
   }
 
   /**
@@ -172,13 +196,13 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
     checkInt(size, 0, this.#size, 'size');
     const cached = this.#rootCache;
     if (cached !== undefined && cached.size === size) return cached.hex;
-    const hex = this._rootBytes(size).toString('hex');
+    const hex = _binToHex(this._rootBin(size));
     this.#rootCache = { size, hex };
     return hex;
   }
 
-  /** Root of the first `size` leaves as bytes; `size` already validated. Internal. */
-  _rootBytes(size: number): Buffer {
+  /** Root of the first `size` leaves as a `_Bin`; `size` already validated. Internal. */
+  _rootBin(size: number): _Bin {
     return this.mode === 'vcp-dup' ? _dupRootAt(this, size) : _rootAt(this, size);
   }
 
@@ -208,7 +232,7 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
     checkInt(index, 0, size - 1, 'index');
     if (this.mode === 'vcp-dup') {
       return _dupInclusionPath(this, index, size).map(
-        (s): VcpDupProofStep => ({ hash: s.hash.toString('hex'), position: s.left ? 'left' : 'right' }),
+        (s): VcpDupProofStep => ({ hash: _binToHex(s.hash), position: s.left ? 'left' : 'right' }),
       ) as InclusionProof<M>;
     }
     return toHex(_inclusionPath(this, index, size)) as InclusionProof<M>;
@@ -237,9 +261,9 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
   }
 }
 
-function toHex(hashes: Buffer[]): string[] {
+function toHex(hashes: _Bin[]): string[] {
   const out = new Array<string>(hashes.length);
-  for (let i = 0; i < hashes.length; i++) out[i] = hashes[i]!.toString('hex');
+  for (let i = 0; i < hashes.length; i++) out[i] = _binToHex(hashes[i]!);
   return out;
 }
 

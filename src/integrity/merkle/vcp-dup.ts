@@ -25,7 +25,7 @@
  * uses SHA-256("") as RFC 6962 does, so `root(0)` is defined in both modes.
  */
 
-import { _EMPTY_ROOT, _hashChildren } from './hasher.ts';
+import { type _Bin, _EMPTY_ROOT_BIN, _nodeBin } from './hasher.ts';
 import type { _PerfectNodes } from './proof.ts';
 
 /** One step of a `vcp-dup` audit path, as the spec's `generate_audit_path` publishes it. */
@@ -38,7 +38,7 @@ export interface VcpDupProofStep {
 
 /** A step with the sibling as bytes. Internal. */
 export interface _DupStep {
-  hash: Buffer;
+  hash: _Bin;
   left: boolean;
 }
 
@@ -60,8 +60,8 @@ function trailingZeros(n: number): number {
 function walkLevels(
   nodes: _PerfectNodes,
   size: number,
-  visit?: (level: number, length: number, last: Buffer) => void,
-): Buffer {
+  visit?: (level: number, length: number, last: _Bin) => void,
+): _Bin {
   // Below level t (t = trailing zeros of size) every level has even length and
   // its last node covers a complete 2^level block, so it is a stored perfect
   // node, identical in both modes. Start the walk there.
@@ -79,7 +79,7 @@ function walkLevels(
     visit?.(level, length, last);
     // The parent of the last node: paired with itself on an odd level, else
     // with its left neighbour, which is complete (it ends before the last leaf).
-    last = length % 2 === 1 ? _hashChildren(last, last) : _hashChildren(nodes._node(level, length - 2), last);
+    last = length % 2 === 1 ? _nodeBin(last, last) : _nodeBin(nodes._node(level, length - 2), last);
     level++;
     length = Math.ceil(length / 2);
   }
@@ -87,8 +87,8 @@ function walkLevels(
 }
 
 /** The `vcp-dup` root of the first `size` leaves (SHA-256("") for 0). Internal. */
-export function _dupRootAt(nodes: _PerfectNodes, size: number): Buffer {
-  if (size === 0) return _EMPTY_ROOT;
+export function _dupRootAt(nodes: _PerfectNodes, size: number): _Bin {
+  if (size === 0) return _EMPTY_ROOT_BIN;
   return walkLevels(nodes, size);
 }
 
@@ -114,7 +114,12 @@ export function _dupInclusionPath(nodes: _PerfectNodes, index: number, size: num
  * or left over, or a `position` that contradicts the index). Pure; arguments
  * already validated (index < size, size ≥ 1). Internal.
  */
-export function _dupRootFromPath(leaf: Buffer, index: number, size: number, steps: readonly _DupStep[]): Buffer | undefined {
+export function _dupRootFromPath(
+  leaf: _Bin,
+  index: number,
+  size: number,
+  steps: readonly _DupStep[],
+): _Bin | undefined {
   let node = leaf;
   let i = index;
   let length = size;
@@ -124,9 +129,9 @@ export function _dupRootFromPath(leaf: Buffer, index: number, size: number, step
     if (sibling < length) {
       const step = steps[used++];
       if (step === undefined || step.left !== sibling < i) return undefined;
-      node = step.left ? _hashChildren(step.hash, node) : _hashChildren(node, step.hash);
+      node = step.left ? _nodeBin(step.hash, node) : _nodeBin(node, step.hash);
     } else {
-      node = _hashChildren(node, node);
+      node = _nodeBin(node, node);
     }
     i = Math.floor(i / 2);
     length = Math.ceil(length / 2);

@@ -1,0 +1,29 @@
+/**
+ * The one small interface every sink implements, so users can write their own.
+ *
+ * A sink receives sealed events in capture order, in batches, from one
+ * writer at a time (the recorder never calls `write` again before the
+ * previous call settled). `write` resolves when the sink has done what it
+ * promises (appended and fsynced for the file sink, acknowledged with 201 by
+ * the sidecar for the HTTP sink, acked by all in-sync replicas for Kafka);
+ * it rejects when it could not, and the recorder then retries or spools.
+ */
+import type { VcpEvent } from '../core/types.ts';
+
+/** Where sealed events go. */
+export interface Sink {
+  /** Short name for stats and error messages (`memory`, `file:/var/log/vcp.jsonl`, `http:127.0.0.1:8080`). */
+  readonly name: string;
+  /** Deliver events, in order. Must not mutate them. */
+  write(events: readonly VcpEvent[]): Promise<void>;
+  /** Push out anything buffered inside the sink. */
+  flush?(): Promise<void>;
+  /** Flush and release resources; later writes reject. */
+  close(): Promise<void>;
+  /**
+   * Last-chance synchronous write, called from `process.on('exit')` where no
+   * async work can run. Sinks that cannot write synchronously leave it out;
+   * the recorder then spools to its exit file instead.
+   */
+  writeSync?(events: readonly VcpEvent[]): void;
+}
