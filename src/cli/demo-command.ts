@@ -30,7 +30,10 @@ VCP v1.1 events, builds the RFC 6962 Merkle tree, signs an anchor record
 are. Default folder: a new temporary one.`;
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { dir: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     io.out(`${DEMO_USAGE}\n`);
     return EXIT.ok;
@@ -58,11 +61,38 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
         },
       },
     ],
-    ['ORD', { trade_data: { order_id: 'ORD-0001', symbol: 'EURUSD', side: 'BUY', order_type: 'LIMIT', price: '1.0850', quantity: '100000', time_in_force: 'DAY' } }],
+    [
+      'ORD',
+      {
+        trade_data: {
+          order_id: 'ORD-0001',
+          symbol: 'EURUSD',
+          side: 'BUY',
+          order_type: 'LIMIT',
+          price: '1.0850',
+          quantity: '100000',
+          time_in_force: 'DAY',
+        },
+      },
+    ],
     ['ACK', { trade_data: { order_id: 'ORD-0001', broker_order_id: 'BRK-77123', order_status: 'NEW' } }],
-    ['EXE', { trade_data: { order_id: 'ORD-0001', side: 'BUY', execution_price: '1.0849', executed_qty: '100000', commission: '2.50', slippage: '-0.0001' } }],
+    [
+      'EXE',
+      {
+        trade_data: {
+          order_id: 'ORD-0001',
+          side: 'BUY',
+          execution_price: '1.0849',
+          executed_qty: '100000',
+          commission: '2.50',
+          slippage: '-0.0001',
+        },
+      },
+    ],
   ];
-  const events: VcpEvent[] = steps.map(([type, payload]) => sealEvent(buildEvent(type, payload, base), { signer, chain }));
+  const events: VcpEvent[] = steps.map(([type, payload]) =>
+    sealEvent(buildEvent(type, payload, base), { signer, chain }),
+  );
 
   const tree = new MerkleTree();
   for (const e of events) e.security.merkle_index = tree.append(e.security.event_hash);
@@ -78,7 +108,14 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
       first_index: 0,
       policy_id: policy.policy_id,
     },
-    { signer, target: { type: 'LOCAL_FILE', identifier: anchorsPath, proof: 'local file target: development only, not external' } },
+    {
+      signer,
+      target: {
+        type: 'LOCAL_FILE',
+        identifier: anchorsPath,
+        proof: 'local file target: development only, not external',
+      },
+    },
   );
   for (const e of events) {
     e.security.merkle_root = anchor.merkle_root;
@@ -91,13 +128,25 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   await writeFile(anchorsPath, `${exportLine({ kind: 'anchor', anchor })}\n`);
   await writeFile(pubPath, signer.exportPublicKey('pem'));
 
-  const report = verifyEvents(events, { publicKeys: [signer.publicKey], anchors: [anchor], requireSignatures: true });
-  io.out(`vcp demo: one trade, ${events.length} events (${events.map((e) => e.header.event_type).join(' → ')}), trace ${traceId}\n`);
+  const report = verifyEvents(events, {
+    publicKeys: [signer.publicKey],
+    anchors: [anchor],
+    requireSignatures: true,
+  });
+  io.out(
+    `vcp demo: one trade, ${events.length} events (${events.map((e) => e.header.event_type).join(' → ')}), trace ${traceId}\n`,
+  );
   for (const e of events) {
-    io.out(`  ${e.header.event_type}  ${e.header.event_id}  hash ${e.security.event_hash.slice(0, 16)}…  prev ${e.security.prev_hash!.slice(0, 16)}…\n`);
+    io.out(
+      `  ${e.header.event_type}  ${e.header.event_id}  hash ${e.security.event_hash.slice(0, 16)}…  prev ${e.security.prev_hash!.slice(0, 16)}…\n`,
+    );
   }
-  io.out(`  merkle root ${anchor.merkle_root} (rfc6962, ${anchor.tree_size} leaves), anchor ${anchor.anchor_id} signed by key ${signer.keyId}\n`);
-  io.out(`verification: ${report.ok ? 'VALID' : 'INVALID'} — ${report.totals.valid}/${report.totals.events} events, ${report.totals.anchorsValid}/${report.totals.anchors} anchors\n`);
+  io.out(
+    `  merkle root ${anchor.merkle_root} (rfc6962, ${anchor.tree_size} leaves), anchor ${anchor.anchor_id} signed by key ${signer.keyId}\n`,
+  );
+  io.out(
+    `verification: ${report.ok ? 'VALID' : 'INVALID'} — ${report.totals.valid}/${report.totals.events} events, ${report.totals.anchorsValid}/${report.totals.anchors} anchors\n`,
+  );
   io.out(`files:\n  events   ${eventsPath}\n  anchors  ${anchorsPath}\n  pubkey   ${pubPath}\n`);
   io.out(`check it yourself:\n  npx vcp verify ${eventsPath} --anchors ${anchorsPath} --pubkey ${pubPath}\n`);
   return report.ok ? EXIT.ok : EXIT.invalid;

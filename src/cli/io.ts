@@ -34,7 +34,10 @@ export class UsageError extends Error {
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 
 /** A progress bar on stderr, drawn at most every 100 ms, only on a TTY. */
-export function progressBar(io: CliIo, label: string): { update(done: number, total: number): void; done(): void } {
+export function progressBar(
+  io: CliIo,
+  label: string,
+): { update(done: number, total: number): void; done(): void } {
   let last = 0;
   let drawn = false;
   return {

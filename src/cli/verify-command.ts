@@ -10,8 +10,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
-import { ExportReader, parseExport, type ParsedExport } from '../integrity/export-format.ts';
 import { HASH_VARIANTS, type HashVariant } from '../integrity/event-hash.ts';
+import { ExportReader, type ParsedExport, parseExport } from '../integrity/export-format.ts';
 import { CHECK_NAMES, type VerificationReport, verifyEvents } from '../integrity/verify.ts';
 import { type CliIo, EXIT, progressBar, UsageError } from './io.ts';
 
@@ -66,7 +66,8 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (positionals.length !== 1) throw new UsageError(`expected one export file\n\n${VERIFY_USAGE}`);
   const variant = values['hash-variant'] ?? 'vcp-1.1';
-  if (!HASH_VARIANTS.includes(variant as HashVariant)) throw new UsageError(`unknown --hash-variant "${variant}"`);
+  if (!HASH_VARIANTS.includes(variant as HashVariant))
+    throw new UsageError(`unknown --hash-variant "${variant}"`);
   const mode = values['merkle-mode'] ?? 'rfc6962';
   if (!MERKLE_MODES.includes(mode as MerkleMode)) throw new UsageError(`unknown --merkle-mode "${mode}"`);
 
@@ -78,7 +79,9 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     try {
       text = await readFile(resolve(io.cwd, a), 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read anchors file ${a}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(
+        `cannot read anchors file ${a}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     const more = parseExport(text);
     anchors.push(...more.anchors);
@@ -89,10 +92,13 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     try {
       publicKeys.push(await readFile(resolve(io.cwd, k), 'utf8'));
     } catch (e) {
-      throw new UsageError(`cannot read public key ${k}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(
+        `cannot read public key ${k}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   }
-  if (parsed.events.length === 0 && parsed.errors.length === 0) throw new UsageError(`${positionals[0]} holds no events`);
+  if (parsed.events.length === 0 && parsed.errors.length === 0)
+    throw new UsageError(`${positionals[0]} holds no events`);
 
   const bar = progressBar(io, 'verifying');
   const report = verifyEvents(parsed.events, {
@@ -117,11 +123,17 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
 const MAX_LISTED = 50;
 
 /** Human-readable report. */
-export function formatReport(name: string, report: VerificationReport, parsed: Pick<ParsedExport, 'errors' | 'eventLines'>): string {
+export function formatReport(
+  name: string,
+  report: VerificationReport,
+  parsed: Pick<ParsedExport, 'errors' | 'eventLines'>,
+): string {
   const t = report.totals;
   const lines: string[] = [];
   lines.push(`vcp verify ${name}`);
-  lines.push(`  events   ${t.events}  valid ${t.valid}  invalid ${t.invalid}  with warnings ${t.withWarnings}`);
+  lines.push(
+    `  events   ${t.events}  valid ${t.valid}  invalid ${t.invalid}  with warnings ${t.withWarnings}`,
+  );
   lines.push(`  anchors  ${t.anchors}  valid ${t.anchorsValid}`);
   for (const tree of report.trees) {
     lines.push(`  tree     partition ${tree.partition}: ${tree.size} leaves, ${tree.mode} root ${tree.root}`);
@@ -134,25 +146,35 @@ export function formatReport(name: string, report: VerificationReport, parsed: P
   for (const n of report.notes) lines.push(`  note: ${n}`);
   for (const e of parsed.errors.slice(0, MAX_LISTED)) lines.push(`  ✗ line ${e.line}: ${e.message}`);
 
-  const failing = report.events.filter((e) => !e.ok);
+  // Unreadable lines are listed above already.
+  const failing = report.events.filter(
+    (e) => !e.ok && !e.checks.schema.reason?.startsWith('unreadable line'),
+  );
   for (const e of failing.slice(0, MAX_LISTED)) {
-    const where = parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
+    const where =
+      parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
     for (const c of CHECK_NAMES) {
       const r = e.checks[c];
-      if (r.status === 'fail') lines.push(`  ✗ ${where} ${e.event_type ?? '?'} ${e.event_id ?? ''} ${c}: ${r.reason ?? ''}`);
+      if (r.status === 'fail')
+        lines.push(`  ✗ ${where} ${e.event_type ?? '?'} ${e.event_id ?? ''} ${c}: ${r.reason ?? ''}`);
     }
   }
-  if (failing.length > MAX_LISTED) lines.push(`  … and ${failing.length - MAX_LISTED} more invalid events (use --json for all)`);
+  if (failing.length > MAX_LISTED)
+    lines.push(`  … and ${failing.length - MAX_LISTED} more invalid events (use --json for all)`);
   const warned = report.events.filter((e) => e.ok);
   for (const e of warned.slice(0, 10)) {
-    const where = parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
-    const reasons = CHECK_NAMES.filter((c) => e.checks[c].status === 'warn').map((c) => `${c}: ${e.checks[c].reason}`);
+    const where =
+      parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
+    const reasons = CHECK_NAMES.filter((c) => e.checks[c].status === 'warn').map(
+      (c) => `${c}: ${e.checks[c].reason}`,
+    );
     lines.push(`  ! ${where} ${e.event_id ?? ''} ${reasons.join('; ')}`);
   }
   if (warned.length > 10) lines.push(`  … and ${warned.length - 10} more events with warnings`);
   for (const a of report.anchors.filter((x) => !x.ok)) {
     for (const [k, r] of Object.entries({ signature: a.signature, root: a.root, coverage: a.coverage })) {
-      if (r.status === 'fail') lines.push(`  ✗ anchor ${a.anchor_id ?? '?'} (partition ${a.partition}) ${k}: ${r.reason}`);
+      if (r.status === 'fail')
+        lines.push(`  ✗ anchor ${a.anchor_id ?? '?'} (partition ${a.partition}) ${k}: ${r.reason}`);
     }
   }
   for (const f of [...report.gaps, ...report.reorderings, ...report.duplicates, ...report.forks]) {

@@ -19,7 +19,7 @@ export function traceIdFromTraceparent(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
   const m = TRACEPARENT_RE.exec(value.trim());
   if (!m) return undefined;
-  const [, version, traceId, parentId, ] = m;
+  const [, version, traceId, parentId] = m;
   if (version === 'ff' || /^0+$/.test(traceId!) || /^0+$/.test(parentId!)) return undefined;
   // Version 00 has exactly four fields; future versions may append more.
   if (version === '00' && value.trim().length !== 55) return undefined;
@@ -39,7 +39,11 @@ export function traceIdFromVcpHeader(value: unknown): string | undefined {
  * services set it), then `traceparent`. Header values may be arrays (Node
  * joins duplicates differently per header); only the first is considered.
  */
-export function traceIdFromHeaders(headers: Record<string, string | string[] | undefined>): string | undefined {
+export function traceIdFromHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
   const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  return traceIdFromVcpHeader(first(headers[TRACE_HEADER])) ?? traceIdFromTraceparent(first(headers.traceparent));
+  return (
+    traceIdFromVcpHeader(first(headers[TRACE_HEADER])) ?? traceIdFromTraceparent(first(headers.traceparent))
+  );
 }

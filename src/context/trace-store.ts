@@ -46,7 +46,12 @@ function sharedStore(): AsyncLocalStorage<TraceStore> {
     return new AsyncLocalStorage<TraceStore>();
   }
   const created: SharedStore = { version: STORE_VERSION, als: new AsyncLocalStorage<TraceStore>() };
-  Object.defineProperty(g, GLOBAL_KEY, { value: created, enumerable: false, configurable: false, writable: false });
+  Object.defineProperty(g, GLOBAL_KEY, {
+    value: created,
+    enumerable: false,
+    configurable: false,
+    writable: false,
+  });
   return created.als;
 }
 

@@ -4,8 +4,9 @@
  * The signature covers the 32 raw bytes of the root (spec §6.3.1); the
  * record's own hash links database anchors into a chain.
  */
-import type { MerkleMode } from '../core/enums.ts';
+
 import { systemClock, type VcpClock } from '../core/clock.ts';
+import type { MerkleMode } from '../core/enums.ts';
 import { VcpValidationError } from '../core/errors.ts';
 import type { AnchorRecord, AnchorTarget } from '../core/types.ts';
 import { uuidv7 } from '../core/uuidv7.ts';
@@ -42,10 +43,18 @@ export interface CreateAnchorOptions {
 /** Build and sign an AnchorRecord for a Merkle root. */
 export function createAnchorRecord(draft: AnchorDraft, options: CreateAnchorOptions): AnchorRecord {
   if (typeof draft.merkle_root !== 'string' || !HEX64_RE.test(draft.merkle_root)) {
-    throw new VcpValidationError({ path: 'merkle_root', rule: 'hex32', message: 'merkle_root must be 64 lowercase hex characters' });
+    throw new VcpValidationError({
+      path: 'merkle_root',
+      rule: 'hex32',
+      message: 'merkle_root must be 64 lowercase hex characters',
+    });
   }
   if (!Number.isSafeInteger(draft.tree_size) || draft.tree_size < 0) {
-    throw new VcpValidationError({ path: 'tree_size', rule: 'integer', message: 'tree_size must be a non-negative integer' });
+    throw new VcpValidationError({
+      path: 'tree_size',
+      rule: 'integer',
+      message: 'tree_size must be a non-negative integer',
+    });
   }
   const ts = (options.clock ?? systemClock).now('NANOSECOND');
   const record: AnchorRecord = {

@@ -20,7 +20,11 @@ export interface HashChain {
 /** Start a chain, optionally resuming after `lastHash` (e.g. after a restart). */
 export function createHashChain(lastHash: string = GENESIS_HASH, length = 0): HashChain {
   if (typeof lastHash !== 'string' || !HEX64_RE.test(lastHash)) {
-    throw new VcpValidationError({ path: 'lastHash', rule: 'hex32', message: 'a chain resumes from 64 lowercase hex characters' });
+    throw new VcpValidationError({
+      path: 'lastHash',
+      rule: 'hex32',
+      message: 'a chain resumes from 64 lowercase hex characters',
+    });
   }
   let prev = lastHash;
   let count = length;

@@ -39,14 +39,22 @@ export interface HashableEvent {
  */
 export function computeEventHash(event: HashableEvent, options: EventHashOptions = {}): string {
   if (event === null || typeof event !== 'object') {
-    throw new VcpValidationError({ path: '', rule: 'object', message: 'computeEventHash needs { header, payload }' });
+    throw new VcpValidationError({
+      path: '',
+      rule: 'object',
+      message: 'computeEventHash needs { header, payload }',
+    });
   }
   const algo = options.algo ?? 'SHA256';
   let input = canonicalize(event.header) + canonicalize(event.payload);
   const prev = options.prevHash;
   if (prev !== undefined) {
     if (typeof prev !== 'string' || !HEX64_RE.test(prev)) {
-      throw new VcpValidationError({ path: 'prevHash', rule: 'hex32', message: 'prevHash must be 64 lowercase hex characters' });
+      throw new VcpValidationError({
+        path: 'prevHash',
+        rule: 'hex32',
+        message: 'prevHash must be 64 lowercase hex characters',
+      });
     }
     if (prev !== GENESIS_HASH) input += prev;
   }
@@ -79,7 +87,8 @@ export function computeEventHashVariant(
       return computeEventHash(event, options);
     case 'vcp-1.0-sdk': {
       const algo = options.algo ?? 'SHA256';
-      const text = canonicalize(event.header) + canonicalize(event.payload) + (options.prevHash ?? GENESIS_HASH);
+      const text =
+        canonicalize(event.header) + canonicalize(event.payload) + (options.prevHash ?? GENESIS_HASH);
       const body = Buffer.from(text, 'utf8');
       const input = Buffer.allocUnsafe(body.length + 1);
       input[0] = ALGO_BYTE[algo];
@@ -104,7 +113,8 @@ export function computeEventHashVariant(
  * from ints once parsed by JavaScript, so they are written as ints.
  */
 export function pythonJsonDumpsSorted(value: unknown, depth = 0): string {
-  if (depth > 1000) throw new VcpValidationError({ path: '', rule: 'depth', message: 'value nested too deeply' });
+  if (depth > 1000)
+    throw new VcpValidationError({ path: '', rule: 'depth', message: 'value nested too deeply' });
   if (value === null) return 'null';
   if (value === true) return 'true';
   if (value === false) return 'false';

@@ -67,7 +67,7 @@ export class ExportReader {
     try {
       value = parseStrictJson(trimmed);
     } catch (e) {
-      const message = e instanceof VcpValidationError ? e.message : String(e);
+      const message = e instanceof VcpValidationError ? (e.issues[0]?.message ?? e.message) : String(e);
       this.result.errors.push({ line: this.#line, message });
       this.result.events.push({ __unreadable: message });
       this.result.eventLines.push(this.#line);
@@ -87,7 +87,10 @@ export class ExportReader {
         this.result.meta.push((value as { vcp_export: ExportMeta }).vcp_export);
         break;
       default:
-        this.result.errors.push({ line: this.#line, message: 'neither an event, an anchor record nor export metadata' });
+        this.result.errors.push({
+          line: this.#line,
+          message: 'neither an event, an anchor record nor export metadata',
+        });
         this.result.events.push({ __unreadable: 'unrecognised line' });
         this.result.eventLines.push(this.#line);
     }
@@ -100,7 +103,8 @@ export function parseExport(text: string): ParsedExport {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
     const items = parseStrictJson(trimmed);
-    if (!Array.isArray(items)) throw new VcpValidationError({ path: '', rule: 'json', message: 'expected a JSON array' });
+    if (!Array.isArray(items))
+      throw new VcpValidationError({ path: '', rule: 'json', message: 'expected a JSON array' });
     for (const item of items) reader.push(JSON.stringify(item));
     return reader.result;
   }
@@ -109,7 +113,12 @@ export function parseExport(text: string): ParsedExport {
 }
 
 /** Serialise items as export lines. */
-export function exportLine(item: { kind: 'event'; event: unknown } | { kind: 'anchor'; anchor: unknown } | { kind: 'meta'; meta: ExportMeta }): string {
+export function exportLine(
+  item:
+    | { kind: 'event'; event: unknown }
+    | { kind: 'anchor'; anchor: unknown }
+    | { kind: 'meta'; meta: ExportMeta },
+): string {
   switch (item.kind) {
     case 'event':
       return JSON.stringify(item.event);

@@ -79,7 +79,8 @@ function rename(obj: unknown, map: Record<string, string>): Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = map[k] ?? k;
-    if (!(key in out) || map[k] === undefined) Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    if (!(key in out) || map[k] === undefined)
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

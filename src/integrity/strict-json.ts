@@ -25,7 +25,11 @@ export function parseStrictJson(text: string, options: StrictJsonOptions = {}): 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new VcpValidationError({ path: '', rule: 'json', message: `malformed JSON: ${(e as Error).message}` });
+    throw new VcpValidationError({
+      path: '',
+      rule: 'json',
+      message: `malformed JSON: ${(e as Error).message}`,
+    });
   }
   scanForDuplicates(text, options.maxDepth ?? 64);
   return value;
@@ -76,10 +80,20 @@ function scanForDuplicates(text: string, maxDepth: number): void {
       i = j;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (stack.length >= maxDepth) {
-        throw new VcpValidationError({ path: '', rule: 'depth', message: `JSON nested deeper than ${maxDepth} levels` });
+        throw new VcpValidationError({
+          path: '',
+          rule: 'depth',
+          message: `JSON nested deeper than ${maxDepth} levels`,
+        });
       }
       const parent = stack[stack.length - 1];
-      const path = parent ? (parent.keys ? (parent.path ? `${parent.path}.${lastKey}` : lastKey) : `${parent.path}[]`) : '';
+      const path = parent
+        ? parent.keys
+          ? parent.path
+            ? `${parent.path}.${lastKey}`
+            : lastKey
+          : `${parent.path}[]`
+        : '';
       stack.push({ keys: c === 0x7b ? new Set() : undefined, path, expectKey: c === 0x7b });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
@@ -91,7 +105,10 @@ function scanForDuplicates(text: string, maxDepth: number): void {
 }
 
 /** Parse JSON that must be an object (an event, a request body item). */
-export function parseStrictJsonObject(text: string, options: StrictJsonOptions = {}): Record<string, unknown> {
+export function parseStrictJsonObject(
+  text: string,
+  options: StrictJsonOptions = {},
+): Record<string, unknown> {
   const value = parseStrictJson(text, options);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new VcpValidationError({ path: '', rule: 'object', message: 'expected a JSON object' });

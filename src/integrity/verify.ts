@@ -15,9 +15,16 @@
  * `skip` means the check does not apply or lacks input (no public key given).
  */
 import type { KeyObject } from 'node:crypto';
-import { type HashAlgo, HASH_ALGOS, MERKLE_MODES, type MerkleMode, type TimestampPrecision, TIMESTAMP_PRECISIONS } from '../core/enums.ts';
-import type { AnchorRecord } from '../core/types.ts';
+import {
+  HASH_ALGOS,
+  type HashAlgo,
+  MERKLE_MODES,
+  type MerkleMode,
+  TIMESTAMP_PRECISIONS,
+  type TimestampPrecision,
+} from '../core/enums.ts';
 import { checkTimestampPair } from '../core/timestamp.ts';
+import type { AnchorRecord } from '../core/types.ts';
 import { isUuid, isUuidV7 } from '../core/uuidv7.ts';
 import { validateEvent } from '../core/validate.ts';
 import { verifyAnchorSignature } from './anchor-record.ts';
@@ -87,7 +94,14 @@ export type CheckTotals = Record<CheckName, Record<CheckStatus, number>>;
 export interface VerificationReport {
   /** True when no check failed and no gap, reordering, duplicate or fork was found. */
   ok: boolean;
-  totals: { events: number; valid: number; invalid: number; withWarnings: number; anchors: number; anchorsValid: number };
+  totals: {
+    events: number;
+    valid: number;
+    invalid: number;
+    withWarnings: number;
+    anchors: number;
+    anchorsValid: number;
+  };
   checks: CheckTotals;
   /** Reports of events that failed or warned (all events with `keepPassing`). */
   events: EventReport[];
@@ -172,13 +186,16 @@ export function verifyEvents(events: readonly unknown[], options: VerifyOptions 
 
   // Fold statuses into totals.
   const strict = options.strict ?? false;
-  const checks = Object.fromEntries(CHECK_NAMES.map((c) => [c, { pass: 0, fail: 0, warn: 0, skip: 0 }])) as CheckTotals;
+  const checks = Object.fromEntries(
+    CHECK_NAMES.map((c) => [c, { pass: 0, fail: 0, warn: 0, skip: 0 }]),
+  ) as CheckTotals;
   const reports: EventReport[] = [];
   let valid = 0;
   let withWarnings = 0;
   for (const it of items) {
     if (strict) {
-      for (const c of CHECK_NAMES) if (it.checks[c].status === 'warn') it.checks[c] = { ...it.checks[c], status: 'fail' };
+      for (const c of CHECK_NAMES)
+        if (it.checks[c].status === 'warn') it.checks[c] = { ...it.checks[c], status: 'fail' };
     }
     let ok = true;
     let warned = false;
@@ -244,29 +261,52 @@ function loadKeys(inputs: PublicKeyInput[], notes: string[]): Map<string, KeyObj
   return map;
 }
 
-function checkOne(event: unknown, index: number, variant: HashVariant, keys: Map<string, KeyObject>, options: VerifyOptions): Item {
+function checkOne(
+  event: unknown,
+  index: number,
+  variant: HashVariant,
+  keys: Map<string, KeyObject>,
+  options: VerifyOptions,
+): Item {
   const checks = blankChecks();
   const view = viewEvent(event);
-  const item: Item = { index, view, eventId: undefined, hash: undefined, hashOk: false, merkleIndex: undefined, partition: 0, checks };
+  const item: Item = {
+    index,
+    view,
+    eventId: undefined,
+    hash: undefined,
+    hashOk: false,
+    merkleIndex: undefined,
+    partition: 0,
+    checks,
+  };
   const unreadable = (event as { __unreadable?: unknown } | null)?.__unreadable;
   if (!view || unreadable !== undefined) {
-    checks.schema = { status: 'fail', reason: unreadable !== undefined ? `unreadable line: ${String(unreadable)}` : 'not a JSON object' };
+    checks.schema = {
+      status: 'fail',
+      reason: unreadable !== undefined ? `unreadable line: ${String(unreadable)}` : 'not a JSON object',
+    };
     checks.event_hash = { status: 'fail', reason: 'nothing to hash' };
     return item;
   }
   const h = view.header;
   const sec = view.security ?? {};
   if (typeof h.event_id === 'string') item.eventId = h.event_id;
-  if (Number.isSafeInteger(sec.merkle_index) && (sec.merkle_index as number) >= 0) item.merkleIndex = sec.merkle_index as number;
-  if (Number.isSafeInteger(sec.partition) && (sec.partition as number) >= 0) item.partition = sec.partition as number;
+  if (Number.isSafeInteger(sec.merkle_index) && (sec.merkle_index as number) >= 0)
+    item.merkleIndex = sec.merkle_index as number;
+  if (Number.isSafeInteger(sec.partition) && (sec.partition as number) >= 0)
+    item.partition = sec.partition as number;
 
   // schema
   if (view.form === 'snake_case') {
     const { errors, warnings } = validateEvent(event);
-    if (errors.length) checks.schema = { status: 'fail', reason: errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
+    if (errors.length)
+      checks.schema = { status: 'fail', reason: errors.map((e) => `${e.path}: ${e.message}`).join('; ') };
     else {
       const gaps = warnings.filter((w) => !['uuidv7', 'timestamp-consistency'].includes(w.rule));
-      checks.schema = gaps.length ? { status: 'warn', reason: gaps.map((w) => `${w.path}: ${w.message}`).join('; ') } : pass;
+      checks.schema = gaps.length
+        ? { status: 'warn', reason: gaps.map((w) => `${w.path}: ${w.message}`).join('; ') }
+        : pass;
     }
   } else {
     const missing = ['event_id', 'event_type', 'timestamp_int'].filter((f) => h[f] === undefined);
@@ -277,7 +317,8 @@ function checkOne(event: unknown, index: number, variant: HashVariant, keys: Map
 
   // uuidv7
   if (isUuidV7(h.event_id)) checks.uuidv7 = pass;
-  else if (isUuid(h.event_id)) checks.uuidv7 = { status: 'warn', reason: `event_id ${h.event_id} is a UUID but not version 7` };
+  else if (isUuid(h.event_id))
+    checks.uuidv7 = { status: 'warn', reason: `event_id ${h.event_id} is a UUID but not version 7` };
   else checks.uuidv7 = { status: 'fail', reason: 'event_id is missing or not a UUID' };
 
   // timestamp
@@ -285,29 +326,51 @@ function checkOne(event: unknown, index: number, variant: HashVariant, keys: Map
   if (TIMESTAMP_PRECISIONS.includes(precision)) {
     const problem = checkTimestampPair(h.timestamp_int, h.timestamp_iso, precision);
     checks.timestamp = problem ? { status: 'warn', reason: problem } : pass;
-  } else checks.timestamp = { status: 'warn', reason: 'timestamp_precision missing or unknown: consistency not checked' };
+  } else
+    checks.timestamp = {
+      status: 'warn',
+      reason: 'timestamp_precision missing or unknown: consistency not checked',
+    };
 
   // event_hash
   const claimed = sec.event_hash;
-  const algo = (HASH_ALGOS.includes(sec.hash_algo as HashAlgo) ? sec.hash_algo : h.hash_algo) as HashAlgo | undefined;
+  const algo = (HASH_ALGOS.includes(sec.hash_algo as HashAlgo) ? sec.hash_algo : h.hash_algo) as
+    | HashAlgo
+    | undefined;
   const prev = typeof sec.prev_hash === 'string' ? sec.prev_hash : undefined;
   if (typeof claimed !== 'string' || !HEX64_RE.test(claimed)) {
-    checks.event_hash = { status: 'fail', reason: 'security.event_hash is missing or not 64 lowercase hex characters' };
+    checks.event_hash = {
+      status: 'fail',
+      reason: 'security.event_hash is missing or not 64 lowercase hex characters',
+    };
   } else {
     item.hash = claimed;
-    const hashOpts = { algo: algo && HASH_ALGOS.includes(algo) ? algo : 'SHA256', prevHash: prev && HEX64_RE.test(prev) ? prev : undefined } as const;
+    const hashOpts = {
+      algo: algo && HASH_ALGOS.includes(algo) ? algo : 'SHA256',
+      prevHash: prev && HEX64_RE.test(prev) ? prev : undefined,
+    } as const;
     let recomputed: string | undefined;
     try {
-      recomputed = computeEventHashVariant(variant, { header: view.rawHeader, payload: view.rawPayload }, hashOpts);
+      recomputed = computeEventHashVariant(
+        variant,
+        { header: view.rawHeader, payload: view.rawPayload },
+        hashOpts,
+      );
     } catch (e) {
-      checks.event_hash = { status: 'fail', reason: `cannot canonicalise the event: ${(e as Error).message}` };
+      checks.event_hash = {
+        status: 'fail',
+        reason: `cannot canonicalise the event: ${(e as Error).message}`,
+      };
     }
     if (recomputed !== undefined) {
       if (recomputed === claimed) {
         checks.event_hash = pass;
         item.hashOk = true;
       } else {
-        checks.event_hash = { status: 'fail', reason: hashMismatchReason(variant, view, hashOpts, claimed, recomputed) };
+        checks.event_hash = {
+          status: 'fail',
+          reason: hashMismatchReason(variant, view, hashOpts, claimed, recomputed),
+        };
       }
     }
   }
@@ -315,16 +378,27 @@ function checkOne(event: unknown, index: number, variant: HashVariant, keys: Map
   // signature
   const sig = sec.signature;
   if (sig === undefined) {
-    checks.signature = options.requireSignatures ? { status: 'fail', reason: 'event is not signed' } : { status: 'skip', reason: 'unsigned' };
+    checks.signature = options.requireSignatures
+      ? { status: 'fail', reason: 'event is not signed' }
+      : { status: 'skip', reason: 'unsigned' };
   } else if (keys.size === 0) {
     checks.signature = { status: 'skip', reason: 'no public key given' };
   } else {
     const kid = typeof sec.signing_key_id === 'string' ? sec.signing_key_id : undefined;
     const key = kid ? keys.get(kid) : keys.size === 1 ? [...keys.values()][0] : undefined;
-    if (!key) checks.signature = { status: 'fail', reason: `signed by key id ${kid ?? '(none)'}, which is not among the trusted public keys` };
-    else if (typeof claimed !== 'string') checks.signature = { status: 'fail', reason: 'no event_hash to check the signature against' };
+    if (!key)
+      checks.signature = {
+        status: 'fail',
+        reason: `signed by key id ${kid ?? '(none)'}, which is not among the trusted public keys`,
+      };
+    else if (typeof claimed !== 'string')
+      checks.signature = { status: 'fail', reason: 'no event_hash to check the signature against' };
     else if (verifySignature(claimed, sig, key)) checks.signature = pass;
-    else checks.signature = { status: 'fail', reason: 'the Ed25519 signature does not verify over event_hash with the trusted key' };
+    else
+      checks.signature = {
+        status: 'fail',
+        reason: 'the Ed25519 signature does not verify over event_hash with the trusted key',
+      };
   }
   return item;
 }
@@ -340,7 +414,9 @@ function hashMismatchReason(
   for (const other of HASH_VARIANTS) {
     if (other === variant) continue;
     try {
-      if (computeEventHashVariant(other, { header: view.rawHeader, payload: view.rawPayload }, opts) === claimed) {
+      if (
+        computeEventHashVariant(other, { header: view.rawHeader, payload: view.rawPayload }, opts) === claimed
+      ) {
         return `event_hash matches the "${other}" hashing convention, not "${variant}" (rerun with --hash-variant ${other})`;
       }
     } catch {
@@ -396,7 +472,10 @@ function checkChain(items: Item[]): { gaps: Finding[]; reorderings: Finding[]; f
     }
     const other = claimedBy.get(prev);
     if (other !== undefined) {
-      it.checks.chain = { status: 'fail', reason: `fork: the event at position ${other} already links to the same predecessor` };
+      it.checks.chain = {
+        status: 'fail',
+        reason: `fork: the event at position ${other} already links to the same predecessor`,
+      };
       forks.push({
         kind: 'fork',
         message: `events at positions ${other} and ${it.index} (${id}) both link to ${prev.slice(0, 16)}…`,
@@ -408,7 +487,10 @@ function checkChain(items: Item[]): { gaps: Finding[]; reorderings: Finding[]; f
     claimedBy.set(prev, it.index);
     const at = byHash.get(prev);
     if (at === undefined) {
-      it.checks.chain = { status: 'fail', reason: `gap: prev_hash ${prev.slice(0, 16)}… is not the hash of any event in the export` };
+      it.checks.chain = {
+        status: 'fail',
+        reason: `gap: prev_hash ${prev.slice(0, 16)}… is not the hash of any event in the export`,
+      };
       gaps.push({
         kind: 'gap',
         message: `event ${id} at position ${it.index} links to ${prev.slice(0, 16)}…, which is missing: at least one event before it was removed`,
@@ -416,7 +498,10 @@ function checkChain(items: Item[]): { gaps: Finding[]; reorderings: Finding[]; f
         event_ids: it.eventId ? [it.eventId] : [],
       });
     } else if (at > it.index) {
-      it.checks.chain = { status: 'fail', reason: `reordered: its predecessor appears later, at position ${at}` };
+      it.checks.chain = {
+        status: 'fail',
+        reason: `reordered: its predecessor appears later, at position ${at}`,
+      };
       reorderings.push({
         kind: 'reordering',
         message: `event ${id} at position ${it.index} comes before its predecessor at position ${at}`,
@@ -447,12 +532,20 @@ function parseAnchors(raw: unknown[], notes: string[]): ParsedAnchor[] {
       notes.push(`anchor record ${i} is malformed (needs merkle_root and tree_size) and was ignored`);
       continue;
     }
-    out.push({ record: r as AnchorRecord, partition: Number.isSafeInteger(r.partition) ? (r.partition as number) : 0 });
+    out.push({
+      record: r as AnchorRecord,
+      partition: Number.isSafeInteger(r.partition) ? (r.partition as number) : 0,
+    });
   }
   return out;
 }
 
-function checkMerkle(items: Item[], anchors: ParsedAnchor[], keys: Map<string, KeyObject>, defaultMode: MerkleMode) {
+function checkMerkle(
+  items: Item[],
+  anchors: ParsedAnchor[],
+  keys: Map<string, KeyObject>,
+  defaultMode: MerkleMode,
+) {
   const gaps: Finding[] = [];
   const reorderings: Finding[] = [];
   const anchorReports: AnchorReport[] = [];
@@ -461,7 +554,9 @@ function checkMerkle(items: Item[], anchors: ParsedAnchor[], keys: Map<string, K
   const partitions = new Set<number>([...items.map((i) => i.partition), ...anchors.map((a) => a.partition)]);
   for (const partition of [...partitions].sort((a, b) => a - b)) {
     const members = items.filter((i) => i.partition === partition);
-    const pAnchors = anchors.filter((a) => a.partition === partition).sort((a, b) => a.record.tree_size - b.record.tree_size);
+    const pAnchors = anchors
+      .filter((a) => a.partition === partition)
+      .sort((a, b) => a.record.tree_size - b.record.tree_size);
     const modes = new Set(pAnchors.map((a) => a.record.merkle_mode).filter((m) => MERKLE_MODES.includes(m)));
     const mode: MerkleMode = modes.size === 1 ? [...modes][0]! : defaultMode;
 
@@ -521,8 +616,13 @@ function checkMerkle(items: Item[], anchors: ParsedAnchor[], keys: Map<string, K
       if (keys.size === 0) report.signature = { status: 'skip', reason: 'no public key given' };
       else {
         const key = keys.get(r.signing_key_id) ?? (keys.size === 1 ? [...keys.values()][0] : undefined);
-        if (!key) report.signature = { status: 'fail', reason: `signed by key id ${r.signing_key_id}, not a trusted key` };
-        else if (!verifyAnchorSignature(r, key)) report.signature = { status: 'fail', reason: 'the signature over merkle_root does not verify' };
+        if (!key)
+          report.signature = {
+            status: 'fail',
+            reason: `signed by key id ${r.signing_key_id}, not a trusted key`,
+          };
+        else if (!verifyAnchorSignature(r, key))
+          report.signature = { status: 'fail', reason: 'the signature over merkle_root does not verify' };
       }
       if (r.tree_size > tree.size) {
         report.coverage = {
@@ -553,12 +653,21 @@ function checkMerkle(items: Item[], anchors: ParsedAnchor[], keys: Map<string, K
         const first = ordered[r.first_index ?? prevSize];
         const last = ordered[r.tree_size - 1];
         if (r.first_event_id && first && r.first_event_id !== first.eventId && r.event_count > 0) {
-          report.coverage = { status: 'fail', reason: `first_event_id ${r.first_event_id} is not the event at index ${r.first_index ?? prevSize}` };
+          report.coverage = {
+            status: 'fail',
+            reason: `first_event_id ${r.first_event_id} is not the event at index ${r.first_index ?? prevSize}`,
+          };
         } else if (r.last_event_id && last && r.last_event_id !== last.eventId && r.event_count > 0) {
-          report.coverage = { status: 'fail', reason: `last_event_id ${r.last_event_id} is not the event at index ${r.tree_size - 1}` };
+          report.coverage = {
+            status: 'fail',
+            reason: `last_event_id ${r.last_event_id} is not the event at index ${r.tree_size - 1}`,
+          };
         }
       }
-      report.ok = report.signature.status !== 'fail' && report.root.status !== 'fail' && report.coverage.status !== 'fail';
+      report.ok =
+        report.signature.status !== 'fail' &&
+        report.root.status !== 'fail' &&
+        report.coverage.status !== 'fail';
       anchorReports.push(report);
       reportOf.set(a, report);
       prevSize = Math.max(prevSize, r.tree_size);
@@ -579,14 +688,20 @@ function checkMerkle(items: Item[], anchors: ParsedAnchor[], keys: Map<string, K
       const ref = m.view?.security?.anchor_reference;
       const refAnchor = typeof ref === 'string' ? anchorById.get(ref) : undefined;
       if (typeof ref === 'string' && !refAnchor) {
-        m.checks.merkle_inclusion = { status: 'fail', reason: `anchor_reference ${ref} names no anchor record given` };
+        m.checks.merkle_inclusion = {
+          status: 'fail',
+          reason: `anchor_reference ${ref} names no anchor record given`,
+        };
       } else if (!contiguous && k >= tree.size) {
         m.checks.merkle_inclusion = {
           status: 'fail',
           reason: 'cannot rebuild the tree up to this event (a hash or index before it is missing)',
         };
       } else if (!m.hashOk) {
-        m.checks.merkle_inclusion = { status: 'fail', reason: 'its event_hash does not match its content, so its leaf proves nothing' };
+        m.checks.merkle_inclusion = {
+          status: 'fail',
+          reason: 'its event_hash does not match its content, so its leaf proves nothing',
+        };
       } else if (!rootOk.get(covering)) {
         m.checks.merkle_inclusion = {
           status: 'fail',

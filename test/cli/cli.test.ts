@@ -1,0 +1,110 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../src/cli/io.ts';
+import { main } from '../../src/cli/main.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vcp-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function vcp(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: CliIo = {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    errIsTty: false,
+    env: {},
+    cwd: dir,
+  };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe('vcp demo', () => {
+  it('records a SIG→ORD→ACK→EXE trade, anchors it, verifies it, and says where the files are', async () => {
+    const r = await vcp('demo', '--dir', 'demo');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/SIG → ORD → ACK → EXE/);
+    expect(r.out).toMatch(/verification: VALID — 4\/4 events, 1\/1 anchors/);
+    const events = (await readFile(join(dir, 'demo/events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.header.event_type)).toEqual(['SIG', 'ORD', 'ACK', 'EXE']);
+    expect(new Set(events.map((e) => e.header.trace_id)).size).toBe(1);
+  });
+});
+
+describe('vcp verify', () => {
+  const files = () => [
+    'demo/events.jsonl',
+    '--anchors',
+    'demo/anchors.jsonl',
+    '--pubkey',
+    'demo/signing-key.pub',
+  ];
+
+  it('exits 0 on the untouched demo export', async () => {
+    const r = await vcp('verify', ...files());
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^VALID: 4 events/m);
+  });
+
+  it('exits 1 and names the event and the check after tampering', async () => {
+    const path = join(dir, 'demo/events.jsonl');
+    const original = await readFile(path, 'utf8');
+    await writeFile(path, original.replace('"quantity":"100000"', '"quantity":"900000"'));
+    const r = await vcp('verify', ...files());
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ line 2 ORD .* event_hash: header or payload was changed after sealing/);
+    const json = await vcp('verify', ...files(), '--json');
+    const report = JSON.parse(json.out);
+    expect(report.ok).toBe(false);
+    expect(report.events[0].index).toBe(1);
+    await writeFile(path, original);
+  });
+
+  it('exits 1 on a line that is not JSON, naming the line', async () => {
+    const path = join(dir, 'demo/broken.jsonl');
+    const original = await readFile(join(dir, 'demo/events.jsonl'), 'utf8');
+    await writeFile(path, `${original}{"header": oops\n`);
+    const r = await vcp('verify', 'demo/broken.jsonl', '--anchors', 'demo/anchors.jsonl');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ line 5: malformed JSON/);
+  });
+
+  it('exits 2 on usage and input errors', async () => {
+    expect((await vcp('verify')).code).toBe(2);
+    expect((await vcp('verify', 'missing.jsonl')).err).toMatch(/cannot read .*missing\.jsonl: ENOENT/);
+    expect((await vcp('verify', ...files(), '--hash-variant', 'md5')).code).toBe(2);
+    expect((await vcp('verify', 'demo/events.jsonl', '--bogus')).code).toBe(2);
+    expect((await vcp('nope')).code).toBe(2);
+  });
+});
+
+describe('vcp keygen', () => {
+  it('writes a private key (0600) and a public key, prints the key id, and refuses to overwrite', async () => {
+    const r = await vcp('keygen', '--out', 'k1');
+    expect(r.code).toBe(0);
+    const id = /signing_key_id ([0-9a-f]{32})/.exec(r.out)![1];
+    expect(id).toBeDefined();
+    expect((await stat(join(dir, 'k1.key'))).mode & 0o777).toBe(0o600);
+    expect(await readFile(join(dir, 'k1.pub'), 'utf8')).toMatch(/BEGIN PUBLIC KEY/);
+    expect(r.out).not.toMatch(/PRIVATE/);
+    const again = await vcp('keygen', '--out', 'k1');
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already exists/);
+    expect((await vcp('keygen', '--out', 'k2', '--format', 'jwk')).code).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'k2.pub'), 'utf8'))).toMatchObject({
+      kty: 'OKP',
+      crv: 'Ed25519',
+    });
+  });
+});
