@@ -17,8 +17,12 @@ async function vcp(...argv: string[]): Promise<{ code: number; out: string; err:
   let out = '';
   let err = '';
   const io: CliIo = {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
     errIsTty: false,
     env: {},
     cwd: dir,
