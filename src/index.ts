@@ -1,0 +1,114 @@
+/**
+ * vcp-instrument: tamper-evident VeritasChain Protocol (VCP) v1.1 audit
+ * events for algorithmic trading systems.
+ *
+ * Where things happen (one folder a layer):
+ * - captured:  src/instrument (decorator, Express, Koa), src/client, src/adapters
+ * - sealed:    src/recorder (queue → JCS → EventHash → chain → Ed25519)
+ * - stored:    src/sinks (memory, console, file, http, kafka, redis), src/sidecar
+ * - proved:    src/integrity (canonical JSON, hashes, Merkle proofs, signatures, verifier)
+ */
+
+export {
+  TRACE_HEADER,
+  traceIdFromHeaders,
+  traceIdFromTraceparent,
+  traceIdFromVcpHeader,
+} from './context/trace-header.ts';
+// Trace context.
+export {
+  bindToCurrentTrace,
+  createTraceStore,
+  currentStore,
+  currentTrace,
+  runWithStore,
+  runWithTrace,
+  type TraceStore,
+} from './context/trace-store.ts';
+// Event model.
+export * from './core/index.ts';
+// Integrity.
+export {
+  type AnchorDraft,
+  anchorRecordHash,
+  type CreateAnchorOptions,
+  createAnchorRecord,
+  verifyAnchorSignature,
+} from './integrity/anchor-record.ts';
+export { canonicalize } from './integrity/canonical.ts';
+export { createHashChain, type HashChain } from './integrity/chain.ts';
+export { DEFAULT_HASH_ALGO, digest, digestHex, isHashAlgo } from './integrity/digest.ts';
+export {
+  computeEventHash,
+  computeEventHashVariant,
+  type EventHashOptions,
+  GENESIS_HASH,
+  HASH_VARIANTS,
+  type HashableEvent,
+  type HashVariant,
+} from './integrity/event-hash.ts';
+export {
+  classifyExportItem,
+  type ExportMeta,
+  ExportReader,
+  exportLine,
+  type ParsedExport,
+  parseExport,
+} from './integrity/export-format.ts';
+export {
+  type Ed25519KeyPair,
+  exportPrivateKey,
+  exportPublicKey,
+  generateKeyPair,
+  type KeyExportFormat,
+  keyId,
+  loadPrivateKey,
+  loadPrivateKeyFile,
+  loadPrivateKeyFromEnv,
+  loadPublicKey,
+  loadPublicKeyFile,
+  type PrivateKeyInput,
+  type PublicKeyInput,
+  publicKeyFromRaw,
+} from './integrity/keys.ts';
+export {
+  EMPTY_ROOT_HEX,
+  type InclusionProof,
+  isHash32Hex,
+  leafHash,
+  MerkleTree,
+  type MerkleTreeOptions,
+  nodeHash,
+  rootFromInclusionProof,
+  type VcpDupProofStep,
+  verifyConsistency,
+  verifyInclusion,
+  verifyInclusionOfLeafHash,
+} from './integrity/merkle/index.ts';
+export { type EventView, viewEvent } from './integrity/normalize.ts';
+export { type SealOptions, sealEvent } from './integrity/seal.ts';
+export {
+  createSigner,
+  generateSigningKey,
+  SIGN_ALGO,
+  type Signer,
+  verifyEd25519,
+  verifySignature,
+} from './integrity/sign.ts';
+export { parseStrictJson, parseStrictJsonObject, type StrictJsonOptions } from './integrity/strict-json.ts';
+export {
+  type AnchorReport,
+  CHECK_NAMES,
+  type CheckName,
+  type CheckResult,
+  type CheckStatus,
+  type EventReport,
+  type Finding,
+  type VerificationReport,
+  type VerifyOptions,
+  verifyEvents,
+} from './integrity/verify.ts';
+
+// Recorder and sinks.
+export type { RecorderStats, RecordOptions, VcpRecorder } from './recorder/types.ts';
+export type { Sink } from './sinks/sink.ts';
