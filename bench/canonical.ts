@@ -6,6 +6,7 @@
  * Run: `node bench/canonical.ts` (BENCH_QUICK=1 for a short run).
  */
 
+import { createHash } from 'node:crypto';
 import canonicalizeNpm from 'canonicalize';
 import { canonicalize as jsonCanonicalize } from 'json-canonicalize';
 import { canonicalize } from '../src/integrity/canonical.ts';
@@ -67,7 +68,10 @@ function orderEvent(i: number): Record<string, unknown> {
 
 /** A ~1.3 KB variant: more risk fields, a longer factor list, unicode text, integer-like keys. */
 function largerEvent(i: number): Record<string, unknown> {
-  const e = orderEvent(i) as { header: Record<string, unknown>; payload: Record<string, Record<string, unknown>> };
+  const e = orderEvent(i) as {
+    header: Record<string, unknown>;
+    payload: Record<string, Record<string, unknown>>;
+  };
   e.header.operator_id = 'trader.émilie@desk-7';
   const gov = e.payload.vcp_gov!;
   (gov.decision_factors as unknown[]).push(
@@ -82,6 +86,19 @@ function largerEvent(i: number): Record<string, unknown> {
     kill_switch_armed: false,
   };
   return e;
+}
+
+/**
+ * Worst case for our layout cache: every object's keys are new (a unique suffix per event),
+ * and there are far more shapes than the cache holds, so no event ever hits it.
+ */
+function unseenShapes(count: number): unknown[] {
+  const rename = (v: unknown, suffix: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => rename(x, suffix));
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k + suffix, rename(x, suffix)]));
+  };
+  return Array.from({ length: count }, (_, i) => rename(orderEvent(i), `_${i}`));
 }
 
 /** Runs the comparison and prints ns/op and ratios; importable by an aggregating bench/run.ts. */
@@ -99,7 +116,8 @@ export async function run(): Promise<void> {
       ['canonicalize (npm)', canonicalizeNpm],
       ['json-canonicalize', jsonCanonicalize],
     ] as const) {
-      if (f(sample) !== canonicalize(sample)) throw new Error(`${name} disagrees with ours on the bench event`);
+      if (f(sample) !== canonicalize(sample))
+        throw new Error(`${name} disagrees with ours on the bench event`);
     }
     const mask = pool.length - 1;
     const rows: Measurement[] = [
@@ -113,7 +131,32 @@ export async function run(): Promise<void> {
     ratioLine('ours / JSON.stringify', ours.nsPerOp, stringify.nsPerOp, '< 2×');
     ratioLine('canonicalize (npm) / ours', npm.nsPerOp, ours.nsPerOp);
     ratioLine('json-canonicalize / ours', jc.nsPerOp, ours.nsPerOp);
+
+    // Our text is a V8 rope, flattened by whoever reads it first; JSON.stringify's is flat.
+    // Hashing it (what sealing does) shows the cost the caller really pays.
+    const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    const hashed: Measurement[] = [
+      measure('vcp canonicalize + SHA-256', (i) => sha(canonicalize(pool[i & mask]))),
+      measure('JSON.stringify + SHA-256', (i) => sha(JSON.stringify(pool[i & mask]))),
+      measure('canonicalize (npm) + SHA-256', (i) => sha(canonicalizeNpm(pool[i & mask]) as string)),
+    ];
+    const [oursH, stringifyH, npmH] = hashed as [Measurement, Measurement, Measurement];
+    report(`${title}, then SHA-256 of the UTF-8 text`, hashed, oursH);
+    ratioLine('ours+hash / JSON.stringify+hash', oursH.nsPerOp, stringifyH.nsPerOp);
+    ratioLine('canonicalize (npm)+hash / ours+hash', npmH.nsPerOp, oursH.nsPerOp);
   }
+
+  const cold = unseenShapes(4000);
+  const n = cold.length;
+  const rows: Measurement[] = [
+    measure('vcp canonicalize', (i) => canonicalize(cold[i % n])),
+    measure('JSON.stringify', (i) => JSON.stringify(cold[i % n])),
+    measure('canonicalize (npm)', (i) => canonicalizeNpm(cold[i % n])),
+  ];
+  const [ours, stringify, npm] = rows as [Measurement, Measurement, Measurement];
+  report('~1 KB event, every key never seen before (no layout cache hits)', rows, ours);
+  ratioLine('ours / JSON.stringify', ours.nsPerOp, stringify.nsPerOp);
+  ratioLine('canonicalize (npm) / ours', npm.nsPerOp, ours.nsPerOp);
 }
 
 if (import.meta.main) await run();

@@ -1,32 +1,38 @@
 /**
- * RFC 8785 JSON Canonicalization Scheme (JCS): the exact bytes an EventHash is taken over.
+ * RFC 8785 JSON Canonicalization Scheme (JCS): the exact text an EventHash is taken over.
  *
  * Accepted input is the JSON data model and nothing else: `null`, booleans, finite numbers,
  * well-formed strings, arrays and plain objects (prototype `Object.prototype` or `null`).
  * Everything else is rejected with a {@link VcpCanonicalizationError} whose `path` is a JSON
- * pointer (`/payload/trade_data/price`, `""` for the root value):
+ * pointer to the offending value (`/payload/trade_data/price`; `""` for the root value):
  *
  * - `NaN`, `Infinity`, `-Infinity` (RFC 8785 §3.2.2.3);
- * - strings or object keys with a lone surrogate (RFC 8785 §3.2.2.2: JSON.stringify would
- *   escape them as `\udXXX`, which JCS forbids);
+ * - strings or object keys holding a lone surrogate (RFC 8785 §3.2.2.2; JSON.stringify would
+ *   escape it as `\udXXX`, which JCS forbids). An object's keys are all checked before any of
+ *   its values, including keys whose value is `undefined`;
  * - BigInt (int64 values travel as decimal strings in VCP: a double would change them),
  *   functions, symbols, and `undefined` at the root or inside an array;
- * - array holes (`[1, , 3]`: JSON.parse never makes them, and reading them as `null` would
- *   hash a value the caller never wrote);
+ * - array holes (`[1, , 3]`): JSON.parse never makes them, and reading them as `null` would
+ *   hash a value the caller never wrote;
  * - non-plain objects: Date, Map, Set, RegExp, boxed primitives, typed arrays, Buffer, class
  *   instances, objects from another realm. `toJSON` is NOT honoured: the hash must not depend
  *   on methods hidden on a prototype, so convert such values to plain data first;
- * - nesting deeper than 1000 arrays/objects, and cycles (reported as cycles, with both paths).
+ * - nesting deeper than 1000 arrays/objects; a cycle is reported as a circular reference at
+ *   the point where it closes. Never a stack overflow `RangeError`: if the caller's stack runs
+ *   out first, that is reported as a VcpCanonicalizationError too.
  *
- * Deliberate JSON.stringify-compatible choices: an object property whose value is `undefined`
- * is skipped, as if absent; symbol-keyed and non-enumerable properties are ignored; getters
- * are read once. An object key `"__proto__"` (e.g. from `JSON.parse('{"__proto__":1}')`) is an
- * ordinary own key and is serialized like any other.
+ * Choices shared with JSON.stringify: an object property whose value is `undefined` is skipped
+ * as if absent; symbol-keyed and non-enumerable properties are ignored; each property is read
+ * once (getters and proxies are read through, and their own errors propagate unchanged). An
+ * own key `"__proto__"` (as `JSON.parse('{"__proto__":1}')` makes) is an ordinary key.
  *
- * Keys are sorted by UTF-16 code units (RFC 8785 §3.2.3), not in JavaScript's own property
- * order (which puts integer-like keys first). Numbers use ECMAScript Number-to-String, which
- * RFC 8785 §3.2.2.3 adopts verbatim (`-0` becomes `0`). String escaping is JSON.stringify's,
- * which equals RFC 8785 §3.2.2.2 for well-formed strings.
+ * Output: keys sorted by UTF-16 code units (RFC 8785 §3.2.3), not in JavaScript's property
+ * order, which puts integer-like keys first. Numbers in ECMAScript Number-to-String form, which
+ * RFC 8785 §3.2.2.3 adopts verbatim (`-0` becomes `0`). Strings escaped as JSON.stringify does,
+ * which for well-formed strings is exactly RFC 8785 §3.2.2.2. No whitespace.
+ *
+ * In error paths, code units a message cannot show (C0 controls, DEL, lone surrogates) are
+ * written `\uXXXX`, and very long keys or paths are shortened in the middle with `…`.
  */
 
 import { VcpCanonicalizationError } from '../core/errors.ts';
@@ -35,33 +41,36 @@ import { VcpCanonicalizationError } from '../core/errors.ts';
 const MAX_DEPTH = 1000;
 
 /**
- * Anything JSON.stringify would escape, plus every surrogate code unit (well-formed pairs take
- * the slow path too, which then tells them apart from lone ones).
- */
-const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/**
  * Turn a value into its RFC 8785 canonical JSON text.
  *
- * Hash the result as UTF-8 (`Buffer.from(text, 'utf8')` or `hash.update(text, 'utf8')`).
- * Throws {@link VcpCanonicalizationError} (with a JSON-pointer `path`) for anything outside
- * the JSON data model; see the module comment for the exact rules. Errors thrown by the
- * caller's own getters or proxies propagate unchanged.
+ * Hash the result as UTF-8 (`hash.update(text, 'utf8')`). Throws
+ * {@link VcpCanonicalizationError} (with a JSON-pointer `path`) for anything outside the JSON
+ * data model; see the module comment for the exact rules. Errors thrown by the caller's own
+ * getters or proxies propagate unchanged.
  */
 export function canonicalize(value: unknown): string {
   try {
     return serialize(value, 0);
   } catch (err) {
-    throw toPublicError(err);
+    let publicError: unknown;
+    try {
+      publicError = toPublicError(err);
+    } catch {
+      // toPublicError cannot fail except by running out of stack itself (the caller was
+      // already deep): fall back to the error built when the module loaded.
+      publicError = STACK_EXHAUSTED;
+    }
+    throw publicError;
   }
 }
 
 function serialize(v: unknown, depth: number): string {
   switch (typeof v) {
     case 'string':
-      return NEEDS_CARE.test(v) ? escapeString(v) : '"' + v + '"';
+      return needsEscape(v) ? escapeString(v) : '"' + v + '"';
     case 'number':
-      // v - v is 0 for every finite number and NaN for NaN/±Infinity.
+      // v - v is 0 for every finite number and NaN for NaN/±Infinity. ECMAScript
+      // Number-to-String is RFC 8785's number format, -0 included ("0").
       if (v - v === 0) return '' + v;
       throw new Fault(`${v} is not allowed in canonical JSON (RFC 8785 accepts finite numbers only)`);
     case 'boolean':
@@ -86,7 +95,7 @@ function serializeArray(a: unknown[], depth: number): string {
       const v = a[i];
       if (v === undefined) throw new Fault(i in a ? UNDEFINED_IN_ARRAY : HOLE_IN_ARRAY);
       if (i > 0) out += ',';
-      out += serialize(v, depth);
+      out += typeof v === 'string' && !needsEscape(v) ? '"' + v + '"' : serialize(v, depth);
     }
   } catch (err) {
     throw withSegment(err, String(i), a);
@@ -101,47 +110,231 @@ function serializeObject(o: object, depth: number): string {
   const keys = Object.keys(o);
   const n = keys.length;
   if (n === 0) return '{}';
-  sortKeys(keys);
+  const layout = layoutFor(keys, o);
+  if (layout === undefined) return serializeObjectOnce(o, keys, depth);
+  const sorted = layout.sorted;
   const rec = o as Record<string, unknown>;
-  let out = '{';
+  let out = '';
+  // True while the last value written is a string whose closing quote is still owed: it is
+  // written together with the next prefix (`","key":`) or the closing brace, one rope node
+  // fewer per string, which makes the later flattening of the result cheaper.
+  let quoteOwed = false;
   let i = 0;
-  let key = '';
   try {
     for (; i < n; i++) {
-      key = keys[i]!;
-      const v = rec[key];
+      // A keyed read per sorted key (not Object.values): a getter that adds or deletes
+      // properties can never pair a key with another key's value.
+      const v = rec[sorted[i]!];
       // Skipped like JSON.stringify does: an undefined property is an absent property.
       if (v === undefined) continue;
-      if (out.length > 1) out += ',';
-      out += (NEEDS_CARE.test(key) ? escapeKey(key) : '"' + key + '"') + ':' + serialize(v, depth);
+      if (typeof v === 'string' && !needsEscape(v)) {
+        // The common case, a string needing no escape, goes in place behind a prefix that
+        // already holds its opening quote.
+        const pre = out === '' ? layout.firstQ[i]! : quoteOwed ? layout.qNextQ[i]! : layout.nextQ[i]!;
+        out += pre + v;
+        quoteOwed = true;
+      } else {
+        const pre = out === '' ? layout.first[i]! : quoteOwed ? layout.qNext[i]! : layout.next[i]!;
+        out += pre + serialize(v, depth);
+        quoteOwed = false;
+      }
     }
   } catch (err) {
-    throw withSegment(err, key, o);
+    throw withSegment(err, sorted[i]!, o);
   }
-  return out + '}';
+  return out === '' ? '{}' : out + (quoteOwed ? '"}' : '}');
+}
+
+/** The same output for a key sequence seen for the first time: no layout is built. */
+function serializeObjectOnce(o: object, keys: readonly string[], depth: number): string {
+  const sorted = keys.slice();
+  sortKeys(sorted);
+  const n = sorted.length;
+  for (let i = 0; i < n; i++) checkKey(sorted[i]!, o);
+  const rec = o as Record<string, unknown>;
+  let out = '';
+  let i = 0;
+  try {
+    for (; i < n; i++) {
+      const k = sorted[i]!;
+      const v = rec[k];
+      if (v === undefined) continue;
+      out += (out === '' ? '{' : ',') + quoteKey(k) + ':' + serialize(v, depth);
+    }
+  } catch (err) {
+    throw withSegment(err, sorted[i]!, o);
+  }
+  return out === '' ? '{}' : out + '}';
+}
+
+/** Every key of an object is checked before any of its values (documented policy). */
+function checkKey(k: string, o: object): void {
+  if (!needsEscape(k)) return;
+  const at = loneSurrogateAt(k);
+  if (at >= 0) {
+    const fault = new Fault(`object key contains a lone surrogate (${describeSurrogate(k, at)})`);
+    throw withSegment(fault, k, o);
+  }
+}
+
+function quoteKey(k: string): string {
+  return needsEscape(k) ? JSON.stringify(k) : '"' + k + '"';
 }
 
 /**
- * Sort in place by UTF-16 code units, skipping the work when already sorted (events are
- * usually built in key order). `<` on strings and the default `sort()` both compare code units.
+ * True when JSON.stringify would escape something in `s`, or `s` holds any surrogate (paired
+ * ones take the slow path too, which tells them apart from lone ones). A plain loop: V8
+ * compiles it to a tight scan with no call, faster than a RegExp test on short strings.
+ */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+/** For well-formed strings, JSON.stringify's escaping is exactly RFC 8785 §3.2.2.2. */
+function escapeString(s: string): string {
+  const at = loneSurrogateAt(s);
+  if (at >= 0) throw new Fault(`string contains a lone surrogate (${describeSurrogate(s, at)})`);
+  return JSON.stringify(s);
+}
+
+/** Index of the first unpaired surrogate code unit, or -1 when `s` is well-formed UTF-16. */
+function loneSurrogateAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1); // NaN past the end
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
+      }
+    }
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * How to write an object with a given own-key sequence: the keys in RFC 8785 order (UTF-16
+ * code units, §3.2.3), each already escaped and quoted behind its `{` or `,`.
+ */
+interface Layout {
+  /** The Object.keys sequence this layout is for (never mutated). */
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  /**
+   * Prefixes written before each value, by sorted index: `first` for the first property
+   * written (`{"key":`), `next` for later ones (`,"key":`), `qNext` when the previous value
+   * still owes its closing quote (`","key":`). The `…Q` forms add the opening quote of a
+   * string value (`{"key":"`, `,"key":"`, `","key":"`).
+   */
+  readonly first: readonly string[];
+  readonly next: readonly string[];
+  readonly qNext: readonly string[];
+  readonly firstQ: readonly string[];
+  readonly nextQ: readonly string[];
+  readonly qNextQ: readonly string[];
+}
+
+/** A key sequence seen once: its layout is built only if it comes back. */
+interface Sighting {
+  readonly keys: readonly string[];
+  readonly sorted: undefined;
+}
+
+/**
+ * Layouts of recently seen key sequences, indexed by their first key. Objects of one schema
+ * share a key sequence, so sorting and key escaping run once per schema, not once per event;
+ * a hit costs one Map lookup and a pointer comparison per key (Object.keys returns
+ * internalized strings). A sequence gets a layout on its second sighting, so one-off shapes
+ * cost no more than a plain sort. Bounded: small objects with short keys only, cleared when
+ * full (a hostile stream of new shapes just keeps missing).
+ */
+const layouts = new Map<string, Layout | Sighting>();
+const LAYOUT_CACHE_ENTRIES = 512;
+const LAYOUT_MAX_KEYS = 64;
+const LAYOUT_MAX_KEY_CHARS = 2048;
+
+/** The layout for `keys`, or undefined the first time they are seen. */
+function layoutFor(keys: string[], o: object): Layout | undefined {
+  const n = keys.length;
+  const cached = layouts.get(keys[0]!);
+  if (cached !== undefined && cached.keys.length === n) {
+    const ck = cached.keys;
+    let i = 0;
+    while (i < n && ck[i] === keys[i]) i++;
+    if (i === n) {
+      if (cached.sorted !== undefined) return cached;
+      const layout = makeLayout(keys, o);
+      layouts.set(keys[0]!, layout);
+      return layout;
+    }
+  }
+  if (n <= LAYOUT_MAX_KEYS) {
+    let chars = 0;
+    for (let i = 0; i < n; i++) chars += keys[i]!.length;
+    if (chars <= LAYOUT_MAX_KEY_CHARS) {
+      if (layouts.size >= LAYOUT_CACHE_ENTRIES) layouts.clear();
+      // `keys` is Object.keys' fresh array: nobody else holds it, and nothing mutates it.
+      layouts.set(keys[0]!, { keys, sorted: undefined });
+    }
+  }
+  return undefined;
+}
+
+function makeLayout(keys: string[], o: object): Layout {
+  const sorted = keys.slice();
+  sortKeys(sorted);
+  const n = sorted.length;
+  const first: string[] = [];
+  const next: string[] = [];
+  const qNext: string[] = [];
+  const firstQ: string[] = [];
+  const nextQ: string[] = [];
+  const qNextQ: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = sorted[i]!;
+    checkKey(k, o);
+    const quoted = quoteKey(k);
+    first.push('{' + quoted + ':');
+    next.push(',' + quoted + ':');
+    qNext.push('",' + quoted + ':');
+    firstQ.push('{' + quoted + ':"');
+    nextQ.push(',' + quoted + ':"');
+    qNextQ.push('",' + quoted + ':"');
+  }
+  return { keys: keys.slice(), sorted, first, next, qNext, firstQ, nextQ, qNextQ };
+}
+
+/**
+ * Sort in place by UTF-16 code units, skipping the work when already sorted. `>` on strings
+ * and the default `sort()` both compare code units, as RFC 8785 §3.2.3 requires.
  */
 function sortKeys(keys: string[]): void {
   for (let i = 1; i < keys.length; i++) {
     if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
+      if (keys.length > 16) {
+        keys.sort();
+        return;
+      }
+      // Insertion sort from the first inversion: for a dozen keys several times faster
+      // than Array.prototype.sort, which converts and compares through a generic path.
+      for (let j = i; j < keys.length; j++) {
+        const k = keys[j]!;
+        let m = j - 1;
+        while (m >= 0 && keys[m]! > k) {
+          keys[m + 1] = keys[m]!;
+          m--;
+        }
+        keys[m + 1] = k;
+      }
       return;
     }
   }
-}
-
-function escapeString(s: string): string {
-  if (!s.isWellFormed()) throw new Fault(`string contains a lone surrogate (${firstLoneSurrogate(s)})`);
-  return JSON.stringify(s);
-}
-
-function escapeKey(k: string): string {
-  if (!k.isWellFormed()) throw new Fault(`object key contains a lone surrogate (${firstLoneSurrogate(k)})`);
-  return JSON.stringify(k);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,6 +343,9 @@ function escapeKey(k: string): string {
 const TOO_DEEP = `nesting deeper than ${MAX_DEPTH} arrays/objects is not allowed`;
 const UNDEFINED_IN_ARRAY = 'undefined is not allowed in an array (use null)';
 const HOLE_IN_ARRAY = 'array hole (sparse array) is not allowed (use null)';
+const NO_STACK = 'value nests too deeply for the remaining call stack';
+/** Prebuilt, because building an error needs stack too; its `stack` trace is not meaningful. */
+const STACK_EXHAUSTED = new VcpCanonicalizationError('', NO_STACK);
 
 /**
  * Internal error carrying the reason; each enclosing container adds its segment while the
@@ -199,31 +395,47 @@ function toPublicError(err: unknown): unknown {
     const path = pointer(segments);
     return new VcpCanonicalizationError(path, path ? err.reason : `${err.reason} (root value)`);
   }
-  if (err instanceof RangeError && !(err instanceof VcpCanonicalizationError)) {
-    // The two engine limits a hostile value can reach: call stack (when the caller is already
-    // deep) and maximum string length (a huge or exponentially shared value).
-    const reason = /call stack/i.test(err.message)
-      ? 'value nests too deeply for the remaining call stack'
-      : `canonical JSON would exceed the engine's string limit (${err.message})`;
-    return new VcpCanonicalizationError('', reason);
+  if (err instanceof RangeError) {
+    // The two engine limits a hostile value can reach: the call stack (when the caller is
+    // already deep) and the maximum string length (a huge or exponentially shared value).
+    // No RegExp here: compiling one needs stack, which is exactly what may be missing.
+    if (err.message.includes('call stack')) {
+      return new VcpCanonicalizationError('', NO_STACK);
+    }
+    if (err.message.includes('string length')) {
+      return new VcpCanonicalizationError(
+        '',
+        "canonical JSON would exceed the engine's maximum string length",
+      );
+    }
   }
   return err;
 }
 
-/** RFC 6901 JSON pointer, with code units a message cannot show made visible as `\uXXXX`. */
+/**
+ * RFC 6901 JSON pointer for messages. Code units a message cannot show (C0 controls, DEL,
+ * lone surrogates) appear as `\uXXXX`; a segment over 200 code units and a path over 64
+ * segments are shortened in the middle with `…`, so a hostile key or depth cannot blow up the
+ * error itself.
+ */
 function pointer(segments: string[]): string {
+  let shown = segments;
+  if (segments.length > 64) {
+    shown = [...segments.slice(0, 32), `…(${segments.length - 64} more)…`, ...segments.slice(-32)];
+  }
   let p = '';
-  for (const s of segments) p += '/' + s.replace(/~/g, '~0').replace(/\//g, '~1');
+  for (let s of shown) {
+    if (s.length > 200) s = s.slice(0, 100) + '…' + s.slice(-99);
+    p += '/' + s.replace(/~/g, '~0').replace(/\//g, '~1');
+  }
   return p.replace(
     /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
   );
 }
 
-function firstLoneSurrogate(s: string): string {
-  const m = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(s);
-  const unit = m ? m[0].charCodeAt(0) : 0;
-  return `\\u${unit.toString(16).padStart(4, '0')} at index ${m ? m.index : -1}`;
+function describeSurrogate(s: string, at: number): string {
+  return `\\u${s.charCodeAt(at).toString(16).padStart(4, '0')} at index ${at}`;
 }
 
 function describeUnsupported(v: unknown): string {
@@ -242,22 +454,28 @@ function describeUnsupported(v: unknown): string {
 }
 
 function describeNonPlain(o: object, proto: object): string {
-  const tag = Object.prototype.toString.call(o).slice(8, -1);
-  let ctor = '';
   try {
-    const c = (proto as { constructor?: unknown }).constructor;
-    if (typeof c === 'function' && typeof c.name === 'string') ctor = c.name;
+    return nonPlainReason(o, proto);
   } catch {
-    // A hostile getter on the prototype: describe without the name.
+    // A hostile proxy or getter while describing: keep the message, lose the detail.
+    return 'not a plain object; pass a plain object or an array';
   }
+}
+
+function nonPlainReason(o: object, proto: object): string {
+  const tag = Object.prototype.toString.call(o).slice(8, -1);
+  const c = (proto as { constructor?: unknown }).constructor;
+  const ctor = typeof c === 'function' && typeof c.name === 'string' ? c.name : '';
   const what = ctor || tag || 'object';
   let hint: string;
-  if (o instanceof Date || tag === 'Date') hint = 'convert it to an ISO 8601 string or a nanosecond string first';
-  else if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer)
+  if (tag === 'Date') hint = 'convert it to an ISO 8601 string or a nanosecond string first';
+  else if (ArrayBuffer.isView(o) || tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer')
     hint = 'encode binary data as a hex or base64 string first';
   else if (tag === 'Map' || tag === 'Set') hint = 'convert it to a plain object or an array first';
-  else if (tag === 'String' || tag === 'Number' || tag === 'Boolean')
+  else if (tag === 'String' || tag === 'Number' || tag === 'Boolean' || tag === 'BigInt')
     hint = 'pass the primitive value instead of the boxed object';
+  else if (ctor === 'Object' && typeof c === 'function' && c !== Object)
+    hint = 'it comes from another realm (vm context); copy it with structuredClone() first';
   else hint = 'pass a plain object (toJSON is not honoured: the hash must not depend on hidden methods)';
   return `${what} is not a plain object; ${hint}`;
 }
