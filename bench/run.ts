@@ -1,0 +1,44 @@
+/**
+ * `npm run bench [-- <name>…]`: every benchmark in one run, each printing
+ * its figures and its ratio against the peer named in its issue.
+ *
+ * Benchmarks that need a server (Kafka, Redis) read the same env variables
+ * as the tests (VCP_TEST_KAFKA_BROKERS, VCP_TEST_REDIS_URL) and say so when
+ * skipped. BENCH_QUICK=1 shortens every measurement.
+ */
+import { existsSync } from 'node:fs';
+
+/** In the order a reader meets the layers: integrity primitives, sealing, capture, sidecar, taps. */
+const ORDER = [
+  'canonical',
+  'hash',
+  'sign',
+  'merkle',
+  'seal-throughput',
+  'decorator',
+  'recorder-memory',
+  'middleware',
+  'sidecar-ingest',
+  'fix-replay',
+  'kafka-tap',
+  'redis-tap',
+];
+
+const wanted = process.argv.slice(2);
+const names = wanted.length ? wanted : ORDER;
+const started = Date.now();
+for (const name of names) {
+  const file = new URL(`./${name}.ts`, import.meta.url);
+  if (!existsSync(file)) {
+    console.log(`\n# ${name}: no such benchmark (bench/${name}.ts)`);
+    continue;
+  }
+  console.log(`\n# ${name}`);
+  const mod = (await import(file.href)) as { run?: () => Promise<void> };
+  if (typeof mod.run !== 'function') {
+    console.log(`bench/${name}.ts exports no run()`);
+    continue;
+  }
+  await mod.run();
+}
+console.log(`\nall benchmarks done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
