@@ -110,5 +110,9 @@ export {
 } from './integrity/verify.ts';
 
 // Recorder and sinks.
-export type { RecorderStats, RecordOptions, VcpRecorder } from './recorder/types.ts';
+
+// Capture: decorators, cls-style facade.
+export * from './context/namespace.ts';
+export * from './instrument/index.ts';
+export * from './recorder/index.ts';
 export type { Sink } from './sinks/sink.ts';

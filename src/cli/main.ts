@@ -3,15 +3,27 @@
  */
 import { VcpError } from '../core/errors.ts';
 import { demoCommand } from './demo-command.ts';
+import { fixReplayCommand } from './fix-replay-command.ts';
 import { type CliIo, EXIT, processIo, UsageError } from './io.ts';
 import { keygenCommand } from './keygen-command.ts';
+import { sidecarCommand } from './sidecar-command.ts';
+import { tapCommand } from './tap-command.ts';
 import { verifyCommand } from './verify-command.ts';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   demo: { run: demoCommand, summary: 'record a SIG→ORD→ACK→EXE trade, anchor it and verify it' },
+  'fix-replay': {
+    run: fixReplayCommand,
+    summary: 'replay a FIX engine message log as sealed, verifiable VCP events',
+  },
   keygen: { run: keygenCommand, summary: 'generate an Ed25519 signing key' },
+  sidecar: { run: sidecarCommand, summary: 'collect, store, anchor and prove events over HTTP' },
+  tap: {
+    run: tapCommand,
+    summary: 'record Kafka topics or Redis streams as VCP events (vcp tap kafka|redis)',
+  },
   verify: { run: verifyCommand, summary: 'verify an export offline and say exactly what is wrong' },
 };
 

@@ -24,12 +24,25 @@ export function formatTimestamp(ms: number, subMsNs: number, precision: Timestam
   // Truncate (never round: rounding could move an event into the next ms/second).
   const sub = digits === 9 ? subMsNs : digits === 6 ? subMsNs - (subMsNs % 1000) : 0;
   const subStr = sub === 0 ? '000000' : String(sub).padStart(6, '0');
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const fraction = digits === 3 ? iso.slice(20, 23) : iso.slice(20, 23) + subStr.slice(0, digits - 3);
+  const msInSecond = ms % 1000;
+  const msStr =
+    msInSecond < 10 ? `00${msInSecond}` : msInSecond < 100 ? `0${msInSecond}` : String(msInSecond);
+  const fraction = digits === 3 ? msStr : msStr + subStr.slice(0, digits - 3);
   return {
     timestamp_int: ms === 0 && sub === 0 ? '0' : String(ms) + subStr,
-    timestamp_iso: `${iso.slice(0, 20)}${fraction}Z`,
+    timestamp_iso: `${secondPrefix(ms - msInSecond)}.${fraction}Z`,
   };
+}
+
+// `YYYY-MM-DDTHH:MM:SS` of the last second formatted: toISOString costs ~0.5 µs, a cache hit ~nothing.
+let cachedSecondMs = Number.NaN;
+let cachedPrefix = '';
+function secondPrefix(secondMs: number): string {
+  if (secondMs !== cachedSecondMs) {
+    cachedPrefix = new Date(secondMs).toISOString().slice(0, 19);
+    cachedSecondMs = secondMs;
+  }
+  return cachedPrefix;
 }
 
 /** Split a `timestamp_int` string into whole ms and the ns within that ms, or `undefined` if malformed. */
@@ -54,19 +67,27 @@ export function isoToTimestampInt(
   const m = ISO_RE.exec(iso);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac = '', tz] = m;
-  const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  if (Number.isNaN(base)) return undefined;
-  // Date.UTC silently rolls over (Feb 30 → Mar 2): check the fields survived.
-  const check = new Date(base);
-  if (
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi) ||
-    check.getUTCSeconds() !== Number(s)
-  ) {
-    return undefined;
+  const secondKey = iso.slice(0, 19);
+  let base: number;
+  if (secondKey === parsedSecondKey) base = parsedSecondMs;
+  else {
+    base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+    if (Number.isNaN(base)) return undefined;
+    // Date.UTC silently rolls over (Feb 30 → Mar 2): check the fields survived.
+    const check = new Date(base);
+    if (
+      check.getUTCFullYear() !== Number(y) ||
+      check.getUTCMonth() !== Number(mo) - 1 ||
+      check.getUTCDate() !== Number(d) ||
+      check.getUTCHours() !== Number(h) ||
+      check.getUTCMinutes() !== Number(mi) ||
+      check.getUTCSeconds() !== Number(s)
+    ) {
+      return undefined;
+    }
+    // Events arrive in bursts within one second: remember the last valid second.
+    parsedSecondKey = secondKey;
+    parsedSecondMs = base;
   }
   let offsetMs = 0;
   if (tz !== 'Z') {
@@ -81,6 +102,9 @@ export function isoToTimestampInt(
     fractionDigits: frac.length,
   };
 }
+
+let parsedSecondKey = '';
+let parsedSecondMs = 0;
 
 /** Why a header's timestamps disagree, or `undefined` when they are consistent. */
 export function checkTimestampPair(

@@ -73,14 +73,21 @@ export function createUuidV7Generator(
   };
 }
 
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, '0');
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** 8 hex digits of a 32-bit unsigned value, through a byte table (no toString/padStart per id). */
+function hex8(n: number): string {
+  return HEX2[(n >>> 24) & 0xff]! + HEX2[(n >>> 16) & 0xff]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
 }
 
 function format(ms: number, a: number, bHi: number, bLo: number): string {
-  const msHex = hex(ms, 12);
-  const hi = hex((0x80000000 | bHi) >>> 0, 8); // variant bits 10, then 30 bits
-  return `${msHex.slice(0, 8)}-${msHex.slice(8)}-${hex(0x7000 | a, 4)}-${hi.slice(0, 4)}-${hi.slice(4)}${hex(bLo, 8)}`;
+  // 48-bit ms: the top 16 bits and the low 32 bits (ms < 2^48 fits a double exactly).
+  const msHi = Math.floor(ms / 0x100000000);
+  const msLo = ms >>> 0;
+  const top = HEX2[(msHi >>> 8) & 0xff]! + HEX2[msHi & 0xff]! + hex8(msLo);
+  const ver = 0x7000 | a;
+  const hi = hex8((0x80000000 | bHi) >>> 0); // variant bits 10, then 30 bits
+  return `${top.slice(0, 8)}-${top.slice(8)}-${HEX2[ver >>> 8]}${HEX2[ver & 0xff]}-${hi.slice(0, 4)}-${hi.slice(4)}${hex8(bLo)}`;
 }
 
 /**

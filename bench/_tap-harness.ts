@@ -1,0 +1,148 @@
+/**
+ * Shared pieces of the tap benchmarks (bench/kafka-tap.ts, bench/redis-tap.ts):
+ * a sidecar child process, a sink wrapper that records end-to-end latency,
+ * percentiles, and the result table with ratios against the raw consume rate.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { VcpEvent } from '../src/core/types.ts';
+import type { Sink } from '../src/sinks/sink.ts';
+
+/** BENCH_QUICK=1 shortens every run. */
+export const QUICK = process.env.BENCH_QUICK === '1';
+
+/** Wall-clock ms with sub-ms digits (the message timestamps are Unix ms). */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A `vcp sidecar` child process (file store, fsync before every 201) on a free port. */
+export async function startSidecarChild(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-sidecar-'));
+  const entry = new URL('../src/cli/sidecar-entry.ts', import.meta.url).pathname;
+  const proc: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    err += c;
+  });
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once('line', resolve);
+    exited.then(() => reject(new Error(`sidecar exited before listening: ${err}`)));
+  });
+  const url = (JSON.parse(line) as { listening: string }).listening;
+  return {
+    url,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Wraps a sink; on each acknowledged write, records now − event time (ms) for every event. */
+export class LatencySink implements Sink {
+  readonly name: string;
+  readonly latencies: number[] = [];
+  readonly inner: Sink;
+  acked = 0;
+  constructor(inner: Sink) {
+    this.inner = inner;
+    this.name = `latency(${inner.name})`;
+  }
+  async write(events: readonly VcpEvent[]): Promise<void> {
+    await this.inner.write(events);
+    const at = nowMs();
+    for (const e of events) this.latencies.push(at - Number(e.header.timestamp_int.slice(0, -6)));
+    this.acked += events.length;
+  }
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+}
+
+/** The p-th percentile (0..100) of `values`. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+/** Poll until `check()` or `ms` elapsed (throws then). */
+export async function waitFor(
+  what: string,
+  ms: number,
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Call `send(n)` every 10 ms so that `rate` messages/s go out for `seconds`. */
+export async function paced(
+  rate: number,
+  seconds: number,
+  send: (n: number) => Promise<void>,
+): Promise<number> {
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const ticks = Math.round(seconds * 100);
+  const start = performance.now();
+  let sent = 0;
+  for (let t = 0; t < ticks; t++) {
+    const due = start + t * 10;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await send(perTick);
+    sent += perTick;
+  }
+  return sent;
+}
+
+/** One throughput row. */
+export interface Row {
+  name: string;
+  events: number;
+  seconds: number;
+}
+
+/** Print throughput rows with their ratio to the first (the raw consume ceiling). */
+export function printThroughput(title: string, rows: Row[]): void {
+  console.log(`\n## ${title}`);
+  const ceiling = rows[0]!;
+  const ceilingRate = ceiling.events / ceiling.seconds;
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    const rate = r.events / r.seconds;
+    const ratio =
+      r === ceiling
+        ? '(ceiling)'
+        : `${((rate / ceilingRate) * 100).toFixed(1)} % of ceiling (${(ceilingRate / rate).toFixed(1)}× slower)`;
+    console.log(
+      `${r.name.padEnd(w)}  ${String(r.events).padStart(7)} in ${r.seconds.toFixed(2).padStart(6)} s  ${Math.round(rate).toString().padStart(8)} events/s  ${ratio}`,
+    );
+  }
+}
+
+/** Print latency rows (ms) with p50/p99/max. */
+export function printLatency(title: string, rows: { name: string; values: number[] }[]): void {
+  console.log(`\n## ${title}`);
+  const w = Math.max(...rows.map((r) => r.name.length));
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(w)}  n ${String(r.values.length).padStart(6)}  p50 ${percentile(r.values, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(r.values, 99).toFixed(1).padStart(6)} ms  max ${Math.max(
+        ...r.values,
+      )
+        .toFixed(1)
+        .padStart(6)} ms`,
+    );
+  }
+}

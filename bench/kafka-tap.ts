@@ -1,0 +1,249 @@
+/**
+ * How fast does the Kafka tap record a topic, end to end, against the raw
+ * consume rate of the same client library (`@platformatic/kafka`) on the same
+ * topic in the same run (the ceiling)?
+ *
+ * Throughput (a backlog of N guide-shaped `orders` messages, 4 partitions,
+ * ~1 % poison): raw consume (no processing, no commits) → ceiling; the tap
+ * into a FileSink (fsync every batch) and into a real sidecar child process
+ * (HTTP, file store, fsync before every 201); each run is a new consumer
+ * group and ends when every offset is committed.
+ *
+ * Latency (paced producer, messages at a steady rate): ack time at the sink −
+ * the message's Kafka timestamp (set by the producer), p50/p99, for the tap
+ * into the sidecar, against a raw consumer of the same messages (receive time
+ * − timestamp) running at the same time.
+ *
+ *   export "$(bash scripts/kafka.sh start)"; node bench/kafka-tap.ts [--messages 50000] [--rate 5000] [--seconds 5]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { KafkaTap } from '../src/adapters/kafka-tap.ts';
+import { createDefaultMapping } from '../src/adapters/message-mapping.ts';
+import { FileSink } from '../src/sinks/file.ts';
+import { createHttpSink } from '../src/sinks/http.ts';
+import type { Sink } from '../src/sinks/sink.ts';
+import {
+  LatencySink,
+  nowMs,
+  paced,
+  percentile,
+  printLatency,
+  printThroughput,
+  QUICK,
+  type Row,
+  startSidecarChild,
+  waitFor,
+} from './_tap-harness.ts';
+
+const policyId = 'local:vcp-bench:kafka-tap';
+
+function orderValue(i: number): Buffer {
+  if (i % 100 === 42) return Buffer.from('{"order_id": truncated');
+  return Buffer.from(
+    JSON.stringify({
+      order_id: `ORD-${i % 5000}`,
+      symbol: 'EURUSD',
+      side: i % 2 ? 'SELL' : 'BUY',
+      type: 'LIMIT',
+      price: 1.085 + (i % 100) / 10000,
+      quantity: 100000,
+      account: 'ACC-7',
+      strategy: 'trend-follower-1',
+    }),
+  );
+}
+
+function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+async function createTopic(brokers: string[], topic: string, partitions: number): Promise<void> {
+  const admin = new Admin({ clientId: 'vcp-bench-admin', bootstrapBrokers: brokers });
+  try {
+    await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    for (let i = 0; i < 100; i++) {
+      const meta = await admin.metadata({ topics: [topic], forceUpdate: true });
+      const parts = meta.topics.get(topic)?.partitions ?? [];
+      if (parts.length === partitions && parts.every((p) => p && p.leader >= 0)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`topic ${topic} has no leaders`);
+  } finally {
+    await admin.close();
+  }
+}
+
+async function deleteTopics(brokers: string[], topics: string[]): Promise<void> {
+  const admin = new Admin({ clientId: 'vcp-bench-admin', bootstrapBrokers: brokers });
+  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.close();
+}
+
+/** The ceiling: read n messages with the library's consumer stream, doing nothing with them. */
+async function rawConsume(brokers: string[], topic: string, n: number): Promise<Row> {
+  const consumer = new Consumer({
+    clientId: 'vcp-bench-raw',
+    groupId: uniqueName('raw'),
+    bootstrapBrokers: brokers,
+    autocommit: false,
+    maxWaitTime: 100,
+  });
+  const t0 = performance.now();
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  let count = 0;
+  await new Promise<void>((resolve) => {
+    stream.on('data', () => {
+      if (++count === n) resolve();
+    });
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await stream.close();
+  await consumer.close(true);
+  return { name: 'raw consume (@platformatic/kafka)', events: n, seconds };
+}
+
+/** The tap into `sink` from a new group, until every message is committed. */
+async function tapRun(name: string, brokers: string[], topic: string, n: number, sink: Sink): Promise<Row> {
+  const tap = new KafkaTap({
+    brokers,
+    topics: [topic],
+    groupId: uniqueName('tap'),
+    sink,
+    policyId,
+    mapping: createDefaultMapping({ topics: { [topic]: 'orders' } }),
+  });
+  const t0 = performance.now();
+  await tap.start();
+  await waitFor(`${name} to commit ${n}`, 300_000, () => tap.stats.committed >= n);
+  const seconds = (performance.now() - t0) / 1000;
+  await tap.stop();
+  await sink.close();
+  if (tap.stats.events !== n) throw new Error(`${name}: ${tap.stats.events} events for ${n} messages`);
+  return { name, events: n, seconds };
+}
+
+/** Export for bench/run.ts; runs when executed directly. */
+export async function run(argv: string[] = []): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { messages: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } },
+  });
+  const brokerList = process.env.VCP_TEST_KAFKA_BROKERS?.trim();
+  if (!brokerList) {
+    console.log('kafka-tap: skipped: set VCP_TEST_KAFKA_BROKERS (export "$(bash scripts/kafka.sh start)")');
+    return;
+  }
+  const brokers = brokerList.split(',').map((b) => b.trim());
+  const n = Number(values.messages ?? (QUICK ? 10_000 : 50_000));
+  const rate = Number(values.rate ?? 5000);
+  const seconds = Number(values.seconds ?? (QUICK ? 2 : 5));
+  const topic = uniqueName('vcp-bench-orders');
+  const pacedTopic = uniqueName('vcp-bench-paced');
+  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-kafka-tap-'));
+  const sidecar = await startSidecarChild();
+  try {
+    await createTopic(brokers, topic, 4);
+    const producer = new Producer({
+      clientId: 'vcp-bench-producer',
+      bootstrapBrokers: brokers,
+      compression: 'lz4',
+      idempotent: true, // a retried send must not add messages the tap would then count
+    });
+    for (let i = 0; i < n; i += 1000) {
+      const messages = [];
+      for (let j = i; j < Math.min(n, i + 1000); j++) {
+        messages.push({ topic, key: Buffer.from(`ORD-${j % 5000}`), value: orderValue(j) });
+      }
+      await producer.send({ messages });
+    }
+    console.log(`kafka-tap: ${n} messages on ${topic} (4 partitions), Node ${process.version}`);
+
+    // Warm up the JIT on both paths with a small run first (not reported).
+    await rawConsume(brokers, topic, Math.min(n, 5000));
+    const rows: Row[] = [await rawConsume(brokers, topic, n)];
+    rows.push(
+      await tapRun(
+        'tap → FileSink (fsync/batch)',
+        brokers,
+        topic,
+        n,
+        new FileSink({ path: join(dir, 'events.jsonl') }),
+      ),
+    );
+    rows.push(
+      await tapRun(
+        'tap → sidecar (HTTP, fsync/201)',
+        brokers,
+        topic,
+        n,
+        createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+      ),
+    );
+    printThroughput('Kafka → tap, backlog (events/s, ratio to the raw consume rate)', rows);
+
+    // Latency at a steady rate: tap → sidecar and a raw consumer, on the same messages.
+    await createTopic(brokers, pacedTopic, 4);
+    const latency = new LatencySink(
+      createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+    );
+    const tap = new KafkaTap({
+      brokers,
+      topics: [pacedTopic],
+      groupId: uniqueName('tap'),
+      sink: latency,
+      policyId,
+      startFrom: 'earliest',
+      mapping: createDefaultMapping({ topics: { [pacedTopic]: 'orders' } }),
+    });
+    await tap.start();
+    const raw = new Consumer({
+      clientId: 'vcp-bench-raw',
+      groupId: uniqueName('raw'),
+      bootstrapBrokers: brokers,
+      autocommit: false,
+      maxWaitTime: 100,
+    });
+    const rawStream = await raw.consume({
+      topics: [pacedTopic],
+      mode: 'earliest',
+      autocommit: false,
+      maxWaitTime: 100,
+    });
+    const rawLatencies: number[] = [];
+    rawStream.on('data', (m) => {
+      rawLatencies.push(nowMs() - Number(m.timestamp));
+    });
+    // Let both join their groups before the clock starts.
+    await new Promise((r) => setTimeout(r, 1500));
+    let k = 0;
+    const sent = await paced(rate, seconds, async (count) => {
+      const messages = [];
+      for (let j = 0; j < count; j++, k++)
+        messages.push({ topic: pacedTopic, key: Buffer.from(`ORD-${k % 5000}`), value: orderValue(k) });
+      await producer.send({ messages });
+    });
+    await waitFor('the paced messages', 60_000, () => latency.acked >= sent && rawLatencies.length >= sent);
+    await tap.stop();
+    await rawStream.close();
+    await raw.close(true);
+    await latency.close();
+    await producer.close();
+    printLatency(`Kafka → tap → sidecar at ${rate} msg/s for ${seconds} s (ack − message timestamp)`, [
+      { name: 'raw consume (receive − timestamp)', values: rawLatencies },
+      { name: 'tap → sidecar (201 − timestamp)', values: latency.latencies },
+    ]);
+    console.log(
+      `p99 ratio tap/raw: ${(percentile(latency.latencies, 99) / Math.max(0.1, percentile(rawLatencies, 99))).toFixed(1)}×`,
+    );
+  } finally {
+    await sidecar.stop();
+    await deleteTopics(brokers, [topic, pacedTopic]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await run(process.argv.slice(2));

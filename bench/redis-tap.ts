@@ -1,0 +1,235 @@
+/**
+ * How fast does the Redis Streams tap record a stream, end to end, against
+ * the raw consume rate of the same client library (ioredis) on the same
+ * stream in the same run (the ceiling)?
+ *
+ * Throughput (a backlog of N entries in the guide's layout, ~1 % poison):
+ * raw consume = `XREADGROUP COUNT 500` + `XACK` in a loop, nothing else (a
+ * consumer group is not consumed without acknowledging) → ceiling; the tap
+ * into a FileSink (fsync every batch) and into a real sidecar child process
+ * (HTTP, file store, fsync before every 201); each run is a new group and
+ * ends when nothing is pending.
+ *
+ * Latency (paced XADDs at a steady rate): ack time at the sink − the entry
+ * id's millisecond time, p50/p99, for the tap into the sidecar, against a raw
+ * blocking consumer of the same entries (receive time − entry time) running
+ * at the same time.
+ *
+ *   VCP_TEST_REDIS_URL=redis://127.0.0.1:6379 node bench/redis-tap.ts [--entries 50000] [--rate 5000] [--seconds 5]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { RedisTap } from '../src/adapters/redis-tap.ts';
+import { FileSink } from '../src/sinks/file.ts';
+import { createHttpSink } from '../src/sinks/http.ts';
+import type { Sink } from '../src/sinks/sink.ts';
+import {
+  LatencySink,
+  nowMs,
+  paced,
+  percentile,
+  printLatency,
+  printThroughput,
+  QUICK,
+  type Row,
+  startSidecarChild,
+  waitFor,
+} from './_tap-harness.ts';
+
+const policyId = 'local:vcp-bench:redis-tap';
+
+function fields(i: number): string[] {
+  if (i % 100 === 42) return ['event_type', 'NOT_A_TYPE', 'order_id', `ORD-${i % 5000}`];
+  return [
+    'event_type',
+    i % 3 ? 'EXE' : 'ORD',
+    'order_id',
+    `ORD-${i % 5000}`,
+    'symbol',
+    'EURUSD',
+    'side',
+    i % 2 ? 'SELL' : 'BUY',
+    'price',
+    (1.085 + (i % 100) / 10000).toFixed(4),
+    'quantity',
+    '100000',
+    'account',
+    'ACC-7',
+  ];
+}
+
+async function fill(redis: Redis, stream: string, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i += 1000) {
+    const pipe = redis.pipeline();
+    for (let j = i; j < Math.min(from + count, i + 1000); j++) pipe.xadd(stream, '*', ...fields(j));
+    await pipe.exec();
+  }
+}
+
+/** The ceiling: XREADGROUP + XACK of every entry, doing nothing else. */
+async function rawConsume(url: string, stream: string, n: number, group: string): Promise<Row> {
+  const redis = new Redis(url);
+  await redis.xgroup('CREATE', stream, group, '0');
+  const t0 = performance.now();
+  let count = 0;
+  while (count < n) {
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      group,
+      'raw',
+      'COUNT',
+      500,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      stream,
+      '>',
+    )) as [string, [string, string[]][]][] | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) continue;
+    await redis.xack(stream, group, ...entries.map(([id]) => id));
+    count += entries.length;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  redis.disconnect();
+  return { name: 'raw XREADGROUP+XACK (ioredis)', events: n, seconds };
+}
+
+async function tapRun(
+  name: string,
+  url: string,
+  stream: string,
+  n: number,
+  sink: Sink,
+  group: string,
+): Promise<Row> {
+  const tap = new RedisTap({ url, streams: [stream], groupId: group, consumer: 'bench', sink, policyId });
+  const t0 = performance.now();
+  await tap.start();
+  await waitFor(`${name} to acknowledge ${n}`, 300_000, () => tap.stats.committed >= n);
+  const seconds = (performance.now() - t0) / 1000;
+  await tap.stop();
+  await sink.close();
+  if (tap.stats.events !== n) throw new Error(`${name}: ${tap.stats.events} events for ${n} entries`);
+  return { name, events: n, seconds };
+}
+
+/** Export for bench/run.ts; runs when executed directly. */
+export async function run(argv: string[] = []): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { entries: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } },
+  });
+  const url = process.env.VCP_TEST_REDIS_URL?.trim();
+  if (!url) {
+    console.log('redis-tap: skipped: set VCP_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379)');
+    return;
+  }
+  const n = Number(values.entries ?? (QUICK ? 10_000 : 50_000));
+  const rate = Number(values.rate ?? 5000);
+  const seconds = Number(values.seconds ?? (QUICK ? 2 : 5));
+  const tag = `${process.pid}-${Date.now().toString(36)}`;
+  const stream = `vcp-bench:redis-tap:${tag}`;
+  const pacedStream = `vcp-bench:redis-tap-paced:${tag}`;
+  const redis = new Redis(url);
+  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-redis-tap-'));
+  const sidecar = await startSidecarChild();
+  try {
+    await fill(redis, stream, 0, n);
+    console.log(`redis-tap: ${n} entries on ${stream}, Node ${process.version}`);
+    await rawConsume(url, stream, n, 'warm-up'); // not reported: lets the JIT settle
+    const rows: Row[] = [await rawConsume(url, stream, n, 'raw')];
+    rows.push(
+      await tapRun(
+        'tap → FileSink (fsync/batch)',
+        url,
+        stream,
+        n,
+        new FileSink({ path: join(dir, 'events.jsonl') }),
+        'file',
+      ),
+    );
+    rows.push(
+      await tapRun(
+        'tap → sidecar (HTTP, fsync/201)',
+        url,
+        stream,
+        n,
+        createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+        'sidecar',
+      ),
+    );
+    printThroughput('Redis Streams → tap, backlog (events/s, ratio to the raw consume rate)', rows);
+
+    // Latency at a steady rate.
+    await redis.xgroup('CREATE', pacedStream, 'raw', '$', 'MKSTREAM');
+    const latency = new LatencySink(
+      createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+    );
+    const tap = new RedisTap({
+      url,
+      streams: [pacedStream],
+      groupId: 'tap',
+      consumer: 'bench',
+      startId: '$',
+      blockMs: 1000,
+      sink: latency,
+      policyId,
+    });
+    await tap.start();
+    const rawClient = new Redis(url);
+    const rawLatencies: number[] = [];
+    let rawRunning = true;
+    const rawLoop = (async () => {
+      while (rawRunning) {
+        const reply = (await rawClient.xreadgroup(
+          'GROUP',
+          'raw',
+          'raw',
+          'COUNT',
+          500,
+          'BLOCK',
+          200,
+          'STREAMS',
+          pacedStream,
+          '>',
+        )) as [string, [string, string[]][]][] | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        const at = nowMs();
+        for (const [id] of entries) rawLatencies.push(at - Number(id.split('-')[0]));
+        if (entries.length) await rawClient.xack(pacedStream, 'raw', ...entries.map(([id]) => id));
+      }
+    })();
+    let k = 0;
+    const writer = new Redis(url);
+    const sent = await paced(rate, seconds, async (count) => {
+      const pipe = writer.pipeline();
+      for (let j = 0; j < count; j++, k++) pipe.xadd(pacedStream, '*', ...fields(k));
+      await pipe.exec();
+    });
+    await waitFor('the paced entries', 60_000, () => latency.acked >= sent && rawLatencies.length >= sent);
+    rawRunning = false;
+    await rawLoop;
+    await tap.stop();
+    await latency.close();
+    rawClient.disconnect();
+    writer.disconnect();
+    printLatency(`Redis → tap → sidecar at ${rate} entries/s for ${seconds} s (ack − entry time)`, [
+      { name: 'raw XREADGROUP (receive − entry time)', values: rawLatencies },
+      { name: 'tap → sidecar (201 − entry time)', values: latency.latencies },
+    ]);
+    console.log(
+      `p99 ratio tap/raw: ${(percentile(latency.latencies, 99) / Math.max(0.1, percentile(rawLatencies, 99))).toFixed(1)}×`,
+    );
+  } finally {
+    await sidecar.stop();
+    await redis.del(stream, pacedStream);
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await run(process.argv.slice(2));

@@ -1,0 +1,350 @@
+/**
+ * Question: how many ~1 KB order events can one core seal and store per
+ * second, and what does the recorder cost the caller?
+ *
+ * (a) canonicalize (RFC 8785) + SHA-256 + Merkle append (RFC 6962) + file append
+ *     (FileSink, one group fsync per 1 024 events). Target ≥ 150 000 events/s.
+ * (b) the same plus a per-event Ed25519 signature. Target ≥ 80 % of the raw
+ *     node:crypto Ed25519 sign rate measured in the same run (the ceiling).
+ * (c) the recorder end to end: `record()` on the caller's path (ns/op, memory
+ *     sink; peers: a bare `draftEvent`, and pino logging the same payload to
+ *     /dev/null), events/s sustained from `record()` to an fsynced FileSink,
+ *     and the cost of `durability: 'sync'` (one fsync per record).
+ * Run: `node bench/seal-throughput.ts` (BENCH_QUICK=1 for a short run).
+ */
+import * as nodeCrypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import pino from 'pino';
+import { draftEvent } from '../src/core/builder.ts';
+import { createPolicy } from '../src/core/policy.ts';
+import type { DraftEvent, VcpEvent, VcpPayload } from '../src/core/types.ts';
+import { canonicalize } from '../src/integrity/canonical.ts';
+import { digestHex } from '../src/integrity/digest.ts';
+import { MerkleTree } from '../src/integrity/merkle/index.ts';
+import { generateSigningKey } from '../src/integrity/sign.ts';
+import { createRecorder } from '../src/recorder/recorder.ts';
+import { createSealer } from '../src/recorder/sealer.ts';
+import { generateWorkerSigner } from '../src/recorder/worker-signer.ts';
+import { encodeEvents } from '../src/sinks/_jsonl.ts';
+import { FileSink } from '../src/sinks/file.ts';
+import { MemorySink } from '../src/sinks/memory.ts';
+import type { Sink } from '../src/sinks/sink.ts';
+import { blackhole, fmtNs, fmtOps, measure, ratioLine } from './_harness.ts';
+
+const quick = process.env.BENCH_QUICK === '1';
+const policy = createPolicy({ policyId: 'com.example.trading:bench', tier: 'GOLD' });
+
+/** A realistic order event: trade, risk and governance modules, about 1 KB of canonical JSON. */
+export function orderPayload(i: number): VcpPayload {
+  return {
+    trade_data: {
+      order_id: `ORD-${String(i).padStart(10, '0')}`,
+      client_order_id: `C-${i}`,
+      symbol: 'EURUSD',
+      side: i % 2 ? 'BUY' : 'SELL',
+      order_type: 'LIMIT',
+      time_in_force: 'GTC',
+      price: '1.0850',
+      quantity: '100000',
+      currency: 'USD',
+    },
+    vcp_risk: {
+      risk_profile_id: 'rp-eu-fx-1',
+      max_position_size: '1000000',
+      max_order_size: '500000',
+      current_exposure: '250000',
+      exposure_utilization: '0.25',
+      triggered_controls: [],
+      checks: [
+        { name: 'fat_finger', result: 'PASS', value: '100000', limit: '500000' },
+        { name: 'price_collar', result: 'PASS', value: '1.0850', limit: '1.0900' },
+      ],
+    },
+    vcp_gov: {
+      algo_id: 'momentum-v2',
+      algo_version: '2.3.1',
+      algo_type: 'AI_ASSISTED',
+      model_hash: 'a3f1c2e4b5d6978812345678901234567890abcdef1234567890abcdef123456',
+      decision_factors: [
+        { name: 'rsi_14', value: '28.5', weight: '0.4' },
+        { name: 'macd_signal', value: '0.0012', weight: '0.6' },
+      ],
+      confidence_score: '0.87',
+    },
+  };
+}
+
+function drafts(n: number): DraftEvent[] {
+  return Array.from({ length: n }, (_, i) =>
+    draftEvent('ORD', orderPayload(i), { policy, venueId: 'XLON', accountId: 'ACC-00042' }),
+  );
+}
+
+function tmpFile(): { file: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcp-bench-'));
+  return {
+    file: path.join(dir, 'vcp.jsonl'),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * (a)/(b): seal `n` events with the recorder's sealer (JCS + SHA-256 [+ Ed25519]; no
+ * schema validation: that is the recorder's extra, measured in (c)), append each hash
+ * to a Merkle tree, and write them to a FileSink in groups of 1 024 (one fsync a group,
+ * the next group sealed while it runs).
+ */
+async function sealRun(pool: DraftEvent[], n: number, sign: 'none' | 'thread' | 'worker'): Promise<number> {
+  const worker = sign === 'worker' ? generateWorkerSigner() : undefined;
+  const sealer = createSealer({
+    validate: false,
+    signer: sign === 'thread' ? generateSigningKey() : undefined,
+  });
+  const { file, cleanup } = tmpFile();
+  const sink = new FileSink({ path: file });
+  const tree = new MerkleTree();
+  const GROUP = 1024;
+  let batch: VcpEvent[] = [];
+  let writing: Promise<void> | undefined;
+  // Worker mode: a group is signed on the worker while the next one is sealed here.
+  const flush = (events: VcpEvent[]): Promise<void> => {
+    if (!worker) return sink.write(events);
+    const signed = worker.signMany(events.map((e) => e.security.event_hash)).then((sigs) => {
+      for (let k = 0; k < events.length; k++) {
+        const sec = events[k]!.security;
+        sec.signature = sigs[k]!;
+        sec.sign_algo = 'ED25519';
+        sec.signing_key_id = worker.keyId;
+      }
+    });
+    return Promise.all([signed, writing]).then(() => sink.write(events));
+  };
+  const inflight: Promise<void>[] = [];
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    const r = sealer.seal(pool[i % pool.length]!);
+    if (!r.ok) throw new Error(`bench event refused: ${JSON.stringify(r.issues)}`);
+    tree.append(r.event.security.event_hash);
+    batch.push(r.event);
+    if (batch.length === GROUP) {
+      if (!worker) await writing;
+      writing = flush(batch);
+      batch = [];
+      // Worker mode: at most two groups ahead of the file (as in the recorder's pipeline).
+      if (worker) {
+        inflight.push(writing);
+        if (inflight.length > 2) await inflight.shift();
+      }
+    }
+  }
+  await writing;
+  await flush(batch);
+  const ns = Number(process.hrtime.bigint() - t0);
+  await sink.close();
+  await worker?.close();
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n').length - 1;
+  if (lines !== n) throw new Error(`expected ${n} lines in the file, found ${lines}`);
+  if (sign !== 'none' && !text.slice(0, 2000).includes('"signature"'))
+    throw new Error('events are not signed');
+  blackhole(tree.root());
+  cleanup();
+  return (n / ns) * 1e9;
+}
+
+async function best(runs: number, fn: () => Promise<number>): Promise<number> {
+  let top = 0;
+  for (let r = 0; r < runs; r++) top = Math.max(top, await fn());
+  return top;
+}
+
+/** Median ns per `record()` call on the caller's path, in bursts of `burst` with the drain in between. */
+async function recordCost(
+  make: () => { record: () => unknown; settle: () => Promise<void> },
+  burst: number,
+  rounds: number,
+): Promise<number> {
+  const { record, settle } = make();
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < burst; i++) record();
+    samples.push(Number(process.hrtime.bigint() - t0) / burst);
+    await settle();
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)]!;
+}
+
+/** Run every measurement and print the figures and ratios. */
+export async function run(): Promise<void> {
+  const pool = drafts(4096);
+  const size = Buffer.byteLength(canonicalize(pool[0]!.header) + canonicalize(pool[0]!.payload));
+  console.log(
+    `\nevent: ${size} bytes of canonical header + payload (${Buffer.byteLength(JSON.stringify(pool[0]))} as a JSONL line without security)`,
+  );
+
+  // --- (a) seal + Merkle + file ----------------------------------------------
+  const n = quick ? 50_000 : 200_000;
+  const rounds = quick ? 1 : 3;
+  const rateA = await best(rounds, () => sealRun(pool, n, 'none'));
+  console.log(`\n## (a) JCS + SHA-256 + Merkle append + file append (group fsync of 1 024), one core`);
+  console.log(
+    `${fmtOps(rateA)} events/s (${fmtNs(1e9 / rateA)}/event)  target ≥ 150 k/s: ${rateA >= 150_000 ? 'met' : 'NOT met'}`,
+  );
+
+  // Where the time of (a) goes, stage by stage (per event).
+  const flat = pool.map(
+    (d) => JSON.parse(JSON.stringify(canonicalize(d.header) + canonicalize(d.payload))) as string,
+  );
+  const mask = pool.length - 1;
+  const sealer = createSealer({ validate: false });
+  const sealedPool = pool.slice(0, 1024).map((d) => {
+    const r = sealer.seal(d);
+    if (!r.ok) throw new Error('bench event refused');
+    return r.event;
+  });
+  const tree = new MerkleTree();
+  const leafHashes = flat.map((t) => digestHex('SHA256', t));
+  const stages = [
+    measure(
+      'canonicalize header + payload',
+      (i) => canonicalize(pool[i & mask]!.header) + canonicalize(pool[i & mask]!.payload),
+    ),
+    measure('SHA-256 of the canonical text', (i) => digestHex('SHA256', flat[i & mask]!)),
+    measure('Merkle append', (i) => tree.append(leafHashes[i & mask]!)),
+    measure('encode as a JSONL line (per event, 1 024 a batch)', () => encodeEvents(sealedPool), {
+      batch: 1,
+    }),
+  ];
+  stages[3] = { ...stages[3]!, nsPerOp: stages[3]!.nsPerOp / sealedPool.length };
+  console.log('where the time goes:');
+  for (const m of stages) console.log(`  ${m.name.padEnd(52)} ${fmtNs(m.nsPerOp).padStart(10)}`);
+
+  // --- (b) + Ed25519 ------------------------------------------------------------
+  const { privateKey } = nodeCrypto.generateKeyPairSync('ed25519');
+  const hashes = Array.from({ length: 64 }, (_, i) => nodeCrypto.hash('sha256', `e${i}`, 'buffer') as Buffer);
+  const raw = measure(
+    'crypto.sign Ed25519 (raw)',
+    (i) => nodeCrypto.sign(null, hashes[i & 63]!, privateKey),
+    {
+      timeMs: quick ? 300 : 1500,
+    },
+  );
+  const nb = quick ? 10_000 : 40_000;
+  const rateB = await best(rounds, () => sealRun(pool, nb, 'thread'));
+  const rateW = await best(rounds, () => sealRun(pool, nb, 'worker'));
+  console.log(`\n## (b) (a) + per-event Ed25519`);
+  console.log(`raw node:crypto Ed25519 sign: ${fmtOps(raw.opsPerSec)} (${fmtNs(raw.nsPerOp)}/sig)`);
+  console.log(`signed on the sealing thread: ${fmtOps(rateB)} events/s`);
+  ratioLine('  signed seal rate (one core) / raw sign rate', rateB, raw.opsPerSec, '≥ 0.80');
+  console.log(
+    `signed on a worker thread (createWorkerSigner), sealing overlapped: ${fmtOps(rateW)} events/s`,
+  );
+  ratioLine('  signed seal rate (worker) / raw sign rate', rateW, raw.opsPerSec, '≥ 0.80');
+
+  // --- (c) the recorder -----------------------------------------------------------
+  console.log(`\n## (c) the recorder`);
+  const payload = orderPayload(1);
+  const burst = 1000;
+  const rr = quick ? 50 : 300;
+  const memRecord = await recordCost(
+    () => {
+      const sink = new MemorySink();
+      const rec = createRecorder({ policy, sink, exitHooks: false, queue: { max: burst * 2 } });
+      return {
+        record: () => rec.record('ORD', payload),
+        settle: async () => {
+          await rec.flush();
+          sink.clear();
+        },
+      };
+    },
+    burst,
+    rr,
+  );
+  const bareDraft = await recordCost(
+    () => {
+      const opts = { policy };
+      return { record: () => draftEvent('ORD', payload, opts), settle: async () => {} };
+    },
+    burst,
+    rr,
+  );
+  const pinoCost = await recordCost(
+    () => {
+      const logger = pino(pino.destination({ dest: '/dev/null', sync: true }));
+      return { record: () => logger.info(payload, 'ORD'), settle: async () => {} };
+    },
+    burst,
+    rr,
+  );
+  console.log(
+    `record() on the caller's path (memory sink): ${fmtNs(memRecord)}/op (median of ${rr} bursts of ${burst})`,
+  );
+  console.log(
+    `  bare draftEvent (ids + clock + header): ${fmtNs(bareDraft)}/op; queueing adds ${fmtNs(Math.max(0, memRecord - bareDraft))}`,
+  );
+  console.log(`  pino.info of the same payload to /dev/null (sync): ${fmtNs(pinoCost)}/op`);
+  ratioLine('pino.info time / record() time', pinoCost, memRecord, '≥ 1 (record() no slower than pino)');
+
+  // Sustained: record() → seal → fsynced FileSink, with block-mode backpressure.
+  const total = quick ? 50_000 : 200_000;
+  let sustained = 0;
+  for (let r = 0; r < rounds; r++) {
+    const { file, cleanup } = tmpFile();
+    const sink = new FileSink({ path: file });
+    const rec = createRecorder({
+      policy,
+      sink,
+      exitHooks: false,
+      batchSize: 512,
+      queue: { max: 8192, whenFull: 'block' },
+    });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < total; i++) {
+      rec.record('ORD', payload);
+      if ((i & 255) === 255) await rec.backpressure();
+    }
+    await rec.flush();
+    const rate = (total / Number(process.hrtime.bigint() - t0)) * 1e9;
+    await rec.close();
+    const st = rec.stats();
+    if (st.written !== total || st.dropped !== 0) throw new Error(`lost events: ${JSON.stringify(st)}`);
+    sustained = Math.max(sustained, rate);
+    cleanup();
+  }
+  console.log(
+    `sustained record() → seal (validate + JCS + SHA-256) → FileSink (fsync a batch): ${fmtOps(sustained)} events/s`,
+  );
+
+  // durability: 'sync' — one fsync per record() call.
+  const { file, cleanup } = tmpFile();
+  const syncRec = createRecorder({
+    policy,
+    sink: new FileSink({ path: file }),
+    exitHooks: false,
+    durability: 'sync',
+  });
+  const syncN = quick ? 300 : 2000;
+  const samples: number[] = [];
+  for (let i = 0; i < syncN; i++) {
+    const t0 = process.hrtime.bigint();
+    syncRec.record('ORD', payload);
+    samples.push(Number(process.hrtime.bigint() - t0));
+  }
+  await syncRec.close();
+  cleanup();
+  samples.sort((a, b) => a - b);
+  const syncMedian = samples[Math.floor(samples.length / 2)]!;
+  const syncP99 = samples[Math.floor(samples.length * 0.99)]!;
+  console.log(
+    `durability 'sync' record() (seal + write + fdatasync before returning): median ${fmtNs(syncMedian)}, p99 ${fmtNs(syncP99)}`,
+  );
+  ratioLine("durability 'sync' / 'async' record() time", syncMedian, memRecord);
+  blackhole(null as unknown as Sink);
+}
+
+if (import.meta.main) await run();

@@ -1,0 +1,94 @@
+/**
+ * `vcp sidecar [options]`: run the sidecar until SIGTERM or SIGINT, then
+ * shut down gracefully (finish in-flight requests, fsync, optionally anchor)
+ * and exit 0. Prints one JSON line on stdout once listening, e.g.
+ * `{"listening":"http://127.0.0.1:8080",…}`, for scripts and tests; logs go
+ * to stderr.
+ */
+import { parseArgs } from 'node:util';
+import { resolveSidecarConfig, sidecarOptionsHelp, sidecarParseArgsOptions } from '../sidecar/config.ts';
+import { startSidecar } from '../sidecar/server.ts';
+import { type CliIo, EXIT, UsageError } from './io.ts';
+
+export const SIDECAR_USAGE = `usage: vcp sidecar [options]
+
+Collects VCP events over HTTP (POST /vcp/log), stores them durably in an
+append-only log (fsync before every 201), builds the RFC 6962 Merkle tree,
+anchors signed roots on the tier's schedule and serves proofs and exports.
+See docs/sidecar-api.md. Every option can also be set by its environment
+variable; flags win.
+
+options:
+${sidecarOptionsHelp()}
+  --help, -h               this text
+
+The signing key is read from --signing-key-file / VCP_SIGNING_KEY_FILE, else
+VCP_SIGNING_KEY, else <data-dir>/signing.key (created on first start, mode
+0600; its public half is <data-dir>/signing.pub). It is never printed.
+Binding anything but a loopback address requires a bearer token.`;
+
+/** Run until `until` settles, then shut down gracefully. Resolves to the exit code. */
+export async function runSidecar(
+  argv: string[],
+  io: CliIo,
+  until: (stop: () => void) => void,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...sidecarParseArgsOptions(), help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    io.out(`${SIDECAR_USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${SIDECAR_USAGE}`);
+  const config = resolveSidecarConfig(values as Record<string, string | boolean | undefined>, io.env, io.cwd);
+  const sidecar = await startSidecar({ config, log: (line) => io.err(`vcp sidecar: ${line}\n`) });
+  const ctx = sidecar.context;
+  io.out(
+    `${JSON.stringify({
+      listening: sidecar.url,
+      data_dir: config.dataDir,
+      store: ctx.store.name,
+      tree_size: ctx.tree.size,
+      anchors: ctx.tree.anchors.length,
+      signing_key_id: ctx.signer.keyId,
+      public_key: sidecar.publicKeyPath ?? null,
+      tier: config.tier,
+    })}\n`,
+  );
+  await new Promise<void>((resolve) => until(resolve));
+  await sidecar.close();
+  return EXIT.ok;
+}
+
+/** `vcp sidecar`: runs until SIGTERM/SIGINT; a second signal exits at once (code 1). */
+export async function sidecarCommand(argv: string[], io: CliIo): Promise<number> {
+  let first: ((signal: NodeJS.Signals) => void) | undefined;
+  const force = (signal: NodeJS.Signals) => {
+    io.err(`vcp sidecar: second ${signal}: exiting without finishing the shutdown\n`);
+    process.exit(1);
+  };
+  try {
+    return await runSidecar(argv, io, (stop) => {
+      first = (signal) => {
+        io.err(`vcp sidecar: ${signal}: shutting down (finishing in-flight requests)\n`);
+        process.off('SIGTERM', first!);
+        process.off('SIGINT', first!);
+        process.once('SIGTERM', force);
+        process.once('SIGINT', force);
+        stop();
+      };
+      process.once('SIGTERM', first);
+      process.once('SIGINT', first);
+    });
+  } finally {
+    if (first) {
+      process.off('SIGTERM', first);
+      process.off('SIGINT', first);
+    }
+    process.off('SIGTERM', force);
+    process.off('SIGINT', force);
+  }
+}

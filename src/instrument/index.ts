@@ -1,0 +1,37 @@
+/** Capture by decoration: `@VcpLogged`, `@VcpComponent`, their configuration, metadata and error mapping. */
+export { type VcpClassDecorator, VcpComponent } from './component.ts';
+export {
+  configureVcp,
+  DEFAULT_REDACT_KEYS,
+  getInstrumentStats,
+  getVcpConfig,
+  type InstrumentStats,
+  resetVcpConfig,
+  type SummaryLimits,
+  type VcpConfig,
+  type VcpConfigInput,
+} from './configure.ts';
+export {
+  type VcpCallContext,
+  type VcpExtractor,
+  VcpLogged,
+  type VcpLoggedOptions,
+  type VcpMethodDecorator,
+} from './decorator.ts';
+export {
+  buildErrorDetails,
+  type ErrorDetailsInput,
+  errorCodeOf,
+  errorMessageOf,
+  mapErrorToEventType,
+} from './error-mapping.ts';
+export {
+  getVcpMetadata,
+  type HeaderValue,
+  REFLECT_COMPONENT_KEY,
+  REFLECT_METHODS_KEY,
+  type VcpClassMetadata,
+  type VcpComponentOptions,
+  type VcpMethodRecord,
+} from './metadata.ts';
+export { REDACTED, type Summary, summarizeValue } from './summary.ts';

@@ -1,0 +1,172 @@
+/**
+ * The recorder's sealing step, off the caller's path: validate the draft,
+ * canonicalize header and payload (RFC 8785), check the size, hash (chained
+ * when on), sign, and hand the canonical text to the sinks so they write the
+ * bytes that were hashed.
+ *
+ * It computes exactly `sealEvent` (src/integrity/seal.ts); it exists apart
+ * because the recorder needs the canonical text (for the size limit and for
+ * the sinks) and a verdict instead of an exception. Tests check both give
+ * identical events.
+ *
+ * `seal` never throws: a draft that breaks a rule comes back as `issues`
+ * (path + rule + message), and the chain does not advance for it.
+ */
+import { convertFinancialNumbers } from '../core/builder.ts';
+import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
+import type { DraftEvent, VcpEvent, VcpPayload, VcpSecurity } from '../core/types.ts';
+import { validateEvent } from '../core/validate.ts';
+import { canonicalize } from '../integrity/canonical.ts';
+import type { HashChain } from '../integrity/chain.ts';
+import { digestHex } from '../integrity/digest.ts';
+import { GENESIS_HASH } from '../integrity/event-hash.ts';
+import type { Signer } from '../integrity/sign.ts';
+import { attachCanonicalText } from '../sinks/serialize.ts';
+
+/** Options of {@link createSealer}. */
+export interface SealerOptions {
+  signer?: Signer;
+  chain?: HashChain;
+  /** Largest canonical header + payload accepted, in bytes (default 1 MiB). */
+  maxEventBytes?: number;
+  /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default) or `'convert'` to decimal strings. */
+  numbers?: 'reject' | 'convert';
+  /**
+   * Run `validateEvent` on each draft (default true). Turn it off only for drafts made by
+   * trusted code that validated them already; canonicalization and size are still checked.
+   */
+  validate?: boolean;
+}
+
+/** Outcome of sealing one draft. */
+export type SealResult = { ok: true; event: VcpEvent } | { ok: false; issues: ValidationIssue[] };
+
+/** Seals drafts one at a time, in order. */
+export interface Sealer {
+  seal(draft: DraftEvent): SealResult;
+}
+
+/** `/trade_data/price` → `payload.trade_data.price`. */
+function pointerToPath(root: string, pointer: string): string {
+  if (!pointer) return root;
+  return (
+    root +
+    pointer
+      .split('/')
+      .slice(1)
+      .map((s) => {
+        const seg = s.replace(/~1/g, '/').replace(/~0/g, '~');
+        return /^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`;
+      })
+      .join('')
+  );
+}
+
+function describe(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : String(e);
+  } catch {
+    return 'unprintable error';
+  }
+}
+
+function canonicalPart(
+  value: unknown,
+  root: 'header' | 'payload',
+  issues: ValidationIssue[],
+): string | undefined {
+  try {
+    return canonicalize(value);
+  } catch (e) {
+    if (e instanceof VcpCanonicalizationError) {
+      issues.push({ path: pointerToPath(root, e.path), rule: 'canonical-json', message: e.message });
+    } else {
+      // A getter or proxy of the caller's threw while being read.
+      issues.push({
+        path: root,
+        rule: 'readable',
+        message: `reading the ${root} threw: ${describe(e).slice(0, 300)}`,
+      });
+    }
+    return undefined;
+  }
+}
+
+/** Make a sealer bound to one chain and one signer. */
+export function createSealer(options: SealerOptions = {}): Sealer {
+  const { signer, chain } = options;
+  const maxBytes = options.maxEventBytes ?? 1024 * 1024;
+  const convert = options.numbers === 'convert';
+  const validate = options.validate !== false;
+
+  return {
+    seal(draft: DraftEvent): SealResult {
+      const issues: ValidationIssue[] = [];
+      let payload: VcpPayload = draft.payload;
+      try {
+        if (convert) payload = convertFinancialNumbers(payload);
+      } catch (e) {
+        if (e instanceof VcpValidationError) return { ok: false, issues: e.issues };
+        return {
+          ok: false,
+          issues: [{ path: 'payload', rule: 'readable', message: describe(e).slice(0, 300) }],
+        };
+      }
+      const candidate = payload === draft.payload ? draft : { ...draft, payload };
+      if (validate) {
+        try {
+          const { errors } = validateEvent(candidate);
+          if (errors.length > 0) return { ok: false, issues: errors };
+        } catch (e) {
+          return {
+            ok: false,
+            issues: [{ path: 'payload', rule: 'readable', message: describe(e).slice(0, 300) }],
+          };
+        }
+      }
+      const header = draft.header;
+      const h = canonicalPart(header, 'header', issues);
+      const p = canonicalPart(payload, 'payload', issues);
+      if (h === undefined || p === undefined) return { ok: false, issues };
+      const chars = h.length + p.length;
+      // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only when it could matter.
+      if (chars * 3 > maxBytes && Buffer.byteLength(h) + Buffer.byteLength(p) > maxBytes) {
+        return {
+          ok: false,
+          issues: [
+            {
+              path: 'payload',
+              rule: 'max-size',
+              message: `the event is ${Buffer.byteLength(h) + Buffer.byteLength(p)} bytes of canonical JSON; the limit is ${maxBytes}`,
+            },
+          ],
+        };
+      }
+      const algo = header.hash_algo;
+      let input = h + p;
+      const prev = chain?.prev;
+      if (prev !== undefined && prev !== GENESIS_HASH) input += prev;
+      // Hashing flattens `input` (the canonical text is a rope of many small pieces); the
+      // slices below then share that one flat copy, so the sinks never flatten it again.
+      const eventHash = digestHex(algo, input);
+      const hFlat = input.slice(0, h.length);
+      const pFlat = input.slice(h.length, h.length + p.length);
+      const security: VcpSecurity = { version: '1.1', event_hash: eventHash, hash_algo: algo };
+      if (prev !== undefined) security.prev_hash = prev;
+      if (signer) {
+        security.signature = signer.sign(eventHash);
+        security.sign_algo = 'ED25519';
+        security.signing_key_id = signer.keyId;
+      }
+      chain?.advance(eventHash);
+      const event: VcpEvent = {
+        header,
+        payload,
+        security,
+        policy_identification: draft.policy_identification,
+      };
+      attachCanonicalText(event, hFlat, pFlat);
+      return { ok: true, event };
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Everything a route handler needs, built once by the server.
+ */
+import type { Signer } from '../integrity/sign.ts';
+import type { Anchoring } from './anchoring.ts';
+import type { SidecarConfig } from './config.ts';
+import type { SidecarMetrics } from './metrics.ts';
+import type { EventStore } from './store/store.ts';
+import type { TreeState } from './tree-state.ts';
+import type { CommitQueue } from './writer.ts';
+
+/** The running sidecar's parts, shared by the routes. */
+export interface SidecarContext {
+  config: SidecarConfig;
+  store: EventStore;
+  tree: TreeState;
+  writer: CommitQueue;
+  anchoring: Anchoring;
+  metrics: SidecarMetrics;
+  signer: Signer;
+  /** One line to the sidecar's log (stderr by default). */
+  log(message: string): void;
+  /** Wall-clock ms at start. */
+  startedAt: number;
+  /** Set once graceful shutdown began: new requests get 503. */
+  shuttingDown: boolean;
+}

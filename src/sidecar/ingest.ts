@@ -1,0 +1,348 @@
+/**
+ * The ingest path of `POST /vcp/log`, up to the commit queue:
+ *
+ *   body → strict JSON (or NDJSON), parsed once → per event: validate →
+ *   EventHash → client hash check → security block → size check
+ *
+ * Each event's own text is kept (sliced from the body) so the store can
+ * write it as received instead of serialising the event again.
+ *
+ * All-or-nothing per request: every problem of every item is collected and
+ * the request is refused with one 400 (or 413) naming each field and rule;
+ * nothing of it reaches the store. Dedup, index assignment and durability
+ * are the commit queue's job (writer.ts).
+ */
+import { isUtf8 } from 'node:buffer';
+import { HASH_ALGOS, type HashAlgo } from '../core/enums.ts';
+import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
+import type { VcpEvent } from '../core/types.ts';
+import { validateEvent } from '../core/validate.ts';
+import { canonicalize } from '../integrity/canonical.ts';
+import { computeEventHash } from '../integrity/event-hash.ts';
+import { HttpError, validationError } from './http.ts';
+import { parseJsonStrict } from './json-scan.ts';
+
+/** How a body is framed. */
+export type BodyKind = 'json' | 'ndjson';
+
+const NDJSON_TYPES = new Set([
+  'application/x-ndjson',
+  'application/ndjson',
+  'application/jsonl',
+  'application/x-jsonlines',
+  'application/jsonlines',
+]);
+
+/**
+ * Body framing from a Content-Type header; 415 for anything else, a missing
+ * header included. Besides clarity this blocks cross-site request forgery:
+ * a web page can make a browser POST `text/plain`, form types or no type at
+ * all to a loopback sidecar without asking, but never `application/json`.
+ */
+export function bodyKindOf(contentType: string | undefined): BodyKind {
+  if (contentType === undefined || contentType.trim() === '') {
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      'Content-Type is required: application/json or application/x-ndjson',
+    );
+  }
+  const mime = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  if (mime === 'application/json' || (mime.startsWith('application/') && mime.endsWith('+json')))
+    return 'json';
+  if (NDJSON_TYPES.has(mime)) return 'ndjson';
+  throw new HttpError(
+    415,
+    'unsupported_media_type',
+    `Content-Type ${mime} is not accepted; send application/json (one event or an array) or application/x-ndjson`,
+  );
+}
+
+/** A parsed request body: its items, each item's JSON text, and whether it was a batch (array or NDJSON). */
+export interface ParsedBody {
+  items: unknown[];
+  /** The text of each item as received (one line: newlines between tokens become spaces). */
+  raws: string[];
+  batch: boolean;
+}
+
+/** JSON allows newlines only between tokens; the store's records are one line each. */
+function oneLine(text: string): string {
+  return text.indexOf('\n') === -1 && text.indexOf('\r') === -1 ? text : text.replace(/[\r\n]/g, ' ');
+}
+
+/** Limits {@link parseLogBody} and {@link prepareEvents} apply. */
+export interface IngestLimits {
+  maxBatchEvents: number;
+  maxEventBytes: number;
+}
+
+function tooManyEvents(n: number, limit: number): HttpError {
+  return new HttpError(
+    413,
+    'payload_too_large',
+    `${n} events in one request; at most ${limit} are accepted`,
+    {
+      limit,
+      what: 'batch',
+    },
+  );
+}
+
+/** Decode and parse a body. Throws 400 (malformed, duplicate keys, not UTF-8, empty) or 413 (too many events). */
+export function parseLogBody(
+  body: Buffer,
+  kind: BodyKind,
+  limits: Pick<IngestLimits, 'maxBatchEvents'>,
+): ParsedBody {
+  if (!isUtf8(body)) {
+    throw validationError([{ path: '', rule: 'utf8', message: 'the body is not valid UTF-8' }]);
+  }
+  const text = body.toString('utf8');
+  if (kind === 'json') {
+    if (text.trim() === '')
+      throw validationError([{ path: '', rule: 'required', message: 'the body is empty' }]);
+    const { value, elements } = parseJson(text, '');
+    if (Array.isArray(value)) {
+      if (value.length === 0)
+        throw validationError([{ path: '', rule: 'non-empty', message: 'the batch is empty' }]);
+      if (value.length > limits.maxBatchEvents) throw tooManyEvents(value.length, limits.maxBatchEvents);
+      const raws = new Array<string>(value.length);
+      for (let k = 0; k < value.length; k++)
+        raws[k] = oneLine(text.slice(elements![k]![0], elements![k]![1]));
+      return { items: value, raws, batch: true };
+    }
+    return { items: [value], raws: [oneLine(text.trim())], batch: false };
+  }
+  const items: unknown[] = [];
+  const raws: string[] = [];
+  const issues: ValidationIssue[] = [];
+  const lines = text.split('\n');
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!.endsWith('\r') ? lines[n]!.slice(0, -1) : lines[n]!;
+    if (line.trim() === '') continue;
+    if (items.length === limits.maxBatchEvents) throw tooManyEvents(items.length + 1, limits.maxBatchEvents);
+    try {
+      items.push(parseJson(line, `[${items.length}]`, n + 1).value);
+      raws.push(line.trim());
+    } catch (e) {
+      if (!(e instanceof HttpError)) throw e;
+      issues.push(...((e.extra.errors as ValidationIssue[]) ?? []));
+      items.push(undefined);
+      raws.push('');
+    }
+  }
+  if (issues.length) throw validationError(issues);
+  if (items.length === 0)
+    throw validationError([{ path: '', rule: 'non-empty', message: 'the body holds no events' }]);
+  return { items, raws, batch: true };
+}
+
+function parseJson(text: string, path: string, line?: number): ReturnType<typeof parseJsonStrict> {
+  try {
+    return parseJsonStrict(text);
+  } catch (e) {
+    if (e instanceof VcpValidationError) {
+      const where = line !== undefined ? `line ${line}: ` : '';
+      throw validationError(
+        e.issues.map((i) => ({
+          path: path + (i.path && path && !i.path.startsWith('[') ? '.' : '') + i.path,
+          rule: i.rule,
+          message: where + i.message,
+        })),
+      );
+    }
+    throw e;
+  }
+}
+
+/** One event ready for the commit queue. */
+export interface PreparedEvent {
+  /** Position in the request (0 for a single event). */
+  position: number;
+  /** `event_id` as sent. */
+  eventId: string;
+  /** Dedup key: the id in lowercase (UUIDs compare case-insensitively). */
+  key: string;
+  eventHash: string;
+  /** The event as it will be stored; `security.merkle_index` is set at commit. */
+  event: VcpEvent;
+  /** The event's text as received (its `security` is superseded by `event.security`). */
+  raw: string;
+  warnings: ValidationIssue[];
+}
+
+/** Options of {@link prepareEvents}. */
+export interface PrepareOptions extends IngestLimits {
+  strict: boolean;
+}
+
+// In a `u` regex a well-formed pair is one code point: only lone surrogates match.
+const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+// Valid UTF-8 holds no surrogates, so in a body text they can only come from \uD800–\uDFFF escapes.
+const SURROGATE_ESCAPE_RE = /\\u[dD][89a-fA-F]/;
+// Fields the sidecar assigns; a client's values are dropped.
+const SIDECAR_SECURITY_FIELDS = new Set(['merkle_index', 'merkle_root', 'anchor_reference', 'partition']);
+
+/**
+ * Validate and hash every item; all-or-nothing. Throws a 400 listing every
+ * bad field (with `[i].` paths for batches), or a 413 for an oversized event.
+ */
+export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): PreparedEvent[] {
+  const out: PreparedEvent[] = [];
+  const issues: ValidationIssue[] = [];
+  const seen = new Map<string, number>();
+  let tooLarge: HttpError | undefined;
+  for (let i = 0; i < parsed.items.length; i++) {
+    const pfx = parsed.batch ? `[${i}].` : '';
+    const item = parsed.items[i];
+    const { errors, warnings } = validateEvent(item, { pathPrefix: pfx });
+    if (errors.length) {
+      issues.push(...errors);
+      continue;
+    }
+    const ev = item as Record<string, unknown> & {
+      header: Record<string, unknown>;
+      payload: Record<string, unknown>;
+    };
+    const clientSec = ev.security as Record<string, unknown> | undefined;
+    const headerAlgo = ev.header.hash_algo as HashAlgo | undefined;
+    const secAlgo = clientSec?.hash_algo as HashAlgo | undefined;
+    if (headerAlgo !== undefined && secAlgo !== undefined && headerAlgo !== secAlgo) {
+      issues.push({
+        path: `${pfx}security.hash_algo`,
+        rule: 'hash-algo',
+        message: `security.hash_algo ${secAlgo} differs from header.hash_algo ${headerAlgo}`,
+      });
+      continue;
+    }
+    const algo: HashAlgo = secAlgo ?? headerAlgo ?? 'SHA256';
+    if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
+    const prev = clientSec?.prev_hash as string | undefined;
+    let hash: string;
+    try {
+      hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+    } catch (e) {
+      issues.push(hashIssue(e, ev, pfx));
+      continue;
+    }
+    if (clientSec?.event_hash !== undefined && clientSec.event_hash !== hash) {
+      issues.push({
+        path: `${pfx}security.event_hash`,
+        rule: 'event-hash',
+        message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${prev ? ' ‖ prev_hash' : ''})`,
+      });
+      continue;
+    }
+    const eventId = ev.header.event_id as string;
+    const key = eventId.toLowerCase();
+    const first = seen.get(key);
+    if (first !== undefined) {
+      issues.push({
+        path: `${pfx}header.event_id`,
+        rule: 'duplicate-in-batch',
+        message: `event_id ${eventId} also appears at [${first}] of this batch`,
+      });
+      continue;
+    }
+    seen.set(key, i);
+    if (options.strict && warnings.length) {
+      issues.push(...warnings);
+      continue;
+    }
+
+    // The stored event: the client's fields (order kept), then `security` last with the sidecar's fields.
+    const secRest: Record<string, unknown> = {};
+    if (clientSec) {
+      for (const [k, v] of Object.entries(clientSec)) {
+        if (!SIDECAR_SECURITY_FIELDS.has(k))
+          Object.defineProperty(secRest, k, {
+            value: v,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      }
+    }
+    const security = { ...secRest, event_hash: hash, hash_algo: algo };
+    const { security: _dropped, ...rest } = ev;
+    const event = { ...rest, security } as unknown as VcpEvent;
+    // Header and payload passed canonicalisation (which refuses lone surrogates); check the rest.
+    const raw = parsed.raws[i]!;
+    const bad = SURROGATE_ESCAPE_RE.test(raw)
+      ? loneSurrogateAt(event as unknown as Record<string, unknown>, pfx)
+      : undefined;
+    if (bad !== undefined) {
+      issues.push({
+        path: bad,
+        rule: 'unicode',
+        message: 'a string holds a lone UTF-16 surrogate (\\udXXX); audit data must be valid Unicode',
+      });
+      continue;
+    }
+    const bytes = Buffer.byteLength(raw);
+    if (bytes > options.maxEventBytes) {
+      tooLarge ??= new HttpError(
+        413,
+        'payload_too_large',
+        `${pfx ? `event ${pfx.slice(0, -1)}` : 'the event'} is ${bytes} bytes as stored; at most ${options.maxEventBytes} are accepted`,
+        { limit: options.maxEventBytes, what: 'event', path: pfx.slice(0, -1) },
+      );
+      continue;
+    }
+    out.push({ position: i, eventId, key, eventHash: hash, event, raw, warnings });
+  }
+  if (issues.length) throw validationError(issues);
+  if (tooLarge) throw tooLarge;
+  return out;
+}
+
+/** Explain why an event could not be hashed, naming the field. */
+function hashIssue(e: unknown, ev: { header: unknown; payload: unknown }, pfx: string): ValidationIssue {
+  if (e instanceof VcpCanonicalizationError) {
+    let part = 'payload';
+    try {
+      canonicalize(ev.header);
+    } catch {
+      part = 'header';
+    }
+    const pointer = e.path.replace(/^\//, '').split('/').filter(Boolean).join('.');
+    return {
+      path: `${pfx}${part}${pointer ? `.${pointer}` : ''}`,
+      rule: 'canonical-json',
+      message: `cannot be canonicalised (RFC 8785): ${e.message}`,
+    };
+  }
+  if (e instanceof VcpValidationError) {
+    return { path: `${pfx}security.${e.path}`, rule: e.rule, message: e.message };
+  }
+  return { path: pfx.slice(0, -1), rule: 'hash', message: `cannot hash the event: ${(e as Error).message}` };
+}
+
+/** Path of the first lone surrogate outside header and payload (keys included), if any. */
+function loneSurrogateAt(event: Record<string, unknown>, pfx: string): string | undefined {
+  for (const [k, v] of Object.entries(event)) {
+    if (k === 'header' || k === 'payload') continue;
+    const found = walkForSurrogate(v, `${pfx}${k}`, LONE_SURROGATE_RE.test(k), 0);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function walkForSurrogate(v: unknown, path: string, keyBad: boolean, depth: number): string | undefined {
+  if (keyBad) return path;
+  if (typeof v === 'string') return LONE_SURROGATE_RE.test(v) ? path : undefined;
+  if (v === null || typeof v !== 'object' || depth > 64) return undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const f = walkForSurrogate(v[i], `${path}[${i}]`, false, depth + 1);
+      if (f !== undefined) return f;
+    }
+    return undefined;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    const f = walkForSurrogate(x, `${path}.${k}`, LONE_SURROGATE_RE.test(k), depth + 1);
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}

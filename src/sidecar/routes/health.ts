@@ -1,0 +1,57 @@
+/**
+ * `GET /health` (a superset of the guide's) and `GET /metrics` (Prometheus).
+ */
+import type { ServerResponse } from 'node:http';
+import type { SidecarContext } from '../context.ts';
+import { sendJson } from '../http.ts';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics.ts';
+
+/** The /health body. `status` is `ok`, `degraded` (anchor lag beyond the tier's interval) or `shutting_down`. */
+export function healthBody(ctx: SidecarContext): Record<string, unknown> {
+  const tree = ctx.tree;
+  const last = ctx.anchoring.lastAnchor() ?? tree.lastAnchor;
+  const lag = ctx.anchoring.lagMs();
+  const limit = ctx.config.anchorIntervalMs;
+  const status = ctx.shuttingDown ? 'shutting_down' : lag > limit ? 'degraded' : 'ok';
+  const body: Record<string, unknown> = {
+    status,
+    pending_events: tree.size - tree.anchoredSize,
+    queue_depth: ctx.writer.depth,
+    current_root: tree.root(),
+    tree_size: tree.size,
+    merkle_mode: tree.mode,
+    last_anchor: last
+      ? {
+          anchor_id: last.anchor_id,
+          merkle_root: last.merkle_root,
+          tree_size: last.tree_size,
+          event_count: last.event_count,
+          anchored_at: last.anchored_at,
+          target: last.anchor_target?.type,
+        }
+      : null,
+    anchor_lag_ms: lag,
+    anchor_lag_limit_ms: limit,
+    store: ctx.store.name,
+    tier: ctx.config.tier,
+    strict: ctx.config.strict,
+    signing_key_id: ctx.signer.keyId,
+    uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
+  };
+  const extra = ctx.anchoring.health?.();
+  if (extra) body.anchoring = extra;
+  return body;
+}
+
+/** `GET /health`: 200 while serving, 503 during shutdown. */
+export function handleHealth(ctx: SidecarContext, res: ServerResponse): void {
+  const body = healthBody(ctx);
+  sendJson(res, ctx.shuttingDown ? 503 : 200, body);
+}
+
+/** `GET /metrics`. */
+export function handleMetrics(ctx: SidecarContext, res: ServerResponse): void {
+  const text = ctx.metrics.render();
+  res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

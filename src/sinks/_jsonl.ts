@@ -1,0 +1,149 @@
+/**
+ * Internal: the small file primitives the file sink, the spool and the
+ * recorder's exit spool share. JSONL = one JSON event a line; a line never
+ * holds a raw newline (JSON.stringify escapes them), so a crash mid-write can
+ * only leave a partial *last* line, which is what `repairTornTail` cuts off.
+ */
+import * as fs from 'node:fs';
+import type { VcpEvent } from '../core/types.ts';
+import { serializeEvent } from './serialize.ts';
+
+/** Events as JSONL text, each line ending in `\n`. */
+export function toJsonl(events: readonly VcpEvent[]): string {
+  let out = '';
+  for (const e of events) out += serializeEvent(e) + '\n';
+  return out;
+}
+
+/**
+ * Events encoded straight into one UTF-8 buffer: `open`, the events separated by
+ * `sep`, then `close` (JSONL: '', '\n', '\n'; a JSON array: '[', ',', ']').
+ * Writing each line into a preallocated buffer is about 3× cheaper than
+ * building one big string and encoding it (no rope to flatten, one pass).
+ */
+export function encodeEvents(events: readonly VcpEvent[], open = '', sep = '\n', close = '\n'): Buffer {
+  // No events, no lines (but an empty JSON array stays `[]`).
+  if (events.length === 0) return Buffer.from(open === '' ? '' : open + close, 'utf8');
+  let buf = Buffer.allocUnsafe(events.length * 1600 + open.length + close.length + 16);
+  let off = buf.write(open, 0);
+  const room = (chars: number) => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (buf.length - off >= chars * 3) return;
+    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, off + chars * 3));
+    buf.copy(next, 0, 0, off);
+    buf = next;
+  };
+  for (let i = 0; i < events.length; i++) {
+    const line = serializeEvent(events[i]!);
+    room(line.length + sep.length + close.length);
+    if (i > 0) off += buf.write(sep, off);
+    off += buf.write(line, off);
+  }
+  room(close.length);
+  off += buf.write(close, off);
+  return buf.subarray(0, off);
+}
+
+/** Write all of `data` at the end of `fd` (opened with `'a'`), looping over short writes. */
+export function appendAllSync(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+}
+
+/** What {@link repairTornTail} found. */
+export interface TornTail {
+  /** Bytes cut off the end (the partial line). */
+  truncatedBytes: number;
+  /** Start of the partial line, for the log (at most 80 characters). */
+  preview: string;
+}
+
+/**
+ * If the file open on `fd` does not end in `\n`, truncate it after its last
+ * `\n` (or to empty) and say what was cut. Returns `undefined` when the file
+ * was already whole.
+ */
+export function repairTornTail(fd: number): TornTail | undefined {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return undefined;
+  const last = Buffer.alloc(1);
+  fs.readSync(fd, last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return undefined;
+  // Scan backwards in chunks for the last newline.
+  const chunk = Buffer.alloc(64 * 1024);
+  let end = size;
+  let cut = 0;
+  while (end > 0) {
+    const start = Math.max(0, end - chunk.length);
+    const n = fs.readSync(fd, chunk, 0, end - start, start);
+    const i = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (i >= 0) {
+      cut = start + i + 1;
+      break;
+    }
+    end = start;
+  }
+  const previewBuf = Buffer.alloc(Math.min(80, size - cut));
+  fs.readSync(fd, previewBuf, 0, previewBuf.length, cut);
+  fs.ftruncateSync(fd, cut);
+  fs.fsyncSync(fd);
+  return { truncatedBytes: size - cut, preview: previewBuf.toString('utf8') };
+}
+
+/** What {@link readJsonlFile} read. */
+export interface JsonlContents {
+  /** Parsed lines, in file order. */
+  values: unknown[];
+  /** Bytes of a partial last line (not parsed), 0 when the file ends in `\n`. */
+  tornBytes: number;
+  /** Complete lines that are not JSON (1-based line numbers). */
+  badLines: { line: number; text: string }[];
+}
+
+/** Read a whole JSONL file, skipping (and reporting) a torn last line and unparsable lines. */
+export function readJsonlFile(path: string): JsonlContents {
+  const text = fs.readFileSync(path, 'utf8');
+  const values: unknown[] = [];
+  const badLines: { line: number; text: string }[] = [];
+  let start = 0;
+  let line = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) break;
+    line++;
+    const s = text.slice(start, nl);
+    start = nl + 1;
+    if (s.length === 0) continue;
+    try {
+      values.push(JSON.parse(s));
+    } catch {
+      badLines.push({ line, text: s.slice(0, 200) });
+    }
+  }
+  return { values, tornBytes: Buffer.byteLength(text.slice(start)), badLines };
+}
+
+/** fsync a directory so a file created or renamed in it survives a crash. Best effort. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms and file systems refuse fsync on directories; nothing better to do.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** True when a process with this pid is alive (on this host). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

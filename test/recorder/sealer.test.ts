@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { draftEvent } from '../../src/core/builder.ts';
+import { createFixedClock } from '../../src/core/clock.ts';
+import { createPolicy } from '../../src/core/policy.ts';
+import type { DraftEvent, VcpPayload } from '../../src/core/types.ts';
+import { createHashChain } from '../../src/integrity/chain.ts';
+import { sealEvent } from '../../src/integrity/seal.ts';
+import { generateSigningKey, verifySignature } from '../../src/integrity/sign.ts';
+import { createSealer } from '../../src/recorder/sealer.ts';
+import { serializeEvent } from '../../src/sinks/serialize.ts';
+
+const policy = createPolicy({ policyId: 'local:test:sealer', hashChain: true });
+const clock = createFixedClock();
+const draft = (payload: VcpPayload, hashAlgo: 'SHA256' | 'BLAKE3' | 'SHA3_256' = 'SHA256'): DraftEvent =>
+  draftEvent('ORD', payload, { policy, clock, hashAlgo, venueId: 'XLON' });
+const order = (i: number) => ({
+  trade_data: { order_id: `O-${i}`, symbol: 'EURUSD', side: 'BUY', price: '1.0850', quantity: '100000' },
+  note: 'ünïcødé ✓ 𝄞',
+});
+
+describe('createSealer', () => {
+  it('gives exactly what sealEvent gives (hash, chain, signature), for each hash algorithm', () => {
+    const signer = generateSigningKey();
+    for (const algo of ['SHA256', 'SHA3_256', 'BLAKE3'] as const) {
+      const fast = createSealer({ signer, chain: createHashChain() });
+      const refChain = createHashChain();
+      for (let i = 0; i < 5; i++) {
+        const d = draft(order(i), algo);
+        const r = fast.seal(d);
+        expect(r.ok).toBe(true);
+        const ref = sealEvent(d, { signer, chain: refChain });
+        expect(r.ok && r.event).toEqual(ref);
+        if (r.ok)
+          expect(
+            verifySignature(r.event.security.event_hash, r.event.security.signature, signer.publicKey),
+          ).toBe(true);
+      }
+    }
+  });
+
+  it('sinks write the bytes that were hashed, even if the caller changes its payload afterwards', () => {
+    const payload = order(1);
+    const r = createSealer().seal(draft(payload));
+    if (!r.ok) throw new Error('expected ok');
+    payload.trade_data.price = '9.9999';
+    const line = JSON.parse(serializeEvent(r.event));
+    expect(line.payload.trade_data.price).toBe('1.0850');
+    expect(Object.keys(line)).toEqual(['header', 'payload', 'security', 'policy_identification']);
+    expect(line.security).toEqual(r.event.security);
+    expect(line.policy_identification).toEqual(policy);
+  });
+
+  it('refuses what cannot be canonical JSON, naming the field, and does not advance the chain', () => {
+    const chain = createHashChain();
+    const sealer = createSealer({ chain });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const cases: [VcpPayload, string, string][] = [
+      [{ trade_data: { order_id: 'x' }, extra: cyclic }, 'payload.extra', 'canonical-json'],
+      [{ trade_data: { order_id: 'x' }, big: 10n } as never, 'payload.big', 'canonical-json'],
+      [{ trade_data: { order_id: 'x' }, fn: () => 1 } as never, 'payload.fn', 'canonical-json'],
+      [{ trade_data: { order_id: 'x' }, ratio: Number.NaN }, 'payload.ratio', 'canonical-json'],
+      [{ trade_data: { order_id: 'x' }, s: 'a\ud800b' }, 'payload.s', 'canonical-json'],
+      [
+        { trade_data: { order_id: 'x', price: 1.085 } } as never,
+        'payload.trade_data.price',
+        'decimal-string',
+      ],
+      [{ trade_data: { order_id: 'x' }, when: new Date(0) } as never, 'payload.when', 'canonical-json'],
+    ];
+    for (const [payload, path, rule] of cases) {
+      const r = sealer.seal(draft(payload));
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.issues[0]).toMatchObject({ path: expect.stringContaining(path), rule });
+    }
+    expect(chain.length).toBe(0);
+    expect(sealer.seal(draft(order(0))).ok).toBe(true);
+    expect(chain.length).toBe(1);
+  });
+
+  it('refuses events over maxEventBytes, counting UTF-8 bytes', () => {
+    const sealer = createSealer({ maxEventBytes: 2000 });
+    expect(sealer.seal(draft({ note: 'x'.repeat(1000) })).ok).toBe(true);
+    const r = sealer.seal(draft({ note: '€'.repeat(600) })); // 1 800 bytes of note alone, plus the header
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]).toMatchObject({ path: 'payload', rule: 'max-size' });
+  });
+
+  it('reports a payload getter that throws as unreadable', () => {
+    const trap = { trade_data: { order_id: 'x' } } as Record<string, unknown>;
+    Object.defineProperty(trap, 'boom', {
+      enumerable: true,
+      get: () => {
+        throw new Error('nope');
+      },
+    });
+    const r = createSealer().seal(draft(trap as VcpPayload));
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]).toMatchObject({ rule: 'readable' });
+  });
+
+  it('validate: false skips the schema rules but still refuses what cannot be hashed', () => {
+    const sealer = createSealer({ validate: false });
+    expect(sealer.seal(draft({ trade_data: { order_id: 'x', price: 1.085 } } as never)).ok).toBe(true);
+    const r = sealer.seal(draft({ ratio: Number.NaN }));
+    expect(r.ok).toBe(false);
+  });
+
+  it("numbers: 'convert' turns JS numbers in trade data into decimal strings", () => {
+    const r = createSealer({ numbers: 'convert' }).seal(
+      draft({ trade_data: { order_id: 'x', price: 1.085, quantity: 100000 } } as never),
+    );
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.event.payload.trade_data).toMatchObject({ price: '1.085', quantity: '100000' });
+  });
+});
