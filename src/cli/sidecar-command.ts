@@ -5,9 +5,20 @@
  * `{"listening":"http://127.0.0.1:8080",…}`, for scripts and tests; logs go
  * to stderr.
  */
+
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { resolveSidecarConfig, sidecarOptionsHelp, sidecarParseArgsOptions } from '../sidecar/config.ts';
+import { VcpConfigError } from '../core/errors.ts';
+import { createAnchoringFactory } from '../sidecar/anchor/server-adapter.ts';
+import {
+  resolveSidecarConfig,
+  type SidecarConfig,
+  sidecarOptionsHelp,
+  sidecarParseArgsOptions,
+} from '../sidecar/config.ts';
 import { startSidecar } from '../sidecar/server.ts';
+import { createPostgresStore } from '../sidecar/store/postgres-store.ts';
+import type { EventStore } from '../sidecar/store/store.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
 export const SIDECAR_USAGE = `usage: vcp sidecar [options]
@@ -27,6 +38,20 @@ VCP_SIGNING_KEY, else <data-dir>/signing.key (created on first start, mode
 0600; its public half is <data-dir>/signing.pub). It is never printed.
 Binding anything but a loopback address requires a bearer token.`;
 
+function storeFor(config: SidecarConfig): EventStore | undefined {
+  return config.store === 'file' ? undefined : createPostgresStore({ connectionString: config.store });
+}
+
+async function readPem(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new VcpConfigError(
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
 /** Run until `until` settles, then shut down gracefully. Resolves to the exit code. */
 export async function runSidecar(
   argv: string[],
@@ -44,7 +69,17 @@ export async function runSidecar(
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${SIDECAR_USAGE}`);
   const config = resolveSidecarConfig(values as Record<string, string | boolean | undefined>, io.env, io.cwd);
-  const sidecar = await startSidecar({ config, log: (line) => io.err(`vcp sidecar: ${line}\n`) });
+  const sidecar = await startSidecar({
+    config,
+    store: storeFor(config),
+    anchoring: createAnchoringFactory({
+      targets: config.anchorTargets,
+      tier: config.tier,
+      ...(config.tsaCaCertFile ? { tsaCaCertPem: await readPem(config.tsaCaCertFile) } : {}),
+      ...(config.tsaCertFile ? { tsaCertPem: await readPem(config.tsaCertFile) } : {}),
+    }),
+    log: (line) => io.err(`vcp sidecar: ${line}\n`),
+  });
   const ctx = sidecar.context;
   io.out(
     `${JSON.stringify({

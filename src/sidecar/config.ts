@@ -46,6 +46,14 @@ export interface SidecarConfig {
   segmentBytes: number;
   /** Anchor once more during graceful shutdown. */
   anchorOnExit: boolean;
+  /** Anchor target specs (`tsa:<url>`, `postgres://…`, `file`); empty: the local file target. */
+  anchorTargets: string[];
+  /** CA certificate(s) a TSA must chain to (PEM file). */
+  tsaCaCertFile: string | undefined;
+  /** TSA certificate to pin (PEM file). */
+  tsaCertFile: string | undefined;
+  /** Event store: `file` (the data folder) or a `postgres://` URL. */
+  store: string;
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'tier' | 'path';
@@ -143,6 +151,26 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = [
     env: 'VCP_SIDECAR_ANCHOR_ON_EXIT',
     kind: 'bool',
     help: 'anchor once more on shutdown',
+  },
+  {
+    flag: 'anchor',
+    env: 'VCP_SIDECAR_ANCHOR',
+    kind: 'string',
+    help: 'anchor targets, comma-separated: tsa:<url>, postgres://…, file (default file: local, not external)',
+  },
+  {
+    flag: 'tsa-ca-cert',
+    env: 'VCP_SIDECAR_TSA_CA_CERT',
+    kind: 'path',
+    help: 'PEM of the CA a TSA must chain to',
+  },
+  { flag: 'tsa-cert', env: 'VCP_SIDECAR_TSA_CERT', kind: 'path', help: 'PEM of the TSA certificate to pin' },
+  {
+    flag: 'store',
+    env: 'VCP_SIDECAR_STORE',
+    kind: 'string',
+    help: 'event store: file (in --data-dir) or a postgres:// URL',
+    default: 'file',
   },
 ];
 
@@ -323,5 +351,20 @@ export function resolveSidecarConfig(
     limits,
     segmentBytes,
     anchorOnExit: (v['anchor-on-exit'] as boolean | undefined) ?? false,
+    anchorTargets: String(v.anchor ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+    tsaCaCertFile: abs(v['tsa-ca-cert']),
+    tsaCertFile: abs(v['tsa-cert']),
+    store: storeSpec(v.store as string),
   };
+}
+
+function storeSpec(spec: string): string {
+  const s = spec.trim();
+  if (s === 'file' || s.startsWith('postgres://') || s.startsWith('postgresql://')) return s;
+  throw new VcpConfigError(
+    `--store must be file or a postgres:// URL (got "${s.replace(/\/\/[^@/]*@/, '//…@')}")`,
+  );
 }
