@@ -116,3 +116,6 @@ export * from './context/namespace.ts';
 export * from './instrument/index.ts';
 export * from './recorder/index.ts';
 export type { Sink } from './sinks/sink.ts';
+
+// Sidecar REST client.
+export * from './client/index.ts';
