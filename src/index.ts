@@ -111,11 +111,12 @@ export {
 
 // Recorder and sinks.
 
+// Sidecar REST client.
+export * from './client/index.ts';
 // Capture: decorators, cls-style facade.
 export * from './context/namespace.ts';
 export * from './instrument/index.ts';
 export * from './recorder/index.ts';
+// Sinks (Kafka and Redis sinks live in their own modules: they load optional packages).
+export * from './sinks/index.ts';
 export type { Sink } from './sinks/sink.ts';
-
-// Sidecar REST client.
-export * from './client/index.ts';
