@@ -1,33 +1,120 @@
 /**
- * `vcp demo [--dir <folder>]`: the whole integrity story in one run, with
- * nothing installed. Records a SIG→ORD→ACK→EXE trade lifecycle with a hash
- * chain, builds the Merkle tree, signs an anchor record, verifies the export
- * like an auditor would, and prints where the files are.
+ * `vcp demo [--dir <folder>]`: the whole product in one run, with nothing
+ * installed. Starts a sidecar on a free loopback port with a temporary data
+ * folder, drives a decorated trading strategy through SIG→ORD→ACK→EXE (and
+ * one order the risk check rejects) via the recorder and the HTTP sink,
+ * anchors the Merkle root to the local file target, exports the log and
+ * verifies it like an auditor would, then prints a short report.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildEvent, type EventOptions } from '../core/builder.ts';
-import type { EventType } from '../core/event-types.ts';
-import { createPolicy } from '../core/policy.ts';
-import type { VcpEvent, VcpPayload } from '../core/types.ts';
+import { runWithTrace } from '../context/trace-store.ts';
 import { uuidv7 } from '../core/uuidv7.ts';
-import { createAnchorRecord } from '../integrity/anchor-record.ts';
-import { createHashChain } from '../integrity/chain.ts';
-import { exportLine } from '../integrity/export-format.ts';
-import { MerkleTree } from '../integrity/merkle/index.ts';
-import { sealEvent } from '../integrity/seal.ts';
+import { configureVcp } from '../instrument/configure.ts';
+import { VcpLogged } from '../instrument/decorator.ts';
+import { parseExport } from '../integrity/export-format.ts';
 import { generateSigningKey } from '../integrity/sign.ts';
 import { verifyEvents } from '../integrity/verify.ts';
+import { createRecorder } from '../recorder/recorder.ts';
+import { createAnchoringFactory } from '../sidecar/anchor/server-adapter.ts';
+import { resolveSidecarConfig } from '../sidecar/config.ts';
+import { startSidecar } from '../sidecar/server.ts';
+import { createHttpSink } from '../sinks/http.ts';
 import { type CliIo, EXIT } from './io.ts';
 
 export const DEMO_USAGE = `usage: vcp demo [--dir <folder>]
 
-Records a SIG→ORD→ACK→EXE trade lifecycle as sealed, hash-chained, signed
-VCP v1.1 events, builds the RFC 6962 Merkle tree, signs an anchor record
-(local file target), verifies everything offline and prints where the files
-are. Default folder: a new temporary one.`;
+Starts a sidecar on a free loopback port, drives a decorated strategy through
+SIG→ORD→ACK→EXE plus one order rejected by the risk check (recorded as
+ERR_REJECT) via the HTTP sink, anchors the Merkle root (local file target),
+exports the log, verifies it offline and prints where the files are.
+Default folder: a new temporary one.`;
+
+/** Raised by the demo's risk check; its name maps to an ERR_REJECT event. */
+class OrderRejectedError extends Error {
+  override name = 'OrderRejectedError';
+  readonly code = 'ORDER_REJECTED';
+}
+
+/** The demo strategy. Its methods are decorated below, as `@VcpLogged(...)` would. */
+class TrendFollower {
+  readonly maxQuantity = 500_000;
+
+  signal(symbol: string, strength: number) {
+    return { symbol, side: strength > 0 ? 'BUY' : 'SELL', confidence: Math.abs(strength).toFixed(2) };
+  }
+
+  placeOrder(orderId: string, side: string, price: string, quantity: string) {
+    if (Number(quantity) > this.maxQuantity) {
+      throw new OrderRejectedError(`quantity ${quantity} exceeds the ${this.maxQuantity} limit`);
+    }
+    return { orderId, side, price, quantity, status: 'SENT' };
+  }
+
+  onAck(orderId: string, brokerOrderId: string) {
+    return { orderId, brokerOrderId };
+  }
+
+  onFill(orderId: string, side: string, price: string, quantity: string) {
+    return { orderId, side, price, quantity };
+  }
+}
+
+/** Apply a TC39 method decorator by hand (this file runs without a decorator transform). */
+function decorate(cls: { prototype: object }, name: string, decorator: ReturnType<typeof VcpLogged>): void {
+  const proto = cls.prototype as Record<string, unknown>;
+  const original = proto[name] as (...args: unknown[]) => unknown;
+  const ctx = { kind: 'method', name, static: false, private: false, metadata: {}, addInitializer() {} };
+  const replaced = (decorator as unknown as (f: unknown, c: unknown) => unknown)(original, ctx);
+  Object.defineProperty(proto, name, { value: replaced ?? original, writable: true, configurable: true });
+}
+
+decorate(
+  TrendFollower,
+  'signal',
+  VcpLogged('SIG', ([symbol], result) => ({
+    vcp_gov: {
+      algo_id: 'trend-follower',
+      algo_version: '1.4.2',
+      decision_factors: [{ name: 'ema_cross', value: String(symbol), weight: '1' }],
+      confidence_score: (result as { confidence: string }).confidence,
+    },
+  })),
+);
+decorate(
+  TrendFollower,
+  'placeOrder',
+  VcpLogged('ORD', ([orderId, side, price, quantity]) => ({
+    trade_data: {
+      order_id: String(orderId),
+      side: String(side),
+      order_type: 'LIMIT',
+      price: String(price),
+      quantity: String(quantity),
+    },
+  })),
+);
+decorate(
+  TrendFollower,
+  'onAck',
+  VcpLogged('ACK', ([orderId, brokerOrderId]) => ({
+    trade_data: { order_id: String(orderId), broker_order_id: String(brokerOrderId) },
+  })),
+);
+decorate(
+  TrendFollower,
+  'onFill',
+  VcpLogged('EXE', ([orderId, side, price, quantity]) => ({
+    trade_data: {
+      order_id: String(orderId),
+      side: String(side),
+      execution_price: String(price),
+      executed_qty: String(quantity),
+    },
+  })),
+);
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -40,114 +127,111 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const dir = values.dir ? resolve(io.cwd, values.dir) : await mkdtemp(join(tmpdir(), 'vcp-demo-'));
   await mkdir(dir, { recursive: true });
+  const dataDir = join(dir, 'sidecar-data');
+  const logLines: string[] = [];
 
-  const policy = createPolicy({ policyId: 'local:vcp-demo:trend-follower-1', tier: 'GOLD', hashChain: true });
-  const signer = generateSigningKey();
-  const chain = createHashChain();
-  const traceId = uuidv7();
-  const base: EventOptions = { policy, traceId, venueId: 'XLON', accountId: 'DEMO-ACC-1', symbol: 'EURUSD' };
-  const steps: [EventType, VcpPayload][] = [
-    [
-      'SIG',
-      {
-        vcp_gov: {
-          algo_id: 'trend-follower',
-          algo_version: '1.4.2',
-          decision_factors: [
-            { name: 'ema_cross', value: '1', weight: '0.6' },
-            { name: 'volatility_regime', value: 'LOW', weight: '0.4' },
-          ],
-          confidence_score: '0.82',
-        },
-      },
-    ],
-    [
-      'ORD',
-      {
-        trade_data: {
-          order_id: 'ORD-0001',
-          symbol: 'EURUSD',
-          side: 'BUY',
-          order_type: 'LIMIT',
-          price: '1.0850',
-          quantity: '100000',
-          time_in_force: 'DAY',
-        },
-      },
-    ],
-    ['ACK', { trade_data: { order_id: 'ORD-0001', broker_order_id: 'BRK-77123', order_status: 'NEW' } }],
-    [
-      'EXE',
-      {
-        trade_data: {
-          order_id: 'ORD-0001',
-          side: 'BUY',
-          execution_price: '1.0849',
-          executed_qty: '100000',
-          commission: '2.50',
-          slippage: '-0.0001',
-        },
-      },
-    ],
-  ];
-  const events: VcpEvent[] = steps.map(([type, payload]) =>
-    sealEvent(buildEvent(type, payload, base), { signer, chain }),
+  // 1. A sidecar on a free loopback port, local file anchoring.
+  const config = resolveSidecarConfig(
+    { port: '0', 'data-dir': dataDir, tier: 'GOLD', 'policy-id': 'local:vcp-demo:sidecar' },
+    {},
+    dir,
   );
-
-  const tree = new MerkleTree();
-  for (const e of events) e.security.merkle_index = tree.append(e.security.event_hash);
-  const anchorsPath = join(dir, 'anchors.jsonl');
-  const anchor = createAnchorRecord(
-    {
-      merkle_root: tree.root(),
-      tree_size: tree.size,
-      merkle_mode: 'rfc6962',
-      event_count: events.length,
-      first_event_id: events[0]!.header.event_id,
-      last_event_id: events.at(-1)!.header.event_id,
-      first_index: 0,
-      policy_id: policy.policy_id,
-    },
-    {
-      signer,
-      target: {
-        type: 'LOCAL_FILE',
-        identifier: anchorsPath,
-        proof: 'local file target: development only, not external',
-      },
-    },
-  );
-  for (const e of events) {
-    e.security.merkle_root = anchor.merkle_root;
-    e.security.anchor_reference = anchor.anchor_id;
-  }
-
-  const eventsPath = join(dir, 'events.jsonl');
-  const pubPath = join(dir, 'signing-key.pub');
-  await writeFile(eventsPath, `${events.map((event) => exportLine({ kind: 'event', event })).join('\n')}\n`);
-  await writeFile(anchorsPath, `${exportLine({ kind: 'anchor', anchor })}\n`);
-  await writeFile(pubPath, signer.exportPublicKey('pem'));
-
-  const report = verifyEvents(events, {
-    publicKeys: [signer.publicKey],
-    anchors: [anchor],
-    requireSignatures: true,
+  const sidecar = await startSidecar({
+    config,
+    anchoring: createAnchoringFactory({ targets: ['file'], tier: 'GOLD' }),
+    log: (line) => logLines.push(line),
   });
-  io.out(
-    `vcp demo: one trade, ${events.length} events (${events.map((e) => e.header.event_type).join(' → ')}), trace ${traceId}\n`,
-  );
-  for (const e of events) {
+  try {
+    // 2. The recorder: hash chain, per-event Ed25519, HTTP sink to the sidecar.
+    const signer = generateSigningKey();
+    const recorder = createRecorder({
+      policyId: 'local:vcp-demo:trend-follower-1',
+      tier: 'GOLD',
+      sink: createHttpSink({ url: sidecar.url }),
+      signer,
+      chain: true,
+      venueId: 'XLON',
+      accountId: 'DEMO-ACC-1',
+      symbol: 'EURUSD',
+      exitHooks: false,
+    });
+    configureVcp({ recorder });
+    const strategy = new TrendFollower();
+    const traceId = uuidv7();
+    const rejectedTrace = uuidv7();
+
+    // 3. One trade through its life, and one order the risk check refuses.
+    runWithTrace(traceId, () => {
+      strategy.signal('EURUSD', 0.82);
+      strategy.placeOrder('ORD-0001', 'BUY', '1.0850', '100000');
+      strategy.onAck('ORD-0001', 'BRK-77123');
+      strategy.onFill('ORD-0001', 'BUY', '1.0849', '100000');
+    });
+    let rejection = '';
+    runWithTrace(rejectedTrace, () => {
+      try {
+        strategy.placeOrder('ORD-0002', 'BUY', '1.0851', '900000');
+      } catch (e) {
+        rejection = (e as Error).message;
+      }
+    });
+    await recorder.close();
+    const stats = recorder.stats();
+
+    // 4. Anchor now, export, verify offline.
+    const anchorRes = await fetch(`${sidecar.url}/vcp/anchor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
+    const anchor = (await anchorRes.json()) as { anchor_id: string; merkle_root: string; tree_size: number };
+    const exportText = await (await fetch(`${sidecar.url}/vcp/export`)).text();
+    const exportPath = join(dir, 'export.jsonl');
+    const recorderKeyPath = join(dir, 'recorder-signing.pub');
+    await writeFile(exportPath, exportText);
+    await writeFile(recorderKeyPath, signer.exportPublicKey('pem'));
+    const sidecarKeyPath = sidecar.publicKeyPath ?? join(dataDir, 'signing.pub');
+
+    const parsed = parseExport(exportText);
+    const report = verifyEvents(parsed.events, {
+      publicKeys: [signer.publicKey, sidecar.context.signer.publicKey],
+      anchors: parsed.anchors,
+      requireSignatures: true,
+    });
+
+    const events = parsed.events as {
+      header: { event_type: string; trace_id: string };
+      security: { merkle_index: number };
+    }[];
+    io.out(`vcp demo: sidecar ${sidecar.url} (data ${dataDir})\n`);
     io.out(
-      `  ${e.header.event_type}  ${e.header.event_id}  hash ${e.security.event_hash.slice(0, 16)}…  prev ${e.security.prev_hash!.slice(0, 16)}…\n`,
+      `  trade   trace ${traceId}: ${events
+        .filter((e) => e.header.trace_id === traceId)
+        .map((e) => e.header.event_type)
+        .join(' → ')}\n`,
     );
+    io.out(
+      `  reject  trace ${rejectedTrace}: ${events
+        .filter((e) => e.header.trace_id === rejectedTrace)
+        .map((e) => e.header.event_type)
+        .join(' → ')} (${rejection})\n`,
+    );
+    io.out(
+      `  recorder: ${stats.recorded} recorded, ${stats.written} acknowledged by the sidecar, ${stats.dropped} dropped\n`,
+    );
+    io.out(
+      `  anchor  ${anchor.anchor_id}: root ${anchor.merkle_root} over ${anchor.tree_size} events (local file target: development only)\n`,
+    );
+    io.out(
+      `verification: ${report.ok ? 'VALID' : 'INVALID'} — ${report.totals.valid}/${report.totals.events} events, ${report.totals.anchorsValid}/${report.totals.anchors} anchors, signatures of both keys checked\n`,
+    );
+    io.out(
+      `files:\n  export           ${exportPath}\n  recorder pubkey  ${recorderKeyPath}\n  sidecar pubkey   ${sidecarKeyPath}\n`,
+    );
+    io.out(
+      `check it yourself:\n  npx vcp verify ${exportPath} --pubkey ${recorderKeyPath} --pubkey ${sidecarKeyPath}\n`,
+    );
+    return report.ok && report.totals.events > 0 && stats.written === stats.recorded ? EXIT.ok : EXIT.invalid;
+  } finally {
+    await sidecar.close();
   }
-  io.out(
-    `  merkle root ${anchor.merkle_root} (rfc6962, ${anchor.tree_size} leaves), anchor ${anchor.anchor_id} signed by key ${signer.keyId}\n`,
-  );
-  io.out(
-    `verification: ${report.ok ? 'VALID' : 'INVALID'} — ${report.totals.valid}/${report.totals.events} events, ${report.totals.anchorsValid}/${report.totals.anchors} anchors\n`,
-  );
-  io.out(`files:\n  events   ${eventsPath}\n  anchors  ${anchorsPath}\n  pubkey   ${pubPath}\n`);
-  io.out(`check it yourself:\n  npx vcp verify ${eventsPath} --anchors ${anchorsPath} --pubkey ${pubPath}\n`);
-  return report.ok ? EXIT.ok : EXIT.invalid;
 }

@@ -32,63 +32,66 @@ async function vcp(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('vcp demo', () => {
-  it('records a SIG→ORD→ACK→EXE trade, anchors it, verifies it, and says where the files are', async () => {
+  it('drives a decorated strategy through a real sidecar, anchors, exports and verifies', async () => {
     const r = await vcp('demo', '--dir', 'demo');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/SIG → ORD → ACK → EXE/);
-    expect(r.out).toMatch(/verification: VALID — 4\/4 events, 1\/1 anchors/);
-    const events = (await readFile(join(dir, 'demo/events.jsonl'), 'utf8'))
+    expect(r.out).toMatch(/reject .*: ERR_REJECT \(quantity 900000 exceeds/);
+    expect(r.out).toMatch(/verification: VALID — 5\/5 events, 1\/1 anchors/);
+    const lines = (await readFile(join(dir, 'demo/export.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(events.map((e) => e.header.event_type)).toEqual(['SIG', 'ORD', 'ACK', 'EXE']);
-    expect(new Set(events.map((e) => e.header.trace_id)).size).toBe(1);
+    const events = lines.filter((l) => l.header);
+    expect(events.map((e) => e.header.event_type)).toEqual(['SIG', 'ORD', 'ACK', 'EXE', 'ERR_REJECT']);
+    expect(new Set(events.slice(0, 4).map((e) => e.header.trace_id)).size).toBe(1);
+    expect(lines.filter((l) => l.anchor_record)).toHaveLength(1);
   });
 });
 
 describe('vcp verify', () => {
   const files = () => [
-    'demo/events.jsonl',
-    '--anchors',
-    'demo/anchors.jsonl',
+    'demo/export.jsonl',
     '--pubkey',
-    'demo/signing-key.pub',
+    'demo/recorder-signing.pub',
+    '--pubkey',
+    'demo/sidecar-data/signing.pub',
   ];
 
   it('exits 0 on the untouched demo export', async () => {
     const r = await vcp('verify', ...files());
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^VALID: 4 events/m);
+    expect(r.out).toMatch(/^VALID: 5 events/m);
   });
 
   it('exits 1 and names the event and the check after tampering', async () => {
-    const path = join(dir, 'demo/events.jsonl');
+    const path = join(dir, 'demo/export.jsonl');
     const original = await readFile(path, 'utf8');
     await writeFile(path, original.replace('"quantity":"100000"', '"quantity":"900000"'));
     const r = await vcp('verify', ...files());
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✗ line 2 ORD .* event_hash: header or payload was changed after sealing/);
+    expect(r.out).toMatch(/✗ line 3 ORD .* event_hash: header or payload was changed after sealing/);
     const json = await vcp('verify', ...files(), '--json');
     const report = JSON.parse(json.out);
     expect(report.ok).toBe(false);
-    expect(report.events[0].index).toBe(1);
+    expect(report.events.find((e: { ok: boolean }) => !e.ok).index).toBe(1);
     await writeFile(path, original);
   });
 
   it('exits 1 on a line that is not JSON, naming the line', async () => {
     const path = join(dir, 'demo/broken.jsonl');
-    const original = await readFile(join(dir, 'demo/events.jsonl'), 'utf8');
+    const original = await readFile(join(dir, 'demo/export.jsonl'), 'utf8');
     await writeFile(path, `${original}{"header": oops\n`);
-    const r = await vcp('verify', 'demo/broken.jsonl', '--anchors', 'demo/anchors.jsonl');
+    const r = await vcp('verify', 'demo/broken.jsonl');
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✗ line 5: malformed JSON/);
+    expect(r.out).toMatch(/✗ line 8: malformed JSON/);
   });
 
   it('exits 2 on usage and input errors', async () => {
     expect((await vcp('verify')).code).toBe(2);
     expect((await vcp('verify', 'missing.jsonl')).err).toMatch(/cannot read .*missing\.jsonl: ENOENT/);
     expect((await vcp('verify', ...files(), '--hash-variant', 'md5')).code).toBe(2);
-    expect((await vcp('verify', 'demo/events.jsonl', '--bogus')).code).toBe(2);
+    expect((await vcp('verify', 'demo/export.jsonl', '--bogus')).code).toBe(2);
     expect((await vcp('nope')).code).toBe(2);
   });
 });
