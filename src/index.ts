@@ -111,6 +111,18 @@ export {
 
 // Recorder and sinks.
 
+export { KafkaTap, type KafkaTapOptions } from './adapters/kafka-tap.ts';
+export {
+  createDefaultMapping,
+  type DefaultMappingOptions,
+  type MappedEvent,
+  type MessageMapping,
+  TapMappingError,
+  type TapMessage,
+} from './adapters/message-mapping.ts';
+export { RedisTap, type RedisTapOptions } from './adapters/redis-tap.ts';
+export { type SourcePosition, sourceEventId, traceIdFromKey } from './adapters/source-ids.ts';
+export { TapDeliveryError, TapRunner, type TapRunnerOptions, type TapStats } from './adapters/tap-runner.ts';
 // Sidecar REST client.
 export * from './client/index.ts';
 // Capture: decorators, cls-style facade.
@@ -119,4 +131,12 @@ export * from './instrument/index.ts';
 export * from './recorder/index.ts';
 // Sinks (Kafka and Redis sinks live in their own modules: they load optional packages).
 export * from './sinks/index.ts';
+// Streams: Kafka and Redis sinks and taps (their client libraries are optional peers, loaded on first use).
+export {
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+  KafkaSink,
+  type KafkaSinkOptions,
+} from './sinks/kafka.ts';
+export { RedisStreamSink, type RedisStreamSinkOptions } from './sinks/redis.ts';
 export type { Sink } from './sinks/sink.ts';

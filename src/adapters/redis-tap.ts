@@ -297,6 +297,7 @@ export class RedisTap {
   async #run(): Promise<void> {
     let failures = 0;
     let drained = false;
+    let caughtUp = true;
     while (this.#state === 'running') {
       try {
         if (this.#deliveryFailed) await this.#inflight; // rethrows: the tap stops
@@ -309,6 +310,11 @@ export class RedisTap {
           await this.#claim();
           this.#nextClaim = Date.now() + this.#claimInterval;
         }
+        // Caught up (the last read was not full): let entries gather while the batch in flight is
+        // delivered, so the next read takes them all at once instead of a trickle of tiny batches.
+        // With a backlog (full reads), read on and map the next batch while this one is delivered.
+        if (caughtUp) await this.#inflight;
+        if (this.#state !== 'running') break;
         const block = Math.max(1, Math.min(this.#blockMs, this.#nextClaim - Date.now()));
         const reply = (await this.#reader!.callBuffer(
           'XREADGROUP',
@@ -324,11 +330,15 @@ export class RedisTap {
           ...this.#streams.map(() => '>'),
         )) as unknown[] | null;
         failures = 0;
-        if (!reply) continue;
+        if (!reply) {
+          caughtUp = true;
+          continue;
+        }
         const entries: RawEntry[] = [];
         for (const item of reply) {
           if (Array.isArray(item)) entries.push(...parseEntries(String(item[0]), item[1]));
         }
+        caughtUp = entries.length < this.#batch;
         await this.#process(entries);
       } catch (e) {
         if (this.#state !== 'running') break;

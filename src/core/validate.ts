@@ -125,7 +125,10 @@ function checkHeader(h: Record<string, unknown>, err: Report, warn: Report): voi
   if (h.trace_id === undefined) warn('header.trace_id', 'required', 'trace_id is missing');
   else if (typeof h.trace_id !== 'string' || h.trace_id.length === 0 || h.trace_id.length > 128) {
     err('header.trace_id', 'string', 'trace_id must be a non-empty string of at most 128 characters');
-  } else if (!isUuidV7(h.trace_id)) warn('header.trace_id', 'uuidv7', 'v1.1 expects a UUIDv7 trace_id');
+  } else if (!isUuid(h.trace_id)) {
+    // New traces are UUIDv7; ids taken from W3C traceparent or derived from an order key (v8) are UUIDs too.
+    warn('header.trace_id', 'uuid', 'trace_id should be a UUID (new traces use UUIDv7)');
+  }
 
   // Type.
   if (h.event_type === undefined) err('header.event_type', 'required', 'event_type is required');

@@ -6,7 +6,9 @@
  *   only after the broker acknowledged every event of the batch, and the
  *   broker drops the producer's own retries of a batch it already wrote.
  * - Key = `trace_id`, so every event of one order hashes to one partition and
- *   keeps its order there; value = the event's JSON; headers `event_type`
+ *   keeps its order there — the partition the Java client would choose for
+ *   that key, so other producers and Kafka Streams joins agree; value = the
+ *   event's JSON; headers `event_type`
  *   and `event_id` (consumers can route without parsing the value).
  * - Batches are sent in order, one request at a time, split so that no
  *   request carries more than `maxBatchBytes` of values (the broker refuses a
@@ -203,6 +205,9 @@ export class KafkaSink implements Sink {
         idempotent: true,
         acks: kafka.ProduceAcks.ALL,
         compression: this.#compression,
+        // Java's placement ((murmur2(key) & 0x7fffffff) % partitions): the library's default
+        // (murmur2 >>> 0) puts keys elsewhere on topics whose partition count is not a power of two.
+        partitioner: kafka.compatibilityPartitioner,
         autocreateTopics: false,
         serializers: kafka.stringSerializers,
       }) as StringProducer;

@@ -127,6 +127,30 @@ describeKafka('KafkaSink (real broker)', (brokers) => {
     expect(first.headers.get('event_id')).toBe(events[0]!.header.event_id);
   });
 
+  it('places each trace on the partition the Java client would (Utils.murmur2, toPositive, % 3)', async () => {
+    // Computed with kafka-clients 4.1.1 (test/kafka/lib):
+    //   Utils.toPositive(Utils.murmur2(key.getBytes(UTF_8))) % 3
+    // @platformatic/kafka's default partitioner (murmur2 >>> 0) puts 5 of these 8 elsewhere.
+    const java: [string, number][] = [
+      ['0195f1c2-0000-7000-8000-000000000001', 2],
+      ['0195f1c2-0000-7000-8000-000000000002', 0],
+      ['0195f1c2-0000-7000-8000-000000000003', 1],
+      ['0195f1c2-0000-7000-8000-000000000004', 2],
+      ['0195f1c2-0000-7000-8000-000000000005', 2],
+      ['0195f1c2-0000-7000-8000-000000000006', 2],
+      ['0195f1c2-0000-7000-8000-000000000007', 0],
+      ['0195f1c2-0000-7000-8000-000000000008', 0],
+    ];
+    const topic = uniqueTopic('vcp-sink');
+    topics.push(topic);
+    await createTopic(brokers, topic, { partitions: 3 });
+    const sink = new KafkaSink({ brokers, topic });
+    await sink.write(java.map(([trace]) => order(trace, 0)));
+    await sink.close();
+    const read = await readAll(brokers, topic, java.length);
+    expect(Object.fromEntries(read.map((r) => [r.key, r.partition]))).toEqual(Object.fromEntries(java));
+  });
+
   it('close() flushes: a write still in flight is acknowledged before close resolves', async () => {
     const topic = uniqueTopic('vcp-sink');
     topics.push(topic);
