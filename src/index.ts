@@ -111,6 +111,17 @@ export {
 
 // Recorder and sinks.
 
+// FIX adapter (live and replay).
+export {
+  createFixAdapter,
+  type FixAdapter,
+  type FixAdapterOptions,
+  type FixMessageMeta,
+  fixDictionary,
+  parseFixMessage,
+  replayFixLog,
+  replayFixLogToFile,
+} from './adapters/fix/index.ts';
 export { KafkaTap, type KafkaTapOptions } from './adapters/kafka-tap.ts';
 export {
   createDefaultMapping,

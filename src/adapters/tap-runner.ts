@@ -27,6 +27,7 @@
  * events) stops the tap with a {@link TapDeliveryError}: committing would lose
  * them, and retrying cannot help.
  */
+
 import { type ClockSyncStatus, type HashAlgo, TIMESTAMP_PRECISIONS, type Tier } from '../core/enums.ts';
 import { type ValidationIssue, VcpConfigError, VcpIoError, VcpValidationError } from '../core/errors.ts';
 import { EVENT_TYPE_CODES } from '../core/event-types.ts';
@@ -39,6 +40,7 @@ import type { Signer } from '../integrity/sign.ts';
 import { describeError, isRetryable, retryAfterOf } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
 import type { Sink } from '../sinks/sink.ts';
+import { GenerationalCache } from './_lru.ts';
 import {
   createDefaultMapping,
   type MappedEvent,
@@ -156,7 +158,7 @@ export class TapRunner {
   });
   #parseErrorCount = 0;
   /** Recent order key → trace id (a derivation costs a SHA-256; orders repeat). */
-  readonly #traces = new Map<string, string>();
+  readonly #traces = new GenerationalCache<string, string>(10_000);
 
   /** `component` names the tap in `ERR_PARSE` events (`vcp-tap-kafka`). */
   constructor(options: TapRunnerOptions, component: string) {
@@ -372,8 +374,6 @@ export class TapRunner {
     let id = this.#traces.get(key);
     if (id === undefined) {
       id = traceIdFromKey(key, this.#traceNs);
-      // Bounded: drop the oldest entry (Maps iterate in insertion order).
-      if (this.#traces.size >= 10_000) this.#traces.delete(this.#traces.keys().next().value!);
       this.#traces.set(key, id);
     }
     return id;

@@ -1,28 +1,29 @@
 /**
  * Deterministic event ids for replays: a UUIDv7 whose 48-bit time field is
  * the event's own time and whose 74 "random" bits are the first bits of
- * SHA-256(seed ‖ 0x00 ‖ index). The same log replayed twice gives the same
- * ids, so the sidecar's idempotent ingest (dedup by `event_id`) stores each
- * event once; different messages, or different events made from one message
- * (`index`), get different ids.
+ * SHA-256(seed) — for the 2nd, 3rd… event made from one input, of
+ * SHA-256(SHA-256(seed) ‖ 0x00 ‖ index). The same log replayed twice gives
+ * the same ids, so the sidecar's idempotent ingest (dedup by `event_id`)
+ * stores each event once; different messages, or different events made from
+ * one message, get different ids.
  *
  * Such ids are valid UUIDv7 (version 7, RFC 9562 variant) and sort by
  * millisecond; within one millisecond their order is the hash's, not the
- * log's (RFC 9562 makes monotonicity within a millisecond optional). Their
- * unguessability comes from the seed: they are not secret.
+ * log's (RFC 9562 makes monotonicity within a millisecond optional). They
+ * are not secret: anyone with the log can recompute them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-/** Hash a seed once; derive any number of ids from it with {@link deterministicUuidV7}. */
+/** Hash a seed (its UTF-8 bytes) once; derive any number of ids from it with {@link deterministicUuidV7}. */
 export function seedDigest(seed: string): Buffer {
-  return createHash('sha256').update(seed, 'latin1').digest();
+  return hash('sha256', seed, 'buffer');
 }
 
 /**
- * A UUIDv7 for Unix millisecond `ms` derived from `seed` (a string, hashed
- * as latin1 bytes, or a {@link seedDigest}) and `index` (0, 1, … for the
+ * A UUIDv7 for Unix millisecond `ms` derived from `seed` (a string, or
+ * its {@link seedDigest}) and `index` (0, 1, … for the
  * events made from one input).
  */
 export function deterministicUuidV7(ms: number, seed: string | Uint8Array, index = 0): string {

@@ -41,7 +41,7 @@
 import { isDecimalString } from '../../core/decimal.ts';
 import { ERROR_DEFAULT_SEVERITY, type EventType } from '../../core/event-types.ts';
 import type { ErrorDetails, TradeData, VcpPayload } from '../../core/types.ts';
-import { GenerationalCache } from './_lru.ts';
+import { GenerationalCache } from '../_lru.ts';
 import {
   APPL_VER_ID,
   BUSINESS_REJECT_REASON,
@@ -113,7 +113,7 @@ export interface FixMapperOptions {
   orders?: OrderTrackerOptions;
   /** Sequence tracking limits, or `false` to not check MsgSeqNum. */
   sequence?: SequenceTrackerOptions | false;
-  /** Recent messages always remembered for correlating Reject (3) / BusinessMessageReject (j) (default 10 000). */
+  /** Recent messages always remembered per stream for correlating Reject (3) / BusinessMessageReject (j) (default 10 000). */
   maxCorrelations?: number;
 }
 
@@ -170,8 +170,11 @@ export function createFixMapper(options: FixMapperOptions = {}): FixMapper {
   const orders = createOrderTracker(options.orders);
   const sequence = options.sequence === false ? undefined : createSequenceTracker(options.sequence);
   const maxCorrelations = Math.max(1, options.maxCorrelations ?? 10_000);
-  /** `begin␀sender␀target␀seq` → the event that message became. */
-  const bySeq = new GenerationalCache<string, { eventId: string; traceId: string }>(maxCorrelations);
+  /** Per stream (`begin␀sender␀target`): MsgSeqNum → the event that message became. */
+  const bySeq = new GenerationalCache<
+    string,
+    GenerationalCache<number, { eventId: string; traceId: string }>
+  >(1024);
   const events: Partial<Record<EventType, number>> = {};
   let skipped = 0;
   let duplicates = 0;
@@ -446,10 +449,12 @@ export function createFixMapper(options: FixMapperOptions = {}): FixMapper {
     const refSeq = msg.get(TAG.RefSeqNum);
     // The rejected message travelled the other way: from this message's target to its sender.
     const ref =
-      refSeq !== undefined
-        ? bySeq.get(
-            `${msg.beginString}\u0000${msg.get(TAG.TargetCompID) ?? ''}\u0000${msg.get(TAG.SenderCompID) ?? ''}\u0000${refSeq}`,
-          )
+      refSeq !== undefined && /^\d{1,15}$/.test(refSeq)
+        ? bySeq
+            .get(
+              `${msg.beginString}\u0000${msg.get(TAG.TargetCompID) ?? ''}\u0000${msg.get(TAG.SenderCompID) ?? ''}`,
+            )
+            ?.get(Number(refSeq))
         : undefined;
     const reason = msg.get(business ? TAG.BusinessRejectReason : TAG.SessionRejectReason);
     const reasonName =
@@ -543,11 +548,13 @@ export function createFixMapper(options: FixMapperOptions = {}): FixMapper {
     });
   };
 
-  const remember = (msg: FixMessage, event: MappedEvent) => {
-    const seq = msg.get(TAG.MsgSeqNum);
-    if (seq === undefined) return;
-    const key = `${msg.beginString}\u0000${msg.get(TAG.SenderCompID) ?? ''}\u0000${msg.get(TAG.TargetCompID) ?? ''}\u0000${seq}`;
-    bySeq.set(key, { eventId: event.eventId, traceId: event.traceId });
+  const remember = (streamKey: string, seq: string, event: MappedEvent) => {
+    let stream = bySeq.get(streamKey);
+    if (!stream) {
+      stream = new GenerationalCache(maxCorrelations);
+      bySeq.set(streamKey, stream);
+    }
+    stream.set(Number(seq), { eventId: event.eventId, traceId: event.traceId });
   };
 
   return {
@@ -565,18 +572,23 @@ export function createFixMapper(options: FixMapperOptions = {}): FixMapper {
       }
       const sender = msg.get(TAG.SenderCompID);
       const target = msg.get(TAG.TargetCompID);
-      if (sequence && seqText !== undefined && sender !== undefined && target !== undefined) {
+      const streamKey =
+        sender !== undefined && target !== undefined
+          ? `${msg.beginString}\u0000${sender}\u0000${target}`
+          : undefined;
+      if (sequence && seqText !== undefined && streamKey !== undefined) {
         const newSeq = msg.get(TAG.NewSeqNo);
         const verdict = sequence.check({
           beginString: msg.beginString,
-          senderCompId: sender,
-          targetCompId: target,
+          senderCompId: sender!, // set whenever streamKey is
+          targetCompId: target!,
           msgType: msg.msgType,
           seqNum: Number(seqText),
           possDup: msg.get(TAG.PossDupFlag) === YES,
           gapFill: msg.get(TAG.GapFillFlag) === YES,
           newSeqNo: newSeq !== undefined && /^\d{1,15}$/.test(newSeq) ? Number(newSeq) : undefined,
           resetSeqNum: msg.get(TAG.ResetSeqNumFlag) === YES,
+          key: streamKey,
         });
         for (const issue of verdict.issues) out.push(syncEvent(issue, msg, ctx));
         if (verdict.duplicate) {
@@ -625,7 +637,7 @@ export function createFixMapper(options: FixMapperOptions = {}): FixMapper {
       }
       if (event) {
         out.push(event);
-        remember(msg, event);
+        if (streamKey !== undefined && seqText !== undefined) remember(streamKey, seqText, event);
       }
       return out;
     },

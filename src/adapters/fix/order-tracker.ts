@@ -19,7 +19,7 @@
  * Drops are counted: an order dropped while live starts a new trace if it
  * speaks again.
  */
-import { GenerationalCache } from './_lru.ts';
+import { GenerationalCache } from '../_lru.ts';
 
 /** What the tracker knows of one order. */
 export interface OrderRecord {
@@ -35,7 +35,9 @@ export interface OrderRecord {
   /** Id of the last event recorded for this order (for `correlated_event_id`). */
   lastEventId?: string;
   finished: boolean;
-  /** Internal: the scoped keys pointing at this record. */
+  /** Internal: the session scope of its ids. */
+  readonly scope: string;
+  /** Internal: its ids, `c<ClOrdID>` / `o<OrderID>`, oldest first. */
   readonly keys: string[];
 }
 
@@ -79,16 +81,30 @@ export interface OrderTracker {
   stats(): OrderTrackerStats;
 }
 
+interface Scope {
+  cl: Map<string, OrderRecord>;
+  ord: Map<string, OrderRecord>;
+}
+
 /** Make an empty tracker. */
 export function createOrderTracker(options: OrderTrackerOptions = {}): OrderTracker {
   const maxActive = Math.max(1, options.maxActive ?? 100_000);
   const maxFinished = Math.max(1, options.maxFinished ?? 10_000);
   const maxKeys = Math.max(3, options.maxKeysPerOrder ?? 32);
-  const byKey = new Map<string, OrderRecord>();
+  // scope → its ClOrdIDs and OrderIDs: one lookup of the (composite) scope a message, then
+  // lookups by the ids as they are, without building a key string for each.
+  const scopes = new Map<string, Scope>();
   const stats = { opened: 0, evictedActive: 0, evictedFinished: 0 };
 
   const forget = (order: OrderRecord) => {
-    for (const k of order.keys) if (byKey.get(k) === order) byKey.delete(k);
+    const sc = scopes.get(order.scope);
+    if (!sc) return;
+    for (const k of order.keys) {
+      const map = k.charCodeAt(0) === 99 /* c */ ? sc.cl : sc.ord;
+      const id = k.slice(1);
+      if (map.get(id) === order) map.delete(id);
+    }
+    if (sc.cl.size === 0 && sc.ord.size === 0) scopes.delete(order.scope);
   };
   const active = new GenerationalCache<OrderRecord, true>(maxActive, (order) => {
     forget(order);
@@ -103,29 +119,36 @@ export function createOrderTracker(options: OrderTrackerOptions = {}): OrderTrac
     (order.finished ? finished : active).get(order);
   };
 
-  const addKey = (order: OrderRecord, key: string) => {
-    const current = byKey.get(key);
-    if (current === order) return;
-    byKey.set(key, order);
-    order.keys.push(key);
+  const addKey = (order: OrderRecord, map: Map<string, OrderRecord>, kind: 'c' | 'o', id: string) => {
+    if (map.get(id) === order) return;
+    map.set(id, order);
+    order.keys.push(kind + id);
     if (order.keys.length > maxKeys) {
       const dropped = order.keys.shift()!;
-      if (byKey.get(dropped) === order) byKey.delete(dropped);
+      const m = dropped.charCodeAt(0) === 99 ? scopes.get(order.scope)?.cl : scopes.get(order.scope)?.ord;
+      if (m?.get(dropped.slice(1)) === order) m.delete(dropped.slice(1));
     }
   };
 
-  const link = (order: OrderRecord, scope: string, ids: OrderIds) => {
-    if (ids.origClOrdId) addKey(order, `c\u0000${scope}\u0000${ids.origClOrdId}`);
-    if (ids.orderId) addKey(order, `o\u0000${scope}\u0000${ids.orderId}`);
-    if (ids.clOrdId) addKey(order, `c\u0000${scope}\u0000${ids.clOrdId}`);
+  const link = (order: OrderRecord, ids: OrderIds) => {
+    let sc = scopes.get(order.scope);
+    if (!sc) {
+      sc = { cl: new Map(), ord: new Map() };
+      scopes.set(order.scope, sc);
+    }
+    if (ids.origClOrdId) addKey(order, sc.cl, 'c', ids.origClOrdId);
+    if (ids.orderId) addKey(order, sc.ord, 'o', ids.orderId);
+    if (ids.clOrdId) addKey(order, sc.cl, 'c', ids.clOrdId);
   };
 
   return {
     find(scope, ids) {
+      const sc = scopes.get(scope);
+      if (!sc) return undefined;
       const order =
-        (ids.clOrdId ? byKey.get(`c\u0000${scope}\u0000${ids.clOrdId}`) : undefined) ??
-        (ids.origClOrdId ? byKey.get(`c\u0000${scope}\u0000${ids.origClOrdId}`) : undefined) ??
-        (ids.orderId ? byKey.get(`o\u0000${scope}\u0000${ids.orderId}`) : undefined);
+        (ids.clOrdId ? sc.cl.get(ids.clOrdId) : undefined) ??
+        (ids.origClOrdId ? sc.cl.get(ids.origClOrdId) : undefined) ??
+        (ids.orderId ? sc.ord.get(ids.orderId) : undefined);
       if (order) touch(order);
       return order;
     },
@@ -134,15 +157,17 @@ export function createOrderTracker(options: OrderTrackerOptions = {}): OrderTrac
         traceId,
         orderKey: ids.origClOrdId ?? ids.clOrdId ?? ids.orderId ?? traceId,
         finished: false,
+        scope,
         keys: [],
       };
-      link(order, scope, ids);
+      link(order, ids);
       active.set(order, true);
       stats.opened++;
       return order;
     },
     link(order, scope, ids) {
-      link(order, scope, ids);
+      // An order lives in one scope; ids seen in another scope are not linked to it.
+      if (scope === order.scope) link(order, ids);
     },
     finish(order) {
       if (order.finished) return;

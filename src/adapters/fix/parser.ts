@@ -89,6 +89,7 @@ export interface FixParseOptions {
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 const BEGIN_STRING_RE = /^FIXT?\.\d{1,2}\.\d{1,2}(?:SP\d)?$/;
+const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const MSG_TYPE_RE = /^[0-9A-Za-z]{1,4}$/;
 const NON_ASCII_RE = /[^\x00-\x7f]/;
 const HIGH_BYTE_RE = /[\x80-\xff]/;
@@ -170,7 +171,7 @@ function decodeValue(value: string): string {
 }
 
 /** Parse one message given as a binary string (one char per byte). */
-function parseBinary(s: string, options: FixParseOptions): FixParseResult {
+function parseBinary(s: string, options: FixParseOptions, ascii = false): FixParseResult {
   const n = s.length;
   const maxBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   if (n === 0) return fail('empty', 'empty message');
@@ -225,7 +226,7 @@ function parseBinary(s: string, options: FixParseOptions): FixParseResult {
   ]);
   const extraGroups = options.groupCountTags ? new Set(options.groupCountTags) : undefined;
   const allowDup = options.allowDuplicateTags === true;
-  const hasHigh = HIGH_BYTE_RE.test(s);
+  const hasHigh = !ascii && HIGH_BYTE_RE.test(s);
   let firstGroupAt = -1; // index in `fields` of the first NumInGroup field with a count ≥ 1
   let dataTag = -1; // the data field announced by the previous length field
   let dataLength = 0;
@@ -359,10 +360,10 @@ function parseBinary(s: string, options: FixParseOptions): FixParseResult {
   const actual = checkStart - bodyStart;
   // In an SOH message, "|<tag>=" between fields means a log mixed the two delimiters; say so
   // rather than only that the lengths or sums disagree.
-  const mixed = dc === 1 && /\|\d{1,9}=/.test(s);
+  const mixed = () => dc === 1 && /\|\d{1,9}=/.test(s);
   const mixedReason = 'an SOH-delimited message holds "|<tag>=" between fields: delimiters are mixed';
   if (actual !== bodyLength) {
-    if (mixed) return fail('mixed-delimiters', `${mixedReason} (and BodyLength does not hold)`);
+    if (mixed()) return fail('mixed-delimiters', `${mixedReason} (and BodyLength does not hold)`);
     return fail('body-length', `BodyLength (9) is ${bodyLength} but the body is ${actual} bytes`);
   }
 
@@ -398,7 +399,7 @@ function parseBinary(s: string, options: FixParseOptions): FixParseResult {
   }
   const expected = sum % 256;
   if (Number(csText) !== expected) {
-    if (mixed) return fail('mixed-delimiters', `${mixedReason} (and CheckSum does not hold)`);
+    if (mixed()) return fail('mixed-delimiters', `${mixedReason} (and CheckSum does not hold)`);
     return fail(
       'checksum',
       `CheckSum (10) is ${csText} but the message sums to ${String(expected).padStart(3, '0')}`,
@@ -428,7 +429,7 @@ export function parseFixMessage(input: string | Uint8Array, options: FixParseOpt
       options,
     );
   }
-  if (!NON_ASCII_RE.test(input)) return parseBinary(input, options);
+  if (!NON_ASCII_RE.test(input)) return parseBinary(input, options, true);
   // Non-ASCII text: the string may hold bytes (latin1) or decoded UTF-8 text; the reading whose
   // BodyLength and CheckSum hold wins.
   const asUtf8 = Buffer.from(input, 'utf8').toString('latin1');
@@ -451,5 +452,6 @@ export function printableRaw(input: string | Uint8Array, max = 512): string {
     text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1');
   } else text = String(input);
   const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return cut.replace(/\x01/g, '|');
+  // Lone surrogates (a JS string can hold them) cannot be canonical JSON: make the text well formed.
+  return cut.replace(/\x01/g, '|').replace(LONE_SURROGATE_RE, '\ufffd');
 }

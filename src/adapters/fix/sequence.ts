@@ -28,7 +28,7 @@
  * most twice that held, see _lru.ts) and `maxGapRanges` outstanding ranges a
  * stream (oldest dropped).
  */
-import { GenerationalCache } from './_lru.ts';
+import { GenerationalCache } from '../_lru.ts';
 
 /** What the tracker needs from a message. */
 export interface SequenceInput {
@@ -44,6 +44,8 @@ export interface SequenceInput {
   newSeqNo?: number;
   /** 35=A: ResetSeqNumFlag (141) = Y. */
   resetSeqNum?: boolean;
+  /** The stream's key when the caller already built one (any string unique per begin/sender/target). */
+  key?: string;
 }
 
 /** One problem found. `from`..`to` is the missing (or skipped) range, inclusive. */
@@ -149,7 +151,7 @@ export function createSequenceTracker(options: SequenceTrackerOptions = {}): Seq
 
   return {
     check(input) {
-      const key = `${input.beginString}\u0000${input.senderCompId}\u0000${input.targetCompId}`;
+      const key = input.key ?? `${input.beginString}\u0000${input.senderCompId}\u0000${input.targetCompId}`;
       const streamName = `${input.senderCompId}->${input.targetCompId}`;
       const s = input.seqNum;
       let st = streams.get(key);

@@ -7,6 +7,7 @@ import { createPolicy } from '../../../src/core/policy.ts';
 import type { DraftEvent } from '../../../src/core/types.ts';
 import { isUuidV7, uuidv7Timestamp } from '../../../src/core/uuidv7.ts';
 import { validateEvent } from '../../../src/core/validate.ts';
+import { canonicalize } from '../../../src/integrity/canonical.ts';
 import { createTestRecorder } from '../../../src/recorder/test-recorder.ts';
 import { buildFix, type Field, pipes } from './fix-builder.ts';
 
@@ -568,6 +569,15 @@ describe('FIX adapter: never throws, never stops', () => {
     expect(events.at(-1)!.header.event_type).toBe('ORD');
     expect(adapter.stats()).toMatchObject({ parseErrors: hostile.length - 1, internalErrors: 0 }); // 34=abc parses
     expectValid(events);
+  });
+
+  it('a string with lone surrogates becomes an ERR_PARSE that is still canonical JSON', () => {
+    const { adapter, events } = collect();
+    adapter.onMessage('8=FIX.4.4\x019=5\x0135=D\ud800\x0110=000\x01');
+    adapter.onMessage('\udfff garbage');
+    expect(events.map((e) => e.header.event_type)).toEqual(['ERR_PARSE', 'ERR_PARSE']);
+    for (const e of events) expect(() => canonicalize(e.payload)).not.toThrow();
+    expect((events[1]!.payload.fix as { raw: string }).raw).toBe('\ufffd garbage');
   });
 
   it('wrong argument types are ERR_PARSE too', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GenerationalCache } from '../../../src/adapters/fix/_lru.ts';
+import { GenerationalCache } from '../../../src/adapters/_lru.ts';
 
 /** Obviously-right reference: the set of the `max` most recently used keys. */
 function recent(ops: number[], max: number): Set<number> {
