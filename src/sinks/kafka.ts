@@ -23,9 +23,11 @@
  * - `close()` waits for the write in flight (bounded by its deadline), then
  *   closes the producer.
  */
+
 import type { Producer } from '@platformatic/kafka';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { InflightWrite } from './_inflight.ts';
 import { describeError, SinkError } from './errors.ts';
 import type { Sink } from './sink.ts';
 
@@ -96,7 +98,7 @@ export class KafkaSink implements Sink {
   readonly #maxBatchBytes: number;
   readonly #extra: Record<string, unknown>;
   #producer: Promise<StringProducer> | undefined;
-  #inflight: Promise<void> | undefined;
+  readonly #inflight = new InflightWrite();
   #closed = false;
 
   constructor(options: KafkaSinkOptions) {
@@ -122,25 +124,18 @@ export class KafkaSink implements Sink {
   async write(events: readonly VcpEvent[]): Promise<void> {
     if (this.#closed) throw new SinkError(`${this.name} is closed`, { retryable: false, reason: 'closed' });
     if (events.length === 0) return;
-    const run = this.#write(events);
-    const tracked = run.catch(() => {});
-    this.#inflight = tracked;
-    try {
-      await run;
-    } finally {
-      if (this.#inflight === tracked) this.#inflight = undefined;
-    }
+    await this.#inflight.track(this.#write(events));
   }
 
   /** Resolves when the write in flight (if any) has settled. */
   async flush(): Promise<void> {
-    await this.#inflight;
+    await this.#inflight.settled();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#inflight;
+    await this.#inflight.settled();
     const producer = await this.#producer?.catch(() => undefined);
     if (producer) {
       // Bounded: a send stuck inside the library (missing topic) must not hold close() forever.

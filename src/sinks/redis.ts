@@ -20,9 +20,11 @@
  * `SinkError`; a batch whose reply was lost may have been appended, so a
  * retry can duplicate entries — as the same event ids.
  */
+
 import type { Redis, RedisOptions } from 'ioredis';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { InflightWrite } from './_inflight.ts';
 import { describeError, SinkError } from './errors.ts';
 import type { Sink } from './sink.ts';
 
@@ -62,7 +64,7 @@ export class RedisStreamSink implements Sink {
   readonly #redisOptions: RedisOptions;
   readonly #owned: boolean;
   #client: Promise<Redis> | undefined;
-  #inflight: Promise<void> | undefined;
+  readonly #inflight = new InflightWrite();
   #closed = false;
 
   constructor(options: RedisStreamSinkOptions) {
@@ -91,24 +93,17 @@ export class RedisStreamSink implements Sink {
   async write(events: readonly VcpEvent[]): Promise<void> {
     if (this.#closed) throw new SinkError(`${this.name} is closed`, { retryable: false, reason: 'closed' });
     if (events.length === 0) return;
-    const run = this.#write(events);
-    const tracked = run.catch(() => {});
-    this.#inflight = tracked;
-    try {
-      await run;
-    } finally {
-      if (this.#inflight === tracked) this.#inflight = undefined;
-    }
+    await this.#inflight.track(this.#write(events));
   }
 
   async flush(): Promise<void> {
-    await this.#inflight;
+    await this.#inflight.settled();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#inflight;
+    await this.#inflight.settled();
     if (!this.#owned) return;
     const client = await this.#client?.catch(() => undefined);
     if (!client) return;
