@@ -13,13 +13,18 @@
  *          through a real recorder (SHA-256 sealing, default queue) into a
  *          MemorySink that the server clears every second
  * Each request carries an `x-vcp-trace-id`, as traffic from instrumented
- * callers would. Reported: median req/s over the rounds, and overhead =
- * 1 − variant/bare. The recorder's counters are printed for the `vcp`
- * variant, so dropped events (which would flatter the number) show.
+ * callers would. Each server process gets two runs after a warm-up: one at
+ * full speed (req/s; overhead = 1 − variant/bare), one at a fixed rate all
+ * variants sustain (server CPU time per request, all threads: on a shared
+ * 2-core machine the full-speed number is often set by the load generator
+ * or by neighbours, and CPU per request at full speed depends on how many
+ * requests each event-loop turn batches, so a fixed rate compares like with
+ * like). Medians over the rounds. The recorder's counters are printed for
+ * the `vcp` variant, so dropped events (which would flatter it) show.
  *
  * Run: `node bench/middleware.ts` (BENCH_QUICK=1 for a short run;
  * BENCH_FRAMEWORKS=express5,koa3 to choose; BENCH_CONNECTIONS, BENCH_SECONDS,
- * BENCH_ROUNDS to tune).
+ * BENCH_ROUNDS, BENCH_RATE (fixed-rate req/s, default 4000) to tune).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -50,6 +55,8 @@ interface LoadResult {
 interface ServerStats {
   /** Server CPU time (user + system, all threads) per request over the measured run, µs. */
   cpuUsPerReq: number;
+  /** Main-thread busy time (event-loop utilisation, active) per request, µs: other threads and idle excluded. */
+  loopUsPerReq: number;
   /** Requests the server handled in the measured run. */
   requests: number;
   recorded: number;
@@ -131,10 +138,10 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
   server.on('request', () => requests++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  let mark = { cpu: process.cpuUsage(), requests: 0 };
+  let mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), requests: 0 };
   process.on('message', (msg: { cmd?: string }) => {
     if (msg?.cmd === 'mark') {
-      mark = { cpu: process.cpuUsage(), requests };
+      mark = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), requests };
       process.send?.({ marked: true });
       return;
     }
@@ -144,6 +151,7 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
     const s = recorder.stats();
     const stats: ServerStats = {
       cpuUsPerReq: (cpu.user + cpu.system) / Math.max(n, 1),
+      loopUsPerReq: (performance.eventLoopUtilization(mark.elu).active * 1000) / Math.max(n, 1),
       requests: n,
       recorded: s.recorded,
       sealed: s.sealed,
@@ -157,33 +165,40 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
 }
 
 // ---------------------------------------------------------------------------
-// Load process.
+// Load process: warm-up, then (each time the coordinator says go) a run at full
+// speed and a run at a fixed rate.
 
-async function loadMain(url: string, connections: number, seconds: number): Promise<void> {
-  const autocannon = (await import('autocannon' as string)).default as (
-    opts: Record<string, unknown>,
-  ) => Promise<{
-    requests: { average: number; total: number };
-    latency: { p50: number; p99: number };
-    non2xx: number;
-    errors: number;
-  }>;
+type Cannon = (opts: Record<string, unknown>) => Promise<{
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}>;
+
+async function loadMain(url: string, connections: number, seconds: number, rate: number): Promise<void> {
+  const autocannon = (await import('autocannon' as string)).default as Cannon;
   const opts = { url, connections, headers: { 'x-vcp-trace-id': TRACE_ID } };
-  await autocannon({ ...opts, duration: quick ? 1 : 2 }); // warm-up: JIT, connection setup
-  // The coordinator marks the server's CPU clock, then lets the measured run start.
-  const go = new Promise((resolve) => process.once('message', resolve));
-  process.send?.({ warm: true });
-  await go;
-  const r = await autocannon({ ...opts, duration: seconds });
-  const result: LoadResult = {
-    rps: r.requests.average,
-    total: r.requests.total,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
+  const go = () => new Promise((resolve) => process.once('message', resolve));
+  const run = async (extra: Record<string, unknown>): Promise<LoadResult> => {
+    const r = await autocannon({ ...opts, duration: seconds, ...extra });
+    return {
+      rps: r.requests.average,
+      total: r.requests.total,
+      non2xx: r.non2xx,
+      errors: r.errors,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+    };
   };
-  process.send?.({ result });
+  await autocannon({ ...opts, duration: quick ? 1 : 2 }); // warm-up: JIT, connection setup
+  // Before each run the coordinator marks the server's CPU clock, then says go.
+  let next = go();
+  process.send?.({ ready: true });
+  await next;
+  next = go();
+  process.send?.({ result: await run({}) });
+  await next;
+  process.send?.({ result: await run({ overallRate: rate }) });
 }
 
 // ---------------------------------------------------------------------------
@@ -204,44 +219,59 @@ function message<T>(child: ChildProcess, key: string): Promise<T> {
   });
 }
 
+interface Phase {
+  load: LoadResult;
+  stats: ServerStats;
+}
+
+/** One server process: a full-speed run, then a fixed-rate run. */
 async function measureOnce(
   framework: Framework,
   variant: Variant,
   connections: number,
   seconds: number,
-): Promise<{ load: LoadResult; stats: ServerStats }> {
+  rate: number,
+): Promise<{ max: Phase; fixed: Phase }> {
   const server = fork(SELF, ['--server', framework, variant], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
     const port = await message<number>(server, 'port');
-    const load = fork(
-      SELF,
-      ['--load', `http://127.0.0.1:${port}/orders/ORD-1`, String(connections), String(seconds)],
-      {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
-    );
-    await message(load, 'warm');
-    server.send({ cmd: 'mark' });
-    await message(server, 'marked');
-    load.send({ go: true });
-    const result = await message<LoadResult>(load, 'result');
+    const url = `http://127.0.0.1:${port}/orders/ORD-1`;
+    const load = fork(SELF, ['--load', url, String(connections), String(seconds), String(rate)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await message(load, 'ready');
+    const phase = async (): Promise<Phase> => {
+      server.send({ cmd: 'mark' });
+      await message(server, 'marked');
+      const resultP = message<LoadResult>(load, 'result');
+      load.send({ go: true });
+      const result = await resultP;
+      server.send({ cmd: 'stats' });
+      return { load: result, stats: await message<ServerStats>(server, 'stats') };
+    };
+    const max = await phase();
+    const fixed = await phase();
     await once(load, 'exit');
-    server.send({ cmd: 'stats' });
-    const stats = await message<ServerStats>(server, 'stats');
-    return { load: result, stats };
+    return { max, fixed };
   } finally {
     server.kill();
     await once(server, 'exit').catch(() => undefined);
   }
 }
 
-const signed = (x: number) => `${x < 0 ? '−' : '+'}${Math.abs(x).toFixed(1)}`;
+const signed = (x: number, digits = 1) => `${x < 0 ? '−' : '+'}${Math.abs(x).toFixed(digits)}`;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /**
- * The recorder's own cost per event (record + seal into a MemorySink), in
- * this process, so the `vcp` row can be split into recorder and middleware.
+ * The recorder's own cost per event (record + seal into a MemorySink, in
+ * batches), measured in this process, to put the `vcp` row in proportion.
  */
 async function recorderCostUs(): Promise<number> {
   const { createRecorder } = await import('../src/recorder/recorder.ts');
@@ -249,24 +279,21 @@ async function recorderCostUs(): Promise<number> {
   const sink = new MemorySink();
   const recorder = createRecorder({ sink, policyId: 'local:bench:middleware', exitHooks: false });
   const n = quick ? 5_000 : 20_000;
+  const payload = {
+    trade_data: {
+      order_id: 'ORD-1',
+      symbol: 'EURUSD',
+      side: 'BUY',
+      order_type: 'LIMIT',
+      price: '1.0850',
+      quantity: '100000',
+    },
+  };
   const samples: number[] = [];
   for (let round = 0; round < 4; round++) {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
-      recorder.record(
-        'ACK',
-        {
-          trade_data: {
-            order_id: 'ORD-1',
-            symbol: 'EURUSD',
-            side: 'BUY',
-            order_type: 'LIMIT',
-            price: '1.0850',
-            quantity: '100000',
-          },
-        },
-        { traceId: TRACE_ID },
-      );
+      recorder.record('ACK', { trade_data: { ...payload.trade_data } }, { traceId: TRACE_ID });
       if (i % 1000 === 999) await recorder.flush(); // stay inside the queue bound
     }
     await recorder.flush();
@@ -277,73 +304,76 @@ async function recorderCostUs(): Promise<number> {
   return median(samples);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/** Run every framework × variant for a few alternating rounds and print req/s, CPU per request and overhead. */
+/** Run every framework × variant for a few alternating rounds; print req/s, CPU per request and overheads. */
 export async function run(): Promise<void> {
   const frameworks = (process.env.BENCH_FRAMEWORKS?.split(',') ?? [...FRAMEWORKS]) as Framework[];
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
-  const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 6));
+  const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
   const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+  const rate = Number(process.env.BENCH_RATE ?? 4000);
   console.log(
-    `\n## HTTP middleware: GET /orders/:id (small JSON), ${connections} connections, ${seconds} s × ${rounds} rounds, autocannon in its own process`,
+    `\n## HTTP middleware: GET /orders/:id (small JSON), ${connections} connections, ${seconds} s per run × ${rounds} rounds, autocannon in its own process`,
   );
   console.log(
-    'trace = middleware without routes; vcp = + route mapping recording one event per request (real recorder, SHA-256 sealing, MemorySink cleared each second)',
+    'trace = middleware, no routes; vcp = + route mapping recording one event per request (real recorder, SHA-256 sealing, MemorySink cleared each second)',
   );
   console.log(
-    'req/s is bounded by whichever of server and load generator saturates first (2 cores, shared); server CPU µs/request is the steadier measure of what the middleware costs.',
+    `full speed: req/s (bounded by whichever of server and load generator saturates first on 2 shared cores); ` +
+      `at a fixed ${rate} req/s: server CPU per request (all threads) and main-thread busy time per request, the steadier measures of what each variant costs`,
   );
   const recUs = await recorderCostUs();
-  console.log(`recorder alone (record + seal one such event, this process): ${recUs.toFixed(1)} µs/event`);
+  console.log(
+    `recorder alone (record + seal of one such event, batched, this process): ${recUs.toFixed(1)} µs/event`,
+  );
   for (const fw of frameworks) {
     const rps: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
     const cpu: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
+    const loop: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
     const p99: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
     let vcpStats: ServerStats | undefined;
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       for (const v of order) {
-        const { load, stats } = await measureOnce(fw, v, connections, seconds);
-        if (load.non2xx || load.errors)
-          throw new Error(`${fw}/${v}: ${load.non2xx} non-2xx, ${load.errors} errors`);
-        rps[v].push(load.rps);
-        cpu[v].push(stats.cpuUsPerReq);
-        p99[v].push(load.p99);
-        if (v === 'vcp') {
-          vcpStats = stats;
-          if (stats.recorded < stats.requests) {
-            throw new Error(`${fw}/vcp recorded ${stats.recorded} events for ${stats.requests} requests`);
+        const { max, fixed } = await measureOnce(fw, v, connections, seconds, rate);
+        for (const p of [max, fixed]) {
+          if (p.load.non2xx || p.load.errors) {
+            throw new Error(`${fw}/${v}: ${p.load.non2xx} non-2xx, ${p.load.errors} errors`);
+          }
+          if (v === 'vcp' && p.stats.recorded < p.stats.requests) {
+            throw new Error(`${fw}/vcp recorded ${p.stats.recorded} events for ${p.stats.requests} requests`);
           }
         }
+        rps[v].push(max.load.rps);
+        p99[v].push(max.load.p99);
+        cpu[v].push(fixed.stats.cpuUsPerReq);
+        loop[v].push(fixed.stats.loopUsPerReq);
+        if (v === 'vcp') vcpStats = fixed.stats;
       }
     }
-    const bareRps = median(rps.bare);
-    const bareCpu = median(cpu.bare);
+    const list = (xs: number[], d: number) => xs.map((x) => x.toFixed(d)).join(', ');
+    const vs = (v: Variant, m: Record<Variant, number[]>, unit: string) => {
+      const base = median(m.bare);
+      const x = median(m[v]);
+      return unit === 'req/s'
+        ? `${signed((x / base - 1) * 100)} %`
+        : `${signed(x - base)} ${unit} (${signed((x / base - 1) * 100)} %)`;
+    };
     console.log(`\n### ${fw}`);
     for (const v of VARIANTS) {
-      const r = median(rps[v]);
-      const c = median(cpu[v]);
-      const over =
-        v === 'bare'
-          ? ''
-          : `  throughput ${signed((r / bareRps - 1) * 100)} %, CPU/request ${signed(c - bareCpu)} µs (${signed((c / bareCpu - 1) * 100)} %)`;
       console.log(
-        `${v.padEnd(6)} ${Math.round(r).toString().padStart(7)} req/s [${rps[v].map((x) => Math.round(x)).join(', ')}]  ` +
-          `${c.toFixed(1).padStart(6)} µs CPU/req  p99 ${median(p99[v]).toFixed(0)} ms${over}`,
+        `${v.padEnd(6)} full speed ${Math.round(median(rps[v])).toString().padStart(6)} req/s [${list(rps[v], 0)}] p99 ${median(p99[v]).toFixed(0)} ms` +
+          (v === 'bare' ? '' : `  → ${vs(v, rps, 'req/s')}`),
+      );
+      console.log(
+        `${''.padEnd(6)} at ${rate}/s: CPU ${median(cpu[v]).toFixed(1)} µs/req [${list(cpu[v], 1)}]` +
+          (v === 'bare' ? '' : ` → ${vs(v, cpu, 'µs')}`) +
+          `; main thread ${median(loop[v]).toFixed(1)} µs/req [${list(loop[v], 1)}]` +
+          (v === 'bare' ? '' : ` → ${vs(v, loop, 'µs')}`),
       );
     }
     console.log(
-      `ratios: trace/bare req/s ${(median(rps.trace) / bareRps).toFixed(3)}×, vcp/bare req/s ${(median(rps.vcp) / bareRps).toFixed(3)}× (target ≥ 0.95×); ` +
-        `bare/trace CPU ${(bareCpu / median(cpu.trace)).toFixed(3)}×, bare/vcp CPU ${(bareCpu / median(cpu.vcp)).toFixed(3)}×`,
-    );
-    const mwUs = median(cpu.vcp) - bareCpu - recUs;
-    console.log(
-      `vcp CPU/request beyond bare: ${(median(cpu.vcp) - bareCpu).toFixed(1)} µs = recorder ~${recUs.toFixed(1)} µs + middleware and route mapping ~${mwUs.toFixed(1)} µs (${signed((mwUs / bareCpu) * 100)} % of bare)`,
+      `ratios vs bare: req/s trace ${(median(rps.trace) / median(rps.bare)).toFixed(3)}×, vcp ${(median(rps.vcp) / median(rps.bare)).toFixed(3)}× (target ≥ 0.95×); ` +
+        `main-thread time/request bare÷trace ${(median(loop.bare) / median(loop.trace)).toFixed(3)}×, bare÷vcp ${(median(loop.bare) / median(loop.vcp)).toFixed(3)}×`,
     );
     if (vcpStats) {
       console.log(
@@ -354,8 +384,8 @@ export async function run(): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [mode, a, b, c] = process.argv.slice(2);
+  const [mode, a, b, c, d] = process.argv.slice(2);
   if (mode === '--server') await serverMain(a as Framework, b as Variant);
-  else if (mode === '--load') await loadMain(a!, Number(b), Number(c));
+  else if (mode === '--load') await loadMain(a!, Number(b), Number(c), Number(d));
   else await run();
 }

@@ -28,7 +28,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRACE_HEADER } from '../context/trace-header.ts';
 import { createTraceStore, traceStorage } from '../context/trace-store.ts';
-import { HttpCapture, type HttpCaptureOptions, type RequestState } from './route-map.ts';
+import { HttpCapture, type HttpCaptureOptions, REQUEST_STATE, type RequestState } from './route-map.ts';
 
 /** The parts of an Express request the middleware and its users read. */
 export interface ExpressRequestLike extends IncomingMessage {
@@ -73,7 +73,7 @@ export interface VcpExpressMiddleware<
   errorHandler: (err: unknown, req: Req, res: Res, next: ExpressNext) => void;
 }
 
-const STATE = Symbol('vcp.express.state');
+const STATE = REQUEST_STATE;
 type WithState<A extends unknown[]> = { [STATE]?: RequestState<A> };
 
 /**
@@ -107,7 +107,7 @@ export function vcpExpress<
   }
 
   const middleware = function vcpExpressMiddleware(req: Req, res: Res, next: ExpressNext): void {
-    const r = res as Res & WithState<A>;
+    const r = res as unknown as WithState<A>;
     // Mounted twice (or on a sub-app too): the outer one owns the request.
     if (r[STATE]) {
       next();

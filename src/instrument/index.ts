@@ -26,6 +26,21 @@ export {
   mapErrorToEventType,
 } from './error-mapping.ts';
 export {
+  type ExpressNext,
+  type ExpressRequestLike,
+  type ExpressResponseLike,
+  type VcpExpressMiddleware,
+  type VcpExpressOptions,
+  vcpExpress,
+} from './express.ts';
+export {
+  type KoaContextLike,
+  type KoaNext,
+  type VcpKoaMiddleware,
+  type VcpKoaOptions,
+  vcpKoa,
+} from './koa.ts';
+export {
   getVcpMetadata,
   type HeaderValue,
   REFLECT_COMPONENT_KEY,
@@ -34,4 +49,15 @@ export {
   type VcpComponentOptions,
   type VcpMethodRecord,
 } from './metadata.ts';
+export {
+  type ClientAbortOptions,
+  defaultHttpErrorType,
+  type HttpCaptureOptions,
+  type HttpErrorClassifier,
+  type HttpOutcome,
+  type RouteHeaderFields,
+  type RouteInfo,
+  type RouteMap,
+  type RouteMapping,
+} from './route-map.ts';
 export { REDACTED, type Summary, summarizeValue } from './summary.ts';

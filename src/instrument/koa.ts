@@ -29,7 +29,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRACE_HEADER } from '../context/trace-header.ts';
 import { createTraceStore, traceStorage } from '../context/trace-store.ts';
-import { HttpCapture, type HttpCaptureOptions, type RequestState } from './route-map.ts';
+import { HttpCapture, type HttpCaptureOptions, REQUEST_STATE, type RequestState } from './route-map.ts';
 
 /** The parts of a Koa context the middleware and its users read. */
 export interface KoaContextLike {
@@ -56,7 +56,7 @@ export type VcpKoaMiddleware<C extends KoaContextLike = KoaContextLike> = (
   next: KoaNext,
 ) => Promise<void>;
 
-const STATE = Symbol('vcp.koa.state');
+const STATE = REQUEST_STATE;
 type WithState<C extends KoaContextLike> = { [STATE]?: RequestState<[C]> };
 
 /**

@@ -119,6 +119,7 @@ const UNSUPPORTED_RE = /[()[\]{}?+!:*|\\]/;
 /** Longer paths, or paths with more segments, match no route (hostile input stays cheap). */
 const MAX_PATH_LENGTH = 8192;
 const MAX_SEGMENTS = 128;
+const HINT_CACHE_MAX = 1024;
 
 const KIND_RANK = { literal: 3, param: 2, rest: 1 } as const;
 
@@ -222,6 +223,8 @@ export class RouteTable<A extends unknown[]> {
   /** Routes, most specific first. */
   readonly routes: readonly CompiledRoute<A>[];
   readonly #byShape = new Map<string, CompiledRoute<A>>();
+  /** `byPattern` answers by method and pattern text (`null`: no such route). */
+  readonly #hintCache = new Map<string, CompiledRoute<A> | null>();
 
   /** Throws {@link VcpConfigError} naming the key for any malformed entry. */
   constructor(map: RouteMap<A>) {
@@ -287,15 +290,22 @@ export class RouteTable<A extends unknown[]> {
    * e.g. Express's `req.baseUrl + req.route.path`; `undefined` when none.
    */
   byPattern(method: string, pattern: string): CompiledRoute<A> | undefined {
-    if (pattern.length > MAX_PATH_LENGTH || !pattern.startsWith('/')) return undefined;
-    let segments: Segment[];
-    try {
-      segments = parseSegments(pattern, pattern);
-    } catch {
-      return undefined; // a pattern in syntax we do not model: the path matcher decides
+    const cacheKey = `${method} ${pattern}`;
+    const cached = this.#hintCache.get(cacheKey);
+    if (cached !== undefined) return cached ?? undefined;
+    let found: CompiledRoute<A> | undefined;
+    if (pattern.length <= MAX_PATH_LENGTH && pattern.startsWith('/')) {
+      try {
+        const shape = shapeOf(parseSegments(pattern, pattern));
+        found = this.#byShape.get(`${method.toUpperCase()} ${shape}`) ?? this.#byShape.get(`* ${shape}`);
+      } catch {
+        // a pattern in syntax we do not model: the path matcher decides
+      }
     }
-    const shape = shapeOf(segments);
-    return this.#byShape.get(`${method.toUpperCase()} ${shape}`) ?? this.#byShape.get(`* ${shape}`);
+    // Patterns come from the app's own route table, so this stays small; the cap is a safety net.
+    if (this.#hintCache.size >= HINT_CACHE_MAX) this.#hintCache.clear();
+    this.#hintCache.set(cacheKey, found ?? null);
+    return found;
   }
 
   /** Parameters of `route` for `pathname`, or `undefined` if it does not match. */
@@ -452,6 +462,15 @@ export interface RequestState<A extends unknown[]> {
   /** Set once the outcome has been recorded: nothing is ever recorded twice. */
   done: boolean;
 }
+
+/**
+ * @internal Where the middleware keeps a request's state, on the response. A
+ * `Symbol.for` key, shared by Express and Koa and by every copy of this
+ * package in the process, so that a second middleware on the same response
+ * (mounted twice, a sub-app, Express inside Koa, two package copies) sees
+ * the first and stays out: one trace, one set of events.
+ */
+export const REQUEST_STATE: unique symbol = Symbol.for('vcp-instrument.http-request-state.v1');
 
 const MAX_DETAIL_PATH = 2048;
 const warned = { noRecorder: false };

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
 import Koa3 from 'koa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TRACE_HEADER } from '../../src/context/trace-header.ts';
@@ -13,6 +14,7 @@ import { currentTrace } from '../../src/context/trace-store.ts';
 import { VcpConfigError } from '../../src/core/errors.ts';
 import { isUuidV7, uuidv7 } from '../../src/core/uuidv7.ts';
 import { configureVcp, resetVcpConfig } from '../../src/instrument/configure.ts';
+import { vcpExpress } from '../../src/instrument/express.ts';
 import { type KoaContextLike, vcpKoa } from '../../src/instrument/koa.ts';
 import type { Recorder } from '../../src/recorder/recorder.ts';
 import { createTestRecorder } from '../../src/recorder/test-recorder.ts';
@@ -243,6 +245,26 @@ describe.each([
       await sink.waitFor(1);
       await settled(recorder);
       expect(sink.events).toHaveLength(1);
+    });
+    it('an Express app mounted inside Koa, both instrumented: the outer (Koa) middleware owns the request', async () => {
+      const inner = express();
+      inner.use(vcpExpress({ recorder, routes: { 'POST /orders': { eventType: 'ORD' } } }));
+      inner.post('/orders', (_req, res) => void res.status(201).json({ trace: currentTrace() }));
+      const s = await start((app) => {
+        app.use(vcpKoa({ recorder, routes: { 'POST /orders': { eventType: 'ORD' } } }));
+        app.use((ctx) => {
+          ctx.respond = false; // hand the raw request to Express, as koa-connect does
+          inner(ctx.req, ctx.res);
+        });
+      });
+      const id = uuidv7();
+      const r = await fetch(`${s.url}/orders`, { method: 'POST', headers: { [TRACE_HEADER]: id } });
+      expect(r.headers.get(TRACE_HEADER)).toBe(id);
+      expect(await r.json()).toEqual({ trace: id });
+      await sink.waitFor(1);
+      await settled(recorder);
+      expect(sink.events).toHaveLength(1);
+      expect(sink.events[0]!.header.trace_id).toBe(id);
     });
   });
 

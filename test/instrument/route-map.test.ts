@@ -223,3 +223,21 @@ describe('defaultHttpErrorType and statusOfThrown', () => {
     expect(statusOfThrown(hostile)).toBe(500);
   });
 });
+
+describe('RouteTable.byPattern cache', () => {
+  it('answers the same after caching, for hits and misses, per method', () => {
+    const t = table({ 'GET /orders/:id': { eventType: 'AUD' }, '* /any': { eventType: 'SIG' } });
+    for (let i = 0; i < 2; i++) {
+      expect(t.byPattern('GET', '/orders/:x')?.key).toBe('GET /orders/:id');
+      expect(t.byPattern('POST', '/orders/:x')).toBeUndefined();
+      expect(t.byPattern('DELETE', '/any')?.key).toBe('* /any');
+      expect(t.byPattern('GET', '/orders/{:x}')).toBeUndefined();
+    }
+  });
+
+  it('stays correct past its size cap', () => {
+    const t = table({ 'GET /orders/:id': { eventType: 'AUD' } });
+    for (let i = 0; i < 3000; i++) expect(t.byPattern('GET', `/p${i}`)).toBeUndefined();
+    expect(t.byPattern('GET', '/orders/:id')?.key).toBe('GET /orders/:id');
+  });
+});
