@@ -342,6 +342,8 @@ export class Recorder implements VcpRecorder {
       chain,
       maxEventBytes: options.maxEventBytes,
       numbers: options.numbers,
+      // Every draft comes from record(): its header is ours, only the caller's parts need checking.
+      validate: 'own-draft',
     });
     this.#spoolDir = options.spoolDir;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;

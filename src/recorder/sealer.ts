@@ -15,7 +15,7 @@
 import { convertFinancialNumbers } from '../core/builder.ts';
 import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
 import type { DraftEvent, VcpEvent, VcpPayload, VcpSecurity } from '../core/types.ts';
-import { validateEvent } from '../core/validate.ts';
+import { validateEvent, validateOwnDraft } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import type { HashChain } from '../integrity/chain.ts';
 import { digestHex } from '../integrity/digest.ts';
@@ -32,10 +32,12 @@ export interface SealerOptions {
   /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default) or `'convert'` to decimal strings. */
   numbers?: 'reject' | 'convert';
   /**
-   * Run `validateEvent` on each draft (default true). Turn it off only for drafts made by
-   * trusted code that validated them already; canonicalization and size are still checked.
+   * Run `validateEvent` on each draft (default true). `'own-draft'`: the header was built by
+   * `draftEvent` here, so only the payload and the caller-set header fields are checked
+   * (`validateOwnDraft`). `false` only for drafts trusted code validated already;
+   * canonicalization and size are still checked.
    */
-  validate?: boolean;
+  validate?: boolean | 'own-draft';
 }
 
 /** Outcome of sealing one draft. */
@@ -98,6 +100,7 @@ export function createSealer(options: SealerOptions = {}): Sealer {
   const maxBytes = options.maxEventBytes ?? 1024 * 1024;
   const convert = options.numbers === 'convert';
   const validate = options.validate !== false;
+  const ownDraft = options.validate === 'own-draft';
 
   return {
     seal(draft: DraftEvent): SealResult {
@@ -115,7 +118,7 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const candidate = payload === draft.payload ? draft : { ...draft, payload };
       if (validate) {
         try {
-          const { errors } = validateEvent(candidate);
+          const errors = ownDraft ? validateOwnDraft(candidate) : validateEvent(candidate).errors;
           if (errors.length > 0) return { ok: false, issues: errors };
         } catch (e) {
           return {

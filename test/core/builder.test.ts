@@ -298,3 +298,27 @@ describe('validateEvent on what clients send', () => {
     expect(r.errors[0]!.path.startsWith('[3].header')).toBe(true);
   });
 });
+
+describe('validateOwnDraft (the recorder’s fast check)', () => {
+  it('finds exactly the errors validateEvent finds on drafts built by draftEvent', async () => {
+    const { draftEvent } = await import('../../src/core/builder.ts');
+    const { validateOwnDraft } = await import('../../src/core/validate.ts');
+    const payloads: unknown[] = [
+      order,
+      { trade_data: { price: 1.5 } },
+      { trade_data: { quantity: '1e5', nested: [{ v: 3 }] } },
+      { vcp_risk: 'high' },
+      { error_details: { severity: 'LOUD' } },
+      { trade_data: Object.create({ inherited: 1 }) },
+      {},
+    ];
+    for (const p of payloads) {
+      for (const type of ['ORD', 'ERR_REJECT', 'RSK'] as const) {
+        const d = draftEvent(type, p as never, { policy });
+        expect(validateOwnDraft(d)).toEqual(validateEvent(d).errors);
+      }
+    }
+    const bad = draftEvent('ORD', order, { policy, venueId: 7 as never, traceId: {} as never });
+    expect(validateOwnDraft(bad).map((e) => e.path)).toEqual(validateEvent(bad).errors.map((e) => e.path));
+  });
+});
