@@ -120,7 +120,9 @@ export function report(title: string, rows: Measurement[], baseline?: Measuremen
   const w = Math.max(...rows.map((r) => r.name.length), 10);
   for (const r of rows) {
     const ratio = baseline ? `  ${(baseline.nsPerOp / r.nsPerOp).toFixed(2)}× vs ${baseline.name}` : '';
-    console.log(`${r.name.padEnd(w)}  ${fmtNs(r.nsPerOp).padStart(10)}/op  ${fmtOps(r.opsPerSec).padStart(10)}${ratio}`);
+    console.log(
+      `${r.name.padEnd(w)}  ${fmtNs(r.nsPerOp).padStart(10)}/op  ${fmtOps(r.opsPerSec).padStart(10)}${ratio}`,
+    );
   }
 }
 
