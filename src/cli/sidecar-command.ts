@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { VcpConfigError } from '../core/errors.ts';
 import { createAnchoringFactory } from '../sidecar/anchor/server-adapter.ts';
+import { startPartitionedSidecar } from '../sidecar/cluster/partitioned-sidecar.ts';
 import {
   resolveSidecarConfig,
   type SidecarConfig,
@@ -36,7 +37,17 @@ ${sidecarOptionsHelp()}
 The signing key is read from --signing-key-file / VCP_SIGNING_KEY_FILE, else
 VCP_SIGNING_KEY, else <data-dir>/signing.key (created on first start, mode
 0600; its public half is <data-dir>/signing.pub). It is never printed.
-Binding anything but a loopback address requires a bearer token.`;
+Binding anything but a loopback address requires a bearer token.
+
+Cluster mode (--ingest kafka://<host:port>[,…]/<topic>?group=<id>, e.g.
+kafka://127.0.0.1:9092/vcp.events?group=vcp-sidecars): several sidecars in one
+consumer group share the topic's partitions (producers: KafkaSink, key = trace
+id); each partition has its own store (<data-dir>/p<N>/ or PostgreSQL tables
+vcp_p<N>_*), Merkle tree, anchors and proofs. Offsets are committed once the
+events are durable. POST /vcp/log answers 405; GET /vcp/export needs
+?partition=N. Every member must reach every partition's store (shared folder or
+PostgreSQL) and use the same signing key. Exit code 1 if a store or the
+consumer fails (the group then moves the partitions to the other members).`;
 
 function storeFor(config: SidecarConfig): EventStore | undefined {
   return config.store === 'file' ? undefined : createPostgresStore({ connectionString: config.store });
@@ -69,15 +80,17 @@ export async function runSidecar(
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${SIDECAR_USAGE}`);
   const config = resolveSidecarConfig(values as Record<string, string | boolean | undefined>, io.env, io.cwd);
+  const anchoring = createAnchoringFactory({
+    targets: config.anchorTargets,
+    tier: config.tier,
+    ...(config.tsaCaCertFile ? { tsaCaCertPem: await readPem(config.tsaCaCertFile) } : {}),
+    ...(config.tsaCertFile ? { tsaCertPem: await readPem(config.tsaCertFile) } : {}),
+  });
+  if (config.ingest) return runCluster(config, anchoring, io, until);
   const sidecar = await startSidecar({
     config,
     store: storeFor(config),
-    anchoring: createAnchoringFactory({
-      targets: config.anchorTargets,
-      tier: config.tier,
-      ...(config.tsaCaCertFile ? { tsaCaCertPem: await readPem(config.tsaCaCertFile) } : {}),
-      ...(config.tsaCertFile ? { tsaCertPem: await readPem(config.tsaCertFile) } : {}),
-    }),
+    anchoring,
     log: (line) => io.err(`vcp sidecar: ${line}\n`),
   });
   const ctx = sidecar.context;
@@ -95,6 +108,53 @@ export async function runSidecar(
   );
   await new Promise<void>((resolve) => until(resolve));
   await sidecar.close();
+  return EXIT.ok;
+}
+
+/**
+ * Cluster mode (`--ingest kafka://…`): consume the events topic in a
+ * consumer group, one tree per partition. Runs until `until` fires (exit 0)
+ * or a partition's store or the consumer fails (exit 1, after leaving the
+ * group so the other members take the partitions over).
+ */
+async function runCluster(
+  config: SidecarConfig,
+  anchoring: ReturnType<typeof createAnchoringFactory>,
+  io: CliIo,
+  until: (stop: () => void) => void,
+): Promise<number> {
+  const sidecar = await startPartitionedSidecar({
+    config,
+    anchoring,
+    log: (line) => io.err(`vcp sidecar: ${line}\n`),
+  });
+  io.out(
+    `${JSON.stringify({
+      listening: sidecar.url,
+      mode: 'cluster',
+      ingest: sidecar.ingest.url,
+      topic: sidecar.ingest.topic,
+      group: sidecar.ingest.groupId,
+      data_dir: config.dataDir,
+      store: config.store === 'file' ? 'file' : 'postgres',
+      partitions: sidecar.partitions().map((p) => p.partition),
+      signing_key_id: sidecar.signer.keyId,
+      public_key: sidecar.publicKeyPath ?? null,
+      tier: config.tier,
+    })}\n`,
+  );
+  let failed: unknown;
+  await Promise.race([
+    new Promise<void>((resolve) => until(resolve)),
+    sidecar.done().catch((e: unknown) => {
+      failed = e;
+    }),
+  ]);
+  await sidecar.close();
+  if (failed !== undefined) {
+    io.err(`vcp sidecar: stopped after a failure: ${(failed as Error)?.message ?? failed}\n`);
+    return EXIT.invalid;
+  }
   return EXIT.ok;
 }
 

@@ -71,6 +71,8 @@ export interface AnchoringContext {
   dataDir: string | undefined;
   /** One line to the sidecar's log. */
   log(message: string): void;
+  /** Kafka partition whose tree this is (cluster mode): written into every record as `partition`. */
+  partition?: number;
 }
 
 /** Builds the anchoring service for a starting sidecar. */
@@ -111,6 +113,7 @@ export function createLocalAnchoring(ctx: AnchoringContext): Anchoring {
         first_index: firstIndex,
         policy_id: ctx.policyId,
         ...(last ? { prev_anchor_id: last.anchor_id } : {}),
+        ...(ctx.partition !== undefined ? { partition: ctx.partition } : {}),
       },
       { signer: ctx.signer, target: { type: 'LOCAL_FILE', identifier, proof: LOCAL_TARGET_PROOF } },
     );

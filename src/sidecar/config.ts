@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { TIER_PROFILES, TIERS, type Tier } from '../core/enums.ts';
 import { VcpConfigError } from '../core/errors.ts';
 import { isValidPolicyId } from '../core/policy.ts';
+import { type KafkaIngest, parseKafkaIngestUrl } from './cluster/ingest-url.ts';
 
 /** Limits that protect the sidecar from oversized or abusive requests. */
 export interface SidecarLimits {
@@ -54,6 +55,12 @@ export interface SidecarConfig {
   tsaCertFile: string | undefined;
   /** Event store: `file` (the data folder) or a `postgres://` URL. */
   store: string;
+  /**
+   * Where events come from: undefined for HTTP (`POST /vcp/log`, the default),
+   * or a Kafka topic consumed in a consumer group (cluster mode: one tree per
+   * partition; see cluster/README.md).
+   */
+  ingest: KafkaIngest | undefined;
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'tier' | 'path';
@@ -171,6 +178,13 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     help: 'event store: file (in --data-dir) or a postgres:// URL',
     default: 'file',
+  },
+  {
+    flag: 'ingest',
+    env: 'VCP_SIDECAR_INGEST',
+    kind: 'string',
+    help: 'http (POST /vcp/log), or kafka://<host:port>[,…]/<topic>?group=<id>: cluster mode, one tree per partition',
+    default: 'http',
   },
 ];
 
@@ -358,7 +372,17 @@ export function resolveSidecarConfig(
     tsaCaCertFile: abs(v['tsa-ca-cert']),
     tsaCertFile: abs(v['tsa-cert']),
     store: storeSpec(v.store as string),
+    ingest: ingestSpec(v.ingest as string),
   };
+}
+
+function ingestSpec(spec: string): KafkaIngest | undefined {
+  const s = spec.trim();
+  if (s === 'http') return undefined;
+  if (/^kafka:\/\//i.test(s)) return parseKafkaIngestUrl(s);
+  throw new VcpConfigError(
+    `--ingest must be http or kafka://<host:port>[,…]/<topic>?group=<id> (got "${s.slice(0, 120)}")`,
+  );
 }
 
 function storeSpec(spec: string): string {

@@ -24,4 +24,6 @@ export interface SidecarContext {
   startedAt: number;
   /** Set once graceful shutdown began: new requests get 503. */
   shuttingDown: boolean;
+  /** Kafka partition whose log this is (cluster mode: one log per partition); absent for the HTTP sidecar's one log. */
+  partition?: number;
 }

@@ -1,7 +1,9 @@
 /**
  * The sidecar: durable ingest, the Merkle tree, anchoring, proofs and export
  * over HTTP (docs/sidecar-api.md). `startSidecar(...)` runs one in-process;
- * `vcp sidecar` runs one from the command line.
+ * `startPartitionedSidecar(...)` runs a member of a Kafka-fed cluster (one
+ * tree per partition, cluster/README.md); `vcp sidecar` runs either from the
+ * command line.
  */
 export {
   type Anchoring,
@@ -11,6 +13,14 @@ export {
   createLocalAnchoring,
   LOCAL_TARGET_PROOF,
 } from './anchoring.ts';
+export {
+  type KafkaIngest,
+  type PartitionedSidecar,
+  type PartitionedSidecarOptions,
+  type PartitionStatus,
+  parseKafkaIngestUrl,
+  startPartitionedSidecar,
+} from './cluster/index.ts';
 export {
   isLoopbackHost,
   resolveSidecarConfig,

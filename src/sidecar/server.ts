@@ -9,21 +9,16 @@
  * requests are cut off (timeouts, header and body limits).
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { VcpConfigError } from '../core/errors.ts';
 import type { Signer } from '../integrity/sign.ts';
-import {
-  type Anchoring,
-  type AnchoringContext,
-  type AnchoringFactory,
-  createLocalAnchoring,
-} from './anchoring.ts';
-import { bearerChecker, isLoopbackHostHeader } from './auth.ts';
+import type { AnchoringFactory } from './anchoring.ts';
+import { bearerChecker } from './auth.ts';
 import type { SidecarConfig } from './config.ts';
 import type { SidecarContext } from './context.ts';
-import { drainAndClose, HttpError, sendError } from './http.ts';
-import { SidecarMetrics } from './metrics.ts';
+import { HttpError } from './http.ts';
+import { checkAccess, listenHttp, methodNotAllowed, shuttingDown } from './http-server.ts';
+import { openSidecarLog } from './log.ts';
 import { handleAnchor } from './routes/anchor.ts';
 import { handleExport } from './routes/export.ts';
 import { handleHealth, handleMetrics } from './routes/health.ts';
@@ -32,8 +27,6 @@ import { handleAnchors, handleConsistency, handleGetEvent, handleProof } from '.
 import { type KeySource, loadSidecarSigner } from './signing-key.ts';
 import { FileEventStore } from './store/file-store.ts';
 import type { EventStore } from './store/store.ts';
-import { TreeState } from './tree-state.ts';
-import { CommitQueue } from './writer.ts';
 
 /** Options of {@link startSidecar}. */
 export interface SidecarOptions {
@@ -95,113 +88,32 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const store =
     options.store ?? new FileEventStore({ dir: config.dataDir, segmentBytes: config.segmentBytes });
-  const state = await store.open();
-  for (const note of state.recovery) log(`recovery: ${note}`);
-  const tree = new TreeState(state);
-  state.leaves.length = 0; // the tree holds them now
-  if (tree.size > tree.anchoredSize) {
-    const first = await store.getByIndex(tree.anchoredSize);
-    if (first) tree.setUnanchoredSince(Date.parse(first.receivedAt));
-  }
-
-  // Assigned below, once every part exists; the metrics' gauges read it lazily.
-  let ctx: SidecarContext;
-  const metrics = new SidecarMetrics({
-    queueDepth: () => ctx.writer.depth,
-    treeSize: () => tree.size,
-    anchoredSize: () => tree.anchoredSize,
-    anchorLagSeconds: () => ctx.anchoring.lagMs() / 1000,
-    anchorLagLimitSeconds: () => config.anchorIntervalMs / 1000,
-    lastAnchorUnixSeconds: () => {
-      const last = tree.lastAnchor;
-      return last ? Number(BigInt(last.timestamp) / 1_000_000n) / 1000 : undefined;
-    },
-  });
-  const writer = new CommitQueue(store, tree, { maxQueueEvents: config.limits.maxQueueEvents, metrics, log });
-
-  const anchoringCtx: AnchoringContext = {
-    store: observedStore(store, tree, metrics),
-    tree,
-    anchors: () => tree.anchors,
-    unanchoredSinceMs: () => tree.unanchoredSinceMs,
-    signer,
-    policyId: config.policyId,
-    intervalMs: config.anchorIntervalMs,
-    dataDir: options.store ? undefined : config.dataDir,
-    log,
-  };
-  let anchoring: Anchoring;
-  try {
-    anchoring = await (options.anchoring ?? createLocalAnchoring)(anchoringCtx);
-  } catch (e) {
-    await store.close().catch(() => {});
-    throw e;
-  }
-
-  ctx = {
+  const sidecarLog = await openSidecarLog({
     config,
     store,
-    tree,
-    writer,
-    anchoring,
-    metrics,
     signer,
+    ...(options.anchoring ? { anchoring: options.anchoring } : {}),
+    dataDir: options.store ? undefined : config.dataDir,
     log,
-    startedAt: Date.now(),
-    shuttingDown: false,
-  };
+  });
+  const ctx = sidecarLog.ctx;
+  const { tree, writer, anchoring, metrics } = ctx;
 
   const check = config.token !== undefined ? bearerChecker(config.token) : undefined;
-  let inflight = 0;
-  let onIdle: (() => void) | undefined;
-  const server: Server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
-    (req, res) => {
-      inflight++;
-      res.on('close', () => {
-        metrics.response(res.statusCode);
-        if (--inflight === 0) onIdle?.();
-      });
-      dispatch(ctx, check, req, res).catch((e: unknown) => answerError(ctx, req, res, e));
-    },
-  );
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ status: 'error', error: 'bad_request', message: 'malformed HTTP request' });
-    socket.end(
-      `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => {
-      reject(
-        new VcpConfigError(
-          e.code === 'EADDRINUSE'
-            ? `port ${config.port} on ${config.host} is already in use; pick another --port (0 for any free one)`
-            : `cannot listen on ${config.host}:${config.port}: ${e.message}`,
-          { cause: e },
-        ),
-      );
-    };
-    server.once('error', onError);
-    server.listen(config.port, config.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
+  const http = await listenHttp({
+    host: config.host,
+    port: config.port,
+    handle: (req, res) => dispatch(ctx, check, req, res),
+    onResponse: (status) => metrics.response(status),
+    log,
   }).catch(async (e) => {
-    await anchoring.stop().catch(() => {});
-    await store.close().catch(() => {});
+    await sidecarLog.close({ anchor: false }).catch(() => {});
     throw e;
   });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const hostForUrl =
-    config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
+  const { port, url } = http;
   anchoring.start();
   log(
-    `listening on http://${hostForUrl}:${port}, store ${store.name} (${tree.size} events, ${tree.anchors.length} anchors), ` +
+    `listening on ${url}, store ${store.name} (${tree.size} events, ${tree.anchors.length} anchors), ` +
       `tier ${config.tier}, anchoring every ${Math.round(config.anchorIntervalMs / 1000)}s, signing key id ${signer.keyId}` +
       (config.token ? ', bearer token required' : ''),
   );
@@ -211,78 +123,23 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     closing ??= (async () => {
       ctx.shuttingDown = true;
       writer.close();
-      server.close();
-      server.closeIdleConnections();
-      if (inflight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, opts.timeoutMs ?? 10_000);
-          onIdle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      server.closeAllConnections();
-      await writer.drain();
-      if (opts.anchor ?? config.anchorOnExit) {
-        try {
-          const out = await anchoring.anchorNow();
-          if (out && !out.unchanged)
-            log(`anchored ${out.record.tree_size} events on exit (anchor ${out.record.anchor_id})`);
-        } catch (e) {
-          log(`anchoring on exit failed: ${(e as Error).message}`);
-        }
-      }
-      await anchoring.stop().catch((e: unknown) => log(`stopping anchoring: ${(e as Error).message}`));
-      await store.close();
+      await http.stop(opts.timeoutMs ?? 10_000);
+      await sidecarLog.close({ anchor: opts.anchor ?? config.anchorOnExit, reason: 'exit' });
       log(`stopped; ${tree.size} events stored`);
     })();
     return closing;
   };
 
   return {
-    url: `http://${hostForUrl}:${port}`,
+    url,
     host: config.host,
     port,
     context: ctx,
-    recovery: state.recovery,
+    recovery: sidecarLog.recovery,
     keySource,
     publicKeyPath,
     close,
   };
-}
-
-/** The store as the anchoring service sees it: reads pass through; `putAnchor` also updates the tree state. */
-function observedStore(store: EventStore, tree: TreeState, metrics: SidecarMetrics): EventStore {
-  const onlyServer = () =>
-    Promise.reject(new Error('only the sidecar server opens, appends to or closes the store'));
-  return {
-    name: store.name,
-    open: onlyServer,
-    append: onlyServer,
-    close: () => Promise.resolve(),
-    getById: (id) => store.getById(id),
-    getByIndex: (i) => store.getByIndex(i),
-    scan: (from, to) => store.scan(from, to),
-    anchors: () => store.anchors(),
-    async putAnchor(record) {
-      await store.putAnchor(record);
-      const isNew = !tree.anchors.some((a) => a.anchor_id === record.anchor_id);
-      tree.addAnchor(record);
-      if (isNew) {
-        metrics.anchors++;
-        if (tree.size > record.tree_size) {
-          const next = await store.getByIndex(record.tree_size).catch(() => undefined);
-          if (next && tree.anchoredSize === record.tree_size)
-            tree.setUnanchoredSince(Date.parse(next.receivedAt));
-        }
-      }
-    },
-  };
-}
-
-function methodNotAllowed(allow: string): HttpError {
-  return new HttpError(405, 'method_not_allowed', `use ${allow}`, {}, { allow });
 }
 
 async function dispatch(
@@ -300,33 +157,8 @@ async function dispatch(
     handleHealth(ctx, res);
     return;
   }
-  if (ctx.shuttingDown) {
-    throw new HttpError(
-      503,
-      'shutting_down',
-      'the sidecar is shutting down',
-      {},
-      { connection: 'close', 'retry-after': '1' },
-    );
-  }
-  if (!check && !isLoopbackHostHeader(req.headers.host)) {
-    throw new HttpError(
-      403,
-      'forbidden_host',
-      'without a token this sidecar only answers requests addressed to localhost / 127.0.0.1',
-    );
-  }
-  if (check && !check(req.headers.authorization)) {
-    throw new HttpError(
-      401,
-      'unauthorized',
-      'a valid bearer token is required (Authorization: Bearer <token>)',
-      {},
-      {
-        'www-authenticate': 'Bearer realm="vcp-sidecar"',
-      },
-    );
-  }
+  if (ctx.shuttingDown) throw shuttingDown();
+  checkAccess(check, req);
   const params = () => new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
   switch (path) {
     case '/vcp/log':
@@ -355,26 +187,4 @@ async function dispatch(
     if (!rest.includes('/')) return handleGetEvent(ctx, res, rest);
   }
   throw new HttpError(404, 'not_found', `no route ${method} ${path.slice(0, 100)}`);
-}
-
-/** Answer a failed request: HttpErrors as they say, anything else as a bare 500 (details go to the log only). */
-function answerError(ctx: SidecarContext, req: IncomingMessage, res: ServerResponse, e: unknown): void {
-  let err: HttpError;
-  if (e instanceof HttpError) err = e;
-  else {
-    ctx.log(
-      `internal error on ${req.method} ${(req.url ?? '').slice(0, 100)}: ${(e as Error)?.stack ?? String(e)}`,
-    );
-    err = new HttpError(500, 'internal', 'internal error; see the sidecar log');
-  }
-  if (res.headersSent) {
-    // A stream (export) broke mid-way: cut the connection so the client sees a truncated answer, not a complete one.
-    res.destroy();
-    return;
-  }
-  if (res.destroyed) return;
-  const unread = !req.complete;
-  if (unread) err.headers.connection = 'close';
-  sendError(res, err);
-  if (unread) drainAndClose(req, res);
 }

@@ -71,6 +71,7 @@ export function createAnchoringFactory(options: AnchoringFactoryOptions = {}): A
       targets,
       anchors: ctx.anchors(),
       oldestUnanchoredAt: () => ctx.unanchoredSinceMs(),
+      ...(ctx.partition !== undefined ? { partition: ctx.partition } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       onEvent: (event) => {
         const line = describe(event);

@@ -48,6 +48,8 @@ export async function handleExport(
     signing_key_id: ctx.signer.keyId,
     signing_public_key: ctx.signer.exportPublicKey('hex'),
   };
+  // Cluster mode: one export per partition, each its own tree (its events and anchors carry `partition` too).
+  if (ctx.partition !== undefined) meta.partition = ctx.partition;
   res.writeHead(200, {
     'content-type': 'application/x-ndjson; charset=utf-8',
     'cache-control': 'no-store',

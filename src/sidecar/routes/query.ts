@@ -48,7 +48,10 @@ export async function handleGetEvent(ctx: SidecarContext, res: ServerResponse, r
   sendJson(res, 200, withAnchor(stored.event, ctx.tree.coveringAnchor(stored.index)));
 }
 
-/** `GET /vcp/events/:id/proof[?size=n]`: against the latest anchor covering it, or the current tree if none. */
+/**
+ * `GET /vcp/events/:id/proof[?size=n]`: against the latest anchor covering it, or the current tree if none.
+ * In cluster mode the answer names the partition whose tree the proof is in.
+ */
 export async function handleProof(
   ctx: SidecarContext,
   res: ServerResponse,
@@ -90,6 +93,7 @@ export async function handleProof(
     anchored: anchor !== undefined,
   };
   if (anchor) body.anchor_id = anchor.anchor_id;
+  if (ctx.partition !== undefined) body.partition = ctx.partition;
   sendJson(res, 200, body);
 }
 
@@ -121,6 +125,7 @@ export function handleConsistency(ctx: SidecarContext, res: ServerResponse, para
     to_root: tree.root(to),
     merkle_mode: tree.mode,
     proof: tree.tree.consistencyProof(from, to),
+    ...(ctx.partition !== undefined ? { partition: ctx.partition } : {}),
   });
 }
 

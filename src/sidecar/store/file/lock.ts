@@ -21,6 +21,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The folder's lock is held by a live process (or by another store in this
+ * process): a `VcpConfigError`, so callers that do not care see the usual
+ * configuration error; the cluster mode waits and retries on it while the
+ * previous owner of a partition finishes its hand-over.
+ */
+export class LockBusyError extends VcpConfigError {
+  /** Pid of the holder (`process.pid` when it is another store of this process). */
+  readonly owner: number;
+
+  constructor(message: string, owner: number) {
+    super(message);
+    this.owner = owner;
+  }
+}
+
 /** Lock files held by this process (a second open in the same process is refused too). */
 const held = new Set<string>();
 
@@ -28,8 +44,9 @@ const held = new Set<string>();
 export function acquireLock(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
   if (held.has(path)) {
-    throw new VcpConfigError(
+    throw new LockBusyError(
       `data folder ${dir} is already open in this process; close the other store first`,
+      process.pid,
     );
   }
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -56,8 +73,9 @@ export function acquireLock(dir: string): () => void {
       // vanished between the two calls: try again
     }
     if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-      throw new VcpConfigError(
+      throw new LockBusyError(
         `data folder ${dir} is in use by process ${owner} (${path}); stop that sidecar or use another --data-dir`,
+        owner,
       );
     }
     // Stale (its owner is gone, or it names this pid but this process does not hold it): remove and retry.

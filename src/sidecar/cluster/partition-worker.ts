@@ -1,0 +1,468 @@
+/**
+ * One owned partition in cluster mode: its log (store, Merkle tree, commit
+ * queue, anchoring — the same `openSidecarLog` the HTTP sidecar uses), fed
+ * with the partition's records in offset order, committing offsets only
+ * once the events are durable.
+ *
+ * Life: `opening` (waits for the store's lock while the previous owner hands
+ * over; records queue meanwhile) → `active` → `closing` (revoked or
+ * shutting down: queued records are dropped — the next owner reads them
+ * again from the committed offset —, what is in flight is committed, the
+ * durable offset committed, optionally anchored, the store closed and its
+ * lock released) → `closed`. `failed` when the store refused a write: the
+ * partition stops (nothing after the failure is committed) and the owner
+ * decides (the sidecar stops, so the group moves the partition).
+ *
+ * At-least-once, exactly-once in the store:
+ *
+ * - every record goes through `prepareRecord` (the checks of `POST /vcp/log`)
+ *   and the commit queue, which deduplicates by event_id against the
+ *   partition's store: a record read again after a crash or a rebalance is
+ *   answered as a duplicate and stored once;
+ * - the offset committed is the one after the last record whose events are
+ *   durable (or that was refused as bad input); records complete in offset
+ *   order (a FIFO), so a commit never passes a record still in flight;
+ * - a record older than one already taken (`offset < next`) is a re-delivery
+ *   (the client rewinds to the committed offset after every rebalance) and
+ *   is skipped; a record fetched in an earlier group generation than the one
+ *   that gave this worker its partition is stale and dropped, so a record
+ *   buffered before a revocation can never jump ahead of the committed offset.
+ */
+
+import type { Signer } from '../../integrity/sign.ts';
+import type { AnchoringFactory } from '../anchoring.ts';
+import type { SidecarConfig } from '../config.ts';
+import type { SidecarContext } from '../context.ts';
+import { HttpError } from '../http.ts';
+import type { PrepareOptions } from '../ingest.ts';
+import { openSidecarLog, type SidecarLog } from '../log.ts';
+import { LockBusyError } from '../store/file/lock.ts';
+import { type Lease, type LeaseOptions, type LeaseWatch, tryAcquireLease } from './partition-lease.ts';
+import type { PartitionStore } from './partition-store.ts';
+import { prepareRecord } from './record-ingest.ts';
+
+/** One record of the partition as the worker needs it. */
+export interface PartitionRecord {
+  offset: bigint;
+  value: Buffer | null | undefined;
+  /** Consumer-group generation in which the record was fetched. */
+  generation: number;
+  /** Commit `offset + 1` for this partition (resolves once the broker has it). */
+  commit(): Promise<void>;
+}
+
+/** Worker state (see the module comment). */
+export type PartitionState = 'opening' | 'active' | 'closing' | 'closed' | 'failed';
+
+/** Options of {@link PartitionWorker}. */
+export interface PartitionWorkerOptions {
+  partition: number;
+  /** Group generation that assigned the partition to this member. */
+  generation: number;
+  config: SidecarConfig;
+  signer: Signer;
+  anchoring?: AnchoringFactory;
+  /** Builds the partition's store (called again for every attempt to open it). */
+  openStore(partition: number): PartitionStore;
+  /**
+   * Most records submitted and not yet durable (default 4 096); the events
+   * in flight are also kept below the commit queue's limit (`--max-queue`
+   * minus `--max-batch`).
+   */
+  maxInflight?: number;
+  /** Deadline of an offset commit, ms (default 10 000). */
+  commitTimeoutMs?: number;
+  /** How long to wait between attempts to take a locked store, ms (default 200). */
+  lockRetryMs?: number;
+  /**
+   * The ownership lease of a file store's folder (partition-lease.ts), taken
+   * before the store's own lock; `false` to rely on the lock alone (one machine).
+   * Not used for stores without a folder (PostgreSQL).
+   */
+  lease?: LeaseOptions | false;
+  log(line: string): void;
+  /** Told once when the partition failed (a store write failed): its owner should stop. */
+  onFailed(error: unknown): void;
+  /** Told whenever its queue shrank (the consumer, paused for backpressure, may resume). */
+  onDrain?(): void;
+}
+
+/** Counters of one worker. */
+export interface PartitionCounters {
+  /** Records taken (submitted or refused). */
+  records: number;
+  /** Records refused as bad input, by reason. */
+  refused: Map<string, number>;
+  /** Records skipped as re-deliveries of ones already taken. */
+  redelivered: number;
+  /** Records dropped as fetched in an earlier generation, or after revocation. */
+  dropped: number;
+  commitErrors: number;
+}
+
+interface Entry {
+  record: PartitionRecord;
+  done: boolean;
+}
+
+const LOG_REFUSALS = 20;
+
+/** One owned partition; see the module comment. */
+export class PartitionWorker {
+  readonly partition: number;
+  readonly generation: number;
+  readonly counters: PartitionCounters = {
+    records: 0,
+    refused: new Map(),
+    redelivered: 0,
+    dropped: 0,
+    commitErrors: 0,
+  };
+  readonly #o: PartitionWorkerOptions;
+  readonly #prepare: PrepareOptions;
+  readonly #maxInflight: number;
+  /** Events submitted and not yet durable may not exceed this before another record is taken. */
+  readonly #eventBudget: number;
+  #inflightEvents = 0;
+  #state: PartitionState = 'opening';
+  #log: SidecarLog | undefined;
+  #opened: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  /** Records waiting to be processed (while opening, or beyond maxInflight), from `#queueHead` on. */
+  #queue: PartitionRecord[] = [];
+  #queueHead = 0;
+  /** Records taken, in offset order, until done. */
+  #fifo: Entry[] = [];
+  #fifoHead = 0;
+  #inflight = 0;
+  /** Next offset expected; lower ones are re-deliveries. */
+  #next: bigint | undefined;
+  /** Offset after the last record durable or refused (what the next commit sends). */
+  #durable: bigint | undefined;
+  /** Offset after the last record whose commit the broker acknowledged. */
+  #committed: bigint | undefined;
+  #toCommit: PartitionRecord | undefined;
+  #committing: Promise<void> | undefined;
+  #waitingSince: number | undefined;
+  #failure: unknown;
+  #lease: Lease | undefined;
+  readonly #leaseWatch: { last?: LeaseWatch } = {};
+
+  constructor(options: PartitionWorkerOptions) {
+    this.partition = options.partition;
+    this.generation = options.generation;
+    this.#o = options;
+    const limits = options.config.limits;
+    this.#prepare = {
+      strict: options.config.strict,
+      maxBatchEvents: limits.maxBatchEvents,
+      maxEventBytes: limits.maxEventBytes,
+    };
+    this.#maxInflight = Math.max(1, options.maxInflight ?? 4096);
+    // The commit queue refuses (429) beyond maxQueueEvents; a record may hold up to maxBatchEvents
+    // events, so a record is only taken while one more full batch would still fit.
+    this.#eventBudget = Math.max(1, limits.maxQueueEvents - limits.maxBatchEvents);
+  }
+
+  get state(): PartitionState {
+    return this.#state;
+  }
+
+  /** The partition's log as the routes see it, once open (undefined while opening and after close). */
+  get ctx(): SidecarContext | undefined {
+    return this.#state === 'active' || this.#state === 'closing' ? this.#log?.ctx : undefined;
+  }
+
+  /** Records waiting in this worker (for the consumer's backpressure). */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Records submitted and not yet durable. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  /** Offset after the last durable (or refused) record, if any was taken. */
+  get durableOffset(): bigint | undefined {
+    return this.#durable;
+  }
+
+  /** Offset after the last record whose commit the broker acknowledged. */
+  get committedOffset(): bigint | undefined {
+    return this.#committed;
+  }
+
+  /** Since when (ms) the worker waits for the store's lock, if it does. */
+  get waitingForLockSince(): number | undefined {
+    return this.#waitingSince;
+  }
+
+  /** Open the partition's log (waiting for its lock); resolves when active, or when closed before that. */
+  open(): Promise<void> {
+    this.#opened ??= this.#open().catch((e: unknown) => this.#fail(e));
+    return this.#opened;
+  }
+
+  async #open(): Promise<void> {
+    const { config, log } = this.#o;
+    const retry = this.#o.lockRetryMs ?? 200;
+    let lastNote = 0;
+    const wait = async (holder: string) => {
+      // The previous owner is still handing over (it was revoked in the same rebalance).
+      const now = Date.now();
+      this.#waitingSince ??= now;
+      if (now - lastNote >= 5000) {
+        lastNote = now;
+        log(`partition ${this.partition}: waiting for the previous owner (${holder}) to hand its store over`);
+      }
+      await new Promise((r) => setTimeout(r, retry));
+    };
+    for (;;) {
+      if (this.#state !== 'opening') return;
+      const { store, dataDir } = this.#o.openStore(this.partition);
+      if (dataDir !== undefined && this.#o.lease !== false) {
+        const got = tryAcquireLease(dataDir, this.#o.lease ?? {}, this.#leaseWatch);
+        if ('busy' in got) {
+          await wait(got.busy);
+          continue;
+        }
+        this.#lease = got;
+      }
+      try {
+        this.#log = await openSidecarLog({
+          config,
+          store,
+          signer: this.#o.signer,
+          ...(this.#o.anchoring ? { anchoring: this.#o.anchoring } : {}),
+          dataDir,
+          partition: this.partition,
+          log: (line) => log(`partition ${this.partition}: ${line}`),
+        });
+        break;
+      } catch (e) {
+        this.#lease?.release();
+        this.#lease = undefined;
+        if (!(e instanceof LockBusyError)) throw e;
+        await wait(`process ${e.owner}`);
+      }
+    }
+    this.#waitingSince = undefined;
+    const ctx = this.#log.ctx;
+    if (this.#state !== 'opening') {
+      await this.#log.close({ anchor: false });
+      this.#releaseLease();
+      return;
+    }
+    ctx.anchoring.start();
+    this.#state = 'active';
+    log(
+      `partition ${this.partition}: open, store ${ctx.store.name} (${ctx.tree.size} events, ${ctx.tree.anchors.length} anchors)`,
+    );
+    this.#pump();
+  }
+
+  /** Take one record of the partition (in offset order). */
+  push(record: PartitionRecord): void {
+    if (this.#state === 'closing' || this.#state === 'closed' || this.#state === 'failed') {
+      this.counters.dropped++;
+      return;
+    }
+    if (record.generation < this.generation) {
+      this.counters.dropped++;
+      return;
+    }
+    if (this.#next !== undefined && record.offset < this.#next) {
+      this.counters.redelivered++;
+      return;
+    }
+    this.#next = record.offset + 1n;
+    this.#queue.push(record);
+    this.#pump();
+  }
+
+  /** Process queued records while the in-flight limit allows. */
+  #pump(): void {
+    if (this.#state !== 'active') return;
+    const before = this.#queueHead;
+    while (
+      this.#queueHead < this.#queue.length &&
+      this.#inflight < this.#maxInflight &&
+      (this.#inflightEvents === 0 || this.#inflightEvents < this.#eventBudget)
+    ) {
+      this.#take(this.#queue[this.#queueHead++]!);
+      if (this.#state !== 'active') return;
+    }
+    const took = this.#queueHead > before;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (took) this.#o.onDrain?.();
+  }
+
+  #take(record: PartitionRecord): void {
+    const entry: Entry = { record, done: false };
+    this.#fifo.push(entry);
+    this.counters.records++;
+    const out = prepareRecord(record.value, this.partition, this.#prepare);
+    const ctx = this.#log!.ctx;
+    if (!out.ok) {
+      this.#refuse(ctx, record, out.reason, out.message);
+      entry.done = true;
+      this.#advance();
+      return;
+    }
+    const n = out.events.length;
+    this.#inflight++;
+    this.#inflightEvents += n;
+    ctx.writer.submit(out.events, out.batch).then(
+      () => {
+        this.#inflight--;
+        this.#inflightEvents -= n;
+        entry.done = true;
+        this.#advance();
+        this.#pump();
+      },
+      (e: unknown) => {
+        this.#inflight--;
+        this.#inflightEvents -= n;
+        if (e instanceof HttpError && e.error === 'conflict') {
+          // Same event_id, other content: refused like bad input (nothing of the record was stored).
+          this.#refuse(ctx, record, 'conflict', e.message);
+          entry.done = true;
+          this.#advance();
+          this.#pump();
+          return;
+        }
+        // The store failed (or the log is closing): nothing after this record may be committed.
+        if (this.#state === 'active') this.#fail(e);
+      },
+    );
+  }
+
+  #refuse(ctx: SidecarContext, record: PartitionRecord, reason: string, message: string): void {
+    const n = (this.counters.refused.get(reason) ?? 0) + 1;
+    this.counters.refused.set(reason, n);
+    ctx.metrics.reject(reason);
+    const total = [...this.counters.refused.values()].reduce((a, b) => a + b, 0);
+    if (total <= LOG_REFUSALS) {
+      this.#o.log(
+        `partition ${this.partition}: refused the record at offset ${record.offset} (${reason}): ${message.slice(0, 300)}` +
+          (total === LOG_REFUSALS ? ' (further refusals are only counted)' : ''),
+      );
+    }
+  }
+
+  /** Pop finished records off the FIFO head and commit after the last one. */
+  #advance(): void {
+    let last: PartitionRecord | undefined;
+    while (this.#fifoHead < this.#fifo.length && this.#fifo[this.#fifoHead]!.done) {
+      last = this.#fifo[this.#fifoHead]!.record;
+      this.#fifoHead++;
+    }
+    if (this.#fifoHead > 1024 && this.#fifoHead * 2 > this.#fifo.length) {
+      this.#fifo = this.#fifo.slice(this.#fifoHead);
+      this.#fifoHead = 0;
+    }
+    if (!last) return;
+    this.#durable = last.offset + 1n;
+    this.#toCommit = last;
+    this.#committing ??= this.#commitLoop();
+  }
+
+  /** One commit at a time; later requests replace earlier ones (the highest offset wins anyway). */
+  async #commitLoop(): Promise<void> {
+    const timeout = this.#o.commitTimeoutMs ?? 10_000;
+    try {
+      while (this.#toCommit) {
+        const record = this.#toCommit;
+        this.#toCommit = undefined;
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([
+            record.commit(),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout);
+            }),
+          ]);
+          const next = record.offset + 1n;
+          if (this.#committed === undefined || this.#committed < next) this.#committed = next;
+        } catch (e) {
+          // The records stay durable; the next owner (or this one) reads them again and finds them stored.
+          this.counters.commitErrors++;
+          if (this.counters.commitErrors <= LOG_REFUSALS) {
+            this.#o.log(
+              `partition ${this.partition}: could not commit offset ${record.offset + 1n} (those records will be read again, as duplicates): ${(e as Error)?.message ?? e}`,
+            );
+          }
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    } finally {
+      this.#committing = undefined;
+    }
+  }
+
+  #fail(e: unknown): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return;
+    this.#failure = e;
+    this.#state = 'failed';
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#o.log(
+      `partition ${this.partition}: stopped: ${(e as Error)?.message ?? e}; nothing after offset ${this.#durable ?? '(none)'} is committed`,
+    );
+    this.#o.onFailed(e);
+  }
+
+  /** Why the worker failed, if it did. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /**
+   * Give the partition up (revoked, or shutting down): drop what is queued,
+   * finish what is in flight, commit the durable offset, optionally anchor,
+   * close the store (its lock is released). Idempotent.
+   */
+  close(options: { anchor?: boolean; reason?: string } = {}): Promise<void> {
+    this.#closing ??= (async () => {
+      const failed = this.#state === 'failed';
+      const wasOpening = this.#state === 'opening';
+      if (!failed) this.#state = 'closing';
+      this.counters.dropped += this.queued;
+      this.#queue = [];
+      this.#queueHead = 0;
+      if (wasOpening) await this.#opened;
+      const sidecarLog = this.#log;
+      if (sidecarLog && !wasOpening) {
+        // Let the commit queue finish the groups in flight, then commit their offset.
+        await sidecarLog.ctx.writer.drain();
+        if (!failed) this.#advance();
+        while (this.#committing) await this.#committing;
+        await sidecarLog.close({
+          anchor: !failed && (options.anchor ?? false),
+          reason: options.reason ?? 'revocation',
+        });
+        this.#releaseLease();
+        this.#o.log(
+          `partition ${this.partition}: closed (${options.reason ?? 'revocation'}), ${sidecarLog.ctx.tree.size} events stored` +
+            (this.#committed !== undefined ? `, committed up to offset ${this.#committed}` : ''),
+        );
+      }
+      this.#releaseLease();
+      if (this.#state !== 'failed') this.#state = 'closed';
+    })();
+    return this.#closing;
+  }
+
+  #releaseLease(): void {
+    this.#lease?.release();
+    this.#lease = undefined;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The node:http server both sidecar modes run (the HTTP sidecar in
+ * server.ts, the Kafka cluster mode in cluster/): timeouts and header limits,
+ * malformed-request answers, in-flight tracking for graceful shutdown, the
+ * access check (bearer token, or loopback `Host` without one) and the error
+ * answer (JSON, never a stack trace).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { VcpConfigError } from '../core/errors.ts';
+import { isLoopbackHostHeader } from './auth.ts';
+import { drainAndClose, HttpError, sendError } from './http.ts';
+
+/** A listening server. */
+export interface HttpListener {
+  readonly server: Server;
+  /** The bound port (the chosen one when 0 was asked). */
+  readonly port: number;
+  /** `http://host:port` (IPv6 hosts bracketed). */
+  readonly url: string;
+  /** Stop accepting, wait for in-flight requests (at most `timeoutMs`), then cut every connection. */
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/** Options of {@link listenHttp}. */
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /** Handles one request; a rejection is answered with {@link answerError}. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Told each response's status once it closed (metrics). */
+  onResponse?(status: number): void;
+  log(line: string): void;
+}
+
+/** Create the server and listen; resolves once bound, rejects with a `VcpConfigError` (port in use…). */
+export async function listenHttp(options: ListenOptions): Promise<HttpListener> {
+  const { host, log } = options;
+  let inflight = 0;
+  let onIdle: (() => void) | undefined;
+  const server: Server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
+    (req, res) => {
+      inflight++;
+      res.on('close', () => {
+        options.onResponse?.(res.statusCode);
+        if (--inflight === 0) onIdle?.();
+      });
+      options.handle(req, res).catch((e: unknown) => answerError(log, req, res, e));
+    },
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify({ status: 'error', error: 'bad_request', message: 'malformed HTTP request' });
+    socket.end(
+      `HTTP/1.1 ${status} Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      reject(
+        new VcpConfigError(
+          e.code === 'EADDRINUSE'
+            ? `port ${options.port} on ${host} is already in use; pick another --port (0 for any free one)`
+            : `cannot listen on ${host}:${options.port}: ${e.message}`,
+          { cause: e },
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(options.port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : options.port;
+  const hostForUrl = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return {
+    server,
+    port,
+    url: `http://${hostForUrl}:${port}`,
+    async stop(timeoutMs) {
+      server.close();
+      server.closeIdleConnections();
+      if (inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+    },
+  };
+}
+
+/**
+ * Refuse a request that may not reach the routes: 403 without a token when
+ * the `Host` header does not name this machine (DNS rebinding, cross-site
+ * posts), 401 when a token is configured and not presented.
+ */
+export function checkAccess(
+  check: ((authorization: string | undefined) => boolean) | undefined,
+  req: IncomingMessage,
+): void {
+  if (!check && !isLoopbackHostHeader(req.headers.host)) {
+    throw new HttpError(
+      403,
+      'forbidden_host',
+      'without a token this sidecar only answers requests addressed to localhost / 127.0.0.1',
+    );
+  }
+  if (check && !check(req.headers.authorization)) {
+    throw new HttpError(
+      401,
+      'unauthorized',
+      'a valid bearer token is required (Authorization: Bearer <token>)',
+      {},
+      {
+        'www-authenticate': 'Bearer realm="vcp-sidecar"',
+      },
+    );
+  }
+}
+
+/** 405 naming the allowed method(s). */
+export function methodNotAllowed(allow: string): HttpError {
+  return new HttpError(405, 'method_not_allowed', `use ${allow}`, {}, { allow });
+}
+
+/** 503 while shutting down. */
+export function shuttingDown(): HttpError {
+  return new HttpError(
+    503,
+    'shutting_down',
+    'the sidecar is shutting down',
+    {},
+    { connection: 'close', 'retry-after': '1' },
+  );
+}
+
+/** Answer a failed request: HttpErrors as they say, anything else as a bare 500 (details go to the log only). */
+export function answerError(
+  log: (line: string) => void,
+  req: IncomingMessage,
+  res: ServerResponse,
+  e: unknown,
+): void {
+  let err: HttpError;
+  if (e instanceof HttpError) err = e;
+  else {
+    log(
+      `internal error on ${req.method} ${(req.url ?? '').slice(0, 100)}: ${(e as Error)?.stack ?? String(e)}`,
+    );
+    err = new HttpError(500, 'internal', 'internal error; see the sidecar log');
+  }
+  if (res.headersSent) {
+    // A stream (export) broke mid-way: cut the connection so the client sees a truncated answer, not a complete one.
+    res.destroy();
+    return;
+  }
+  if (res.destroyed) return;
+  const unread = !req.complete;
+  if (unread) err.headers.connection = 'close';
+  sendError(res, err);
+  if (unread) drainAndClose(req, res);
+}
