@@ -8,7 +8,7 @@ require('../dist/cli.cjs')
       process.exitCode = code;
     },
     (err) => {
-      process.stderr.write(`vcp: ${err && err.message ? err.message : String(err)}\n`);
+      process.stderr.write(`vcp: ${err?.message ? err.message : String(err)}\n`);
       process.exitCode = 2;
     },
   );
