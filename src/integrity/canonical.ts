@@ -254,23 +254,28 @@ interface Sighting {
  * cost no more than a plain sort. Bounded: small objects with short keys only, cleared when
  * full (a hostile stream of new shapes just keeps missing).
  */
-const layouts = new Map<string, Layout | Sighting>();
+const layouts = new Map<string, (Layout | Sighting)[]>();
 const LAYOUT_CACHE_ENTRIES = 512;
+/** Shapes kept per first key: payload modules often share a first key (`order_id`, `name`). */
+const LAYOUTS_PER_FIRST_KEY = 4;
 const LAYOUT_MAX_KEYS = 64;
 const LAYOUT_MAX_KEY_CHARS = 2048;
 
 /** The layout for `keys`, or undefined the first time they are seen. */
 function layoutFor(keys: string[], o: object): Layout | undefined {
   const n = keys.length;
-  const cached = layouts.get(keys[0]!);
-  if (cached !== undefined && cached.keys.length === n) {
-    const ck = cached.keys;
-    let i = 0;
-    while (i < n && ck[i] === keys[i]) i++;
-    if (i === n) {
+  const bucket = layouts.get(keys[0]!);
+  if (bucket !== undefined) {
+    for (let b = 0; b < bucket.length; b++) {
+      const cached = bucket[b]!;
+      const ck = cached.keys;
+      if (ck.length !== n) continue;
+      let i = 0;
+      while (i < n && ck[i] === keys[i]) i++;
+      if (i !== n) continue;
       if (cached.sorted !== undefined) return cached;
       const layout = makeLayout(keys, o);
-      layouts.set(keys[0]!, layout);
+      bucket[b] = layout;
       return layout;
     }
   }
@@ -278,9 +283,16 @@ function layoutFor(keys: string[], o: object): Layout | undefined {
     let chars = 0;
     for (let i = 0; i < n; i++) chars += keys[i]!.length;
     if (chars <= LAYOUT_MAX_KEY_CHARS) {
-      if (layouts.size >= LAYOUT_CACHE_ENTRIES) layouts.clear();
       // `keys` is Object.keys' fresh array: nobody else holds it, and nothing mutates it.
-      layouts.set(keys[0]!, { keys, sorted: undefined });
+      const sighting: Sighting = { keys, sorted: undefined };
+      if (bucket === undefined) {
+        if (layouts.size >= LAYOUT_CACHE_ENTRIES) layouts.clear();
+        layouts.set(keys[0]!, [sighting]);
+      } else {
+        // Full bucket: the oldest shape makes room (a hostile stream of new shapes just keeps missing).
+        if (bucket.length >= LAYOUTS_PER_FIRST_KEY) bucket.shift();
+        bucket.push(sighting);
+      }
     }
   }
   return undefined;
