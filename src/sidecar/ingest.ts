@@ -19,8 +19,8 @@ import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash } from '../integrity/event-hash.ts';
+import { parseJsonStrict } from '../integrity/strict-json.ts';
 import { HttpError, validationError } from './http.ts';
-import { parseJsonStrict } from './json-scan.ts';
 
 /** How a body is framed. */
 export type BodyKind = 'json' | 'ndjson';

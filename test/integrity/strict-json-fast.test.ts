@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VcpValidationError } from '../../src/core/errors.ts';
-import { parseStrictJson } from '../../src/integrity/strict-json.ts';
-import { parseJsonStrict } from '../../src/sidecar/json-scan.ts';
-import { v11Event } from './helpers.ts';
+import { parseJsonStrict } from '../../src/integrity/strict-json.ts';
+import { parseStrictJson } from '../reference/strict-json-reference.ts';
+import { v11Event } from '../sidecar/helpers.ts';
 
 /** What a parser says about a text: the value, or the rule (and path) it refused with. */
 function verdict(f: () => unknown): { ok: true; value: unknown } | { ok: false; rule: string; path: string } {
