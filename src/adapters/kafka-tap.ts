@@ -214,15 +214,7 @@ export class KafkaTap {
     }
     this.#state = 'stopping';
     this.#wake?.();
-    const timer = setTimeout(() => this.runner.abandon(), timeoutMs);
-    let failure: unknown;
-    try {
-      await this.#loop;
-    } catch (e) {
-      failure = e;
-    } finally {
-      clearTimeout(timer);
-    }
+    const failure = await this.runner.finishLoop(this.#loop, timeoutMs);
     await this.#close();
     if (failure !== undefined) throw failure;
     return !this.runner.abandoned;

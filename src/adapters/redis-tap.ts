@@ -230,15 +230,7 @@ export class RedisTap {
     }
     this.#state = 'stopping';
     this.#unblock();
-    const timer = setTimeout(() => this.runner.abandon(), timeoutMs);
-    let failure: unknown;
-    try {
-      await this.#loop;
-    } catch (e) {
-      failure = e;
-    } finally {
-      clearTimeout(timer);
-    }
+    const failure = await this.runner.finishLoop(this.#loop, timeoutMs);
     await this.#close(true);
     if (failure !== undefined) throw failure;
     return !this.runner.abandoned;

@@ -296,6 +296,23 @@ export class TapRunner {
     }
   }
 
+  /**
+   * Wait for a tap's read loop to end after it was told to stop; past
+   * `timeoutMs` the batch in flight is abandoned (not committed, read again
+   * later). Resolves with the loop's failure, if it failed.
+   */
+  async finishLoop(loop: Promise<void> | undefined, timeoutMs: number): Promise<unknown> {
+    const timer = setTimeout(() => this.abandon(), timeoutMs);
+    try {
+      await loop;
+      return undefined;
+    } catch (e) {
+      return e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Give up on the batch being delivered (a hard stop): `deliver` returns `false` at its next step. */
   abandon(): void {
     this.#abandoned = true;
