@@ -226,7 +226,11 @@ EOF
 
   # A cluster id is 16 random bytes in unpadded base64url; made here to spare a JVM start.
   local cluster_id
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  # The id is passed as an argument: one starting with '-' would read as an option, so draw again.
+  cluster_id=-
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
   # The format run is short: C1-only JIT starts it ~0.4 s sooner. The broker keeps full JIT.
   if ! "${jvm[@]}" -XX:TieredStopAtLevel=1 kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1; then
