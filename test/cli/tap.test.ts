@@ -14,8 +14,7 @@ import { createInterface } from 'node:readline';
 import { Consumer, Producer } from '@platformatic/kafka';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../../src/cli/io.ts';
-import { main } from '../../src/cli/main.ts';
+import { runVcp } from '../helpers/cli.ts';
 import { redisUrl, skipReason } from '../helpers/env.ts';
 import { createTopic, deleteTopics, describeKafka, uniqueTopic, withTimeout } from '../helpers/kafka.ts';
 import { startChild } from '../sidecar/helpers.ts';
@@ -81,22 +80,7 @@ afterAll(() => {
 });
 
 describe('vcp tap: arguments', () => {
-  async function vcp(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const io: CliIo = {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-      errIsTty: false,
-      env: {},
-      cwd: dir,
-    };
-    return { code: await main(argv, io), out, err };
-  }
+  const vcp = (...argv: string[]) => runVcp(dir, ...argv);
 
   it('is listed, has help, and refuses incomplete or contradictory options with exit 2', async () => {
     expect((await vcp('--help')).out).toMatch(/tap +record Kafka topics or Redis streams/);
@@ -294,19 +278,9 @@ describeKafka('vcp tap kafka (processes, real broker)', (brokers) => {
 
       const exportFile = join(dir, `${group}.export.jsonl`);
       writeFileSync(exportFile, await (await fetch(`${sidecar.url}/vcp/export`)).text());
-      let out = '';
-      const io: CliIo = {
-        out: (t) => {
-          out += t;
-        },
-        err: (t) => {
-          out += t;
-        },
-        errIsTty: false,
-        env: {},
-        cwd: dir,
-      };
-      expect(await main(['verify', exportFile], io)).toBe(0);
+      const verified = await runVcp(dir, 'verify', exportFile);
+      const out = verified.out + verified.err;
+      expect(verified.code).toBe(0);
       expect(out).toMatch(new RegExp(`events +${n} +valid ${n} +invalid 0`));
     } finally {
       sidecar.proc.kill('SIGTERM');
