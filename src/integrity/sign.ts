@@ -56,6 +56,8 @@ export interface Signer {
   sign(hash32: Uint8Array | string): string;
   /** As `sign`, returning the 64 raw signature bytes. */
   signBytes(hash32: Uint8Array | string): Buffer;
+  /** Sign an arbitrary message (a signed note's text); returns the 64 raw signature bytes. */
+  signMessage(message: Uint8Array): Buffer;
   /** The public key as SPKI PEM, 64 hex chars, or a JWK. */
   exportPublicKey(format: 'pem' | 'hex'): string;
   exportPublicKey(format: 'jwk'): JsonWebKey;
@@ -83,6 +85,10 @@ class Ed25519Signer implements Signer {
 
   signBytes(hash32: Uint8Array | string): Buffer {
     return nodeCrypto.sign(null, hashBytes(hash32), this.#privateKey);
+  }
+
+  signMessage(message: Uint8Array): Buffer {
+    return nodeCrypto.sign(null, message, this.#privateKey);
   }
 
   exportPublicKey(format: 'pem' | 'hex'): string;

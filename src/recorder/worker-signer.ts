@@ -125,6 +125,10 @@ class WorkerSigner implements BatchSigner {
     return this.#local.signBytes(hash32);
   }
 
+  signMessage(message: Uint8Array): Buffer {
+    return this.#local.signMessage(message);
+  }
+
   exportPublicKey(format: 'pem' | 'hex'): string;
   exportPublicKey(format: 'jwk'): JsonWebKey;
   exportPublicKey(format: KeyExportFormat): string | JsonWebKey;
