@@ -72,6 +72,8 @@ interface Segment {
   /** Bytes of complete records. */
   size: number;
   reader?: FileHandle;
+  /** The open of `reader` in progress: concurrent reads share it (a second handle would be dropped unclosed, DEP0137). */
+  opening?: Promise<FileHandle>;
 }
 
 /** Append-only segment files with group-commit fdatasync. See the module comment. */
@@ -369,8 +371,18 @@ export class FileEventStore implements EventStore {
   async #reader(no: number): Promise<FileHandle> {
     const seg = this.#segments.find((s) => s.no === no);
     if (!seg) throw new VcpIoError(`${this.name}: segment ${no} is not known`);
-    seg.reader ??= await open(seg.path, 'r');
-    return seg.reader;
+    if (seg.reader) return seg.reader;
+    seg.opening ??= open(seg.path, 'r').then(
+      (h) => {
+        seg.reader = h;
+        return h;
+      },
+      (e: unknown) => {
+        seg.opening = undefined;
+        throw e;
+      },
+    );
+    return seg.opening;
   }
 
   async *scan(from: number, to: number): AsyncIterable<StoredEvent> {
@@ -435,10 +447,14 @@ export class FileEventStore implements EventStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#anchorChain;
+    await Promise.all(this.#segments.map((s) => s.opening?.catch(() => undefined)));
     const handles = [this.#writer, this.#anchorsFile, ...this.#segments.map((s) => s.reader)];
     this.#writer = undefined;
     this.#anchorsFile = undefined;
-    for (const s of this.#segments) s.reader = undefined;
+    for (const s of this.#segments) {
+      s.reader = undefined;
+      s.opening = undefined;
+    }
     for (const h of handles) {
       if (!h) continue;
       await h.datasync().catch(() => {});
