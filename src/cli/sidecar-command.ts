@@ -6,6 +6,7 @@
  * to stderr.
  */
 
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { VcpConfigError } from '../core/errors.ts';
@@ -49,8 +50,16 @@ events are durable. POST /vcp/log answers 405; GET /vcp/export needs
 PostgreSQL) and use the same signing key. Exit code 1 if a store or the
 consumer fails (the group then moves the partitions to the other members).`;
 
-function storeFor(config: SidecarConfig): EventStore | undefined {
-  return config.store === 'file' ? undefined : createPostgresStore({ connectionString: config.store });
+function storeFor(config: SidecarConfig, log: (line: string) => void): EventStore | undefined {
+  if (config.store === 'file') return undefined;
+  // The server creates the data folder only for the file store, yet the signing key
+  // (<data-dir>/signing.key, made on first start) lives there with any store.
+  try {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new VcpConfigError(`cannot create the data folder ${config.dataDir}: ${(e as Error).message}`);
+  }
+  return createPostgresStore({ connectionString: config.store, log });
 }
 
 async function readPem(path: string): Promise<string> {
@@ -87,12 +96,8 @@ export async function runSidecar(
     ...(config.tsaCertFile ? { tsaCertPem: await readPem(config.tsaCertFile) } : {}),
   });
   if (config.ingest) return runCluster(config, anchoring, io, until);
-  const sidecar = await startSidecar({
-    config,
-    store: storeFor(config),
-    anchoring,
-    log: (line) => io.err(`vcp sidecar: ${line}\n`),
-  });
+  const log = (line: string) => io.err(`vcp sidecar: ${line}\n`);
+  const sidecar = await startSidecar({ config, store: storeFor(config, log), anchoring, log });
   const ctx = sidecar.context;
   io.out(
     `${JSON.stringify({

@@ -4,7 +4,7 @@
  * the file target need nothing installed), SQL identifiers, advisory-lock keys.
  */
 import { createHash } from 'node:crypto';
-import type { Pool, PoolConfig } from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { VcpConfigError, VcpIoError } from '../../core/errors.ts';
 
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -32,10 +32,14 @@ export interface PgConnectionOptions {
   pool?: Pool;
 }
 
-/** Opens a pool (ours, to be ended on close) or adopts the caller's. */
+/**
+ * Opens a pool (ours, to be ended on close) or adopts the caller's.
+ * `onClientError` hears every connection our pool loses (idle or checked out).
+ */
 export async function _openPool(
   options: PgConnectionOptions,
   what: string,
+  onClientError?: (error: Error) => void,
 ): Promise<{ pool: Pool; owned: boolean }> {
   if (options.pool) return { pool: options.pool, owned: false };
   if (!options.connectionString) throw new VcpConfigError(`${what}: give a connectionString or a pool`);
@@ -52,11 +56,88 @@ export async function _openPool(
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
     application_name: 'vcp-sidecar',
+    // A peer that vanished without a RST (cable, NAT, firewall) is found out instead of waited on forever.
+    keepAlive: true,
   };
   const pool = new PoolClass(config);
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
-  pool.on('error', () => undefined);
+  pool.on('error', (error: Error) => onClientError?.(error));
+  // A checked-out client emits 'error' on itself (pg-pool only listens while it is idle): every client
+  // gets a listener for its whole life, so a connection lost mid-query can never be an unhandled 'error'.
+  pool.on('connect', (client: PoolClient) => {
+    client.on('error', (error: Error) => onClientError?.(error));
+  });
   return { pool, owned: true };
+}
+
+/** Node socket errors that mean the server is out of reach, not that it refused the statement. */
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
+
+/**
+ * SQLSTATEs after which the same statement can succeed later: connection exceptions (class 08),
+ * server shutting down or starting (57P01–57P03), too many connections, and our lock_timeout
+ * (55P03: another session, maybe one whose client vanished, still holds the writer's lock).
+ */
+const TRANSIENT_SQLSTATE = /^(08...|57P0[123]|53300|55P03)$/;
+
+/** pg's own messages for a connection that is gone (they carry no code). */
+const LOST_RE =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Client was closed/i;
+
+/** True when `error` means "the database cannot be reached right now" (retry later), not "the statement is wrong". */
+export function _isConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NET_CODES.has(code)) return true;
+    if (TRANSIENT_SQLSTATE.test(code)) return true;
+  }
+  if (LOST_RE.test(error.message)) return true;
+  return error.cause !== undefined && error.cause !== error && _isConnectionLoss(error.cause);
+}
+
+/** A client checked out of a pool, listening for 'error' for as long as it is out. */
+export interface _Checkout {
+  client: PoolClient;
+  /** The connection error the client emitted while out, if any. */
+  lost(): Error | undefined;
+  /** Give the client back; one that lost its connection (or failed with `error`, a connection loss) is destroyed. */
+  release(error?: unknown): void;
+}
+
+/**
+ * Checks a client out with its own 'error' listener: pg-pool listens only on
+ * idle clients, and a caller's pool (`options.pool`) has none of ours.
+ */
+export async function _checkout(pool: Pool): Promise<_Checkout> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    lost: () => lost,
+    release(error?: unknown) {
+      if (released) return;
+      released = true;
+      client.removeListener('error', onError);
+      const broken = lost ?? (_isConnectionLoss(error) ? (error as Error) : undefined);
+      client.release(broken);
+    },
+  };
 }
 
 /** Wraps a driver error into `VcpIoError` with the SQLSTATE, keeping `VcpError`s as they are. */

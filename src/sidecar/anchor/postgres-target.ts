@@ -29,11 +29,19 @@
  * make that detectable.
  */
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord, AnchorTarget } from '../../core/types.ts';
 import { anchorRecordHash } from '../../integrity/anchor-record.ts';
-import { _ident, _lockKey, _openPool, _pgError, type PgConnectionOptions } from './_pg.ts';
+import {
+  type _Checkout,
+  _checkout,
+  _ident,
+  _lockKey,
+  _openPool,
+  _pgError,
+  type PgConnectionOptions,
+} from './_pg.ts';
 import type { AnchorTargetDriver } from './target.ts';
 
 /** Default table name. */
@@ -99,10 +107,14 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
   let poolRef: Pool | undefined;
 
   const init = async (): Promise<Pool> => {
-    const opened = await _openPool(options, 'PostgreSQL anchor target');
+    // The listener only has to exist: a lost connection fails the query in flight, and the
+    // anchoring service retries the target with its own backoff.
+    const opened = await _openPool(options, 'PostgreSQL anchor target', () => undefined);
     poolRef = opened.pool;
     owned = opened.owned;
-    const client = await opened.pool.connect();
+    const out = await _checkout(opened.pool);
+    const client = out.client;
+    let failed: unknown;
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
@@ -141,10 +153,11 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
       }
       await client.query('COMMIT');
     } catch (error) {
+      failed = error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      out.release(failed);
     }
     return opened.pool;
   };
@@ -214,9 +227,11 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
       const pool = await getPool();
       const recordHash = anchorRecordHash(record);
       const { anchor_target: _t, anchor_targets: _ts, ...core } = record;
-      let client: PoolClient | undefined;
+      let out: _Checkout | undefined;
+      let failed: unknown;
       try {
-        client = await pool.connect();
+        out = await _checkout(pool);
+        const client = out.client;
         await client.query('BEGIN');
         await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
         const existing = await client.query<Row>(
@@ -260,10 +275,11 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
         }
         return { type: 'DATABASE', identifier, proof };
       } catch (error) {
-        await client?.query('ROLLBACK').catch(() => undefined);
+        failed = error;
+        await out?.client.query('ROLLBACK').catch(() => undefined);
         throw _pgError(error, `anchoring to ${identifier}`);
       } finally {
-        client?.release();
+        out?.release(failed);
       }
     },
     async verify(record: AnchorRecord, target: AnchorTarget) {
