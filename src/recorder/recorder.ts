@@ -25,7 +25,10 @@
  *   as long as it takes (the queue policy bounds memory meanwhile); put
  *   `withRetry`/`withCircuitBreaker`/`withSpool` around the sink for faster
  *   failover to disk. Events the sink refuses as invalid (non-retryable) are
- *   counted (`rejected`) and kept in `<spoolDir>/vcp-rejected-*.jsonl`.
+ *   counted (`rejected`) and kept in `<spoolDir>/vcp-rejected-*.jsonl`; when
+ *   the sink names them (`SinkRejectionError`, the HTTP sink's), only those,
+ *   the rest of the batch counts as written, and a sink that already
+ *   dead-lettered them (`keptIn`) is not duplicated.
  *
  * `'block'` mode: JavaScript cannot block a synchronous caller, so
  * `record()` still queues past `max` (up to `hardMax`, default 10 × max,
@@ -54,6 +57,7 @@ import type { DraftEvent, PolicyIdentification, VcpEvent, VcpPayload } from '../
 import { isUuid, uuidv7 } from '../core/uuidv7.ts';
 import { createHashChain, type HashChain } from '../integrity/chain.ts';
 import type { Signer } from '../integrity/sign.ts';
+import { SinkRejectionError, writeDeadLetterFile } from '../sinks/dead-letter.ts';
 import { describeError, isRetryable } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
 import type { Sink } from '../sinks/sink.ts';
@@ -762,8 +766,11 @@ export class Recorder implements VcpRecorder {
       issues: list,
     };
     if (badId !== undefined && isUuid(badId)) details.correlated_event_id = badId;
-    const traceId = safeString(h.trace_id, 128);
-    const draft = this.#internalDraft({ error_details: details as never }, traceId);
+    // The refused event's trace, unless the trace id itself is what broke a rule.
+    const traceId = issues.some((i) => i.path === 'header.trace_id')
+      ? undefined
+      : safeString(h.trace_id, 128);
+    const draft = this.#internalDraft({ error_details: details as never }, traceId || undefined);
     if (!draft) return undefined;
     // Keep the refused event's place in time (capture order), when its timestamps are sound.
     const timeBroken = issues.some((i) => i.path.startsWith('header.timestamp'));
@@ -868,9 +875,13 @@ export class Recorder implements VcpRecorder {
         if (batch.done || this.#stopped) return false;
         this.#sinkErrors++;
         if (!isRetryable(error)) {
-          this.#rejected += batch.events.length;
-          this.#report(error, { kind: 'rejected', count: batch.events.length, sink: this.sink.name });
-          this.#keepRejected(batch.events);
+          // A SinkRejectionError names the refused events; the rest of the batch was delivered.
+          const partial = error instanceof SinkRejectionError ? error : undefined;
+          const refused = partial ? partial.refused : batch.events;
+          this.#rejected += refused.length;
+          if (partial && !replay) this.#written += Math.max(0, batch.events.length - refused.length);
+          this.#report(error, { kind: 'rejected', count: refused.length, sink: this.sink.name });
+          if (!partial?.keptIn) this.#keepRejected(refused, partial);
           this.#finish(batch);
           return true;
         }
@@ -929,10 +940,11 @@ export class Recorder implements VcpRecorder {
     for (const w of ready) w.resolve();
   }
 
-  #keepRejected(events: readonly VcpEvent[]): void {
+  #keepRejected(events: readonly VcpEvent[], why: SinkRejectionError | undefined): void {
     if (!this.#spoolDir || events.length === 0) return;
     try {
-      writeSpoolFileSync(this.#spoolDir, events, 'vcp-rejected');
+      if (why) writeDeadLetterFile(this.#spoolDir, why.refusals, this.sink.name, 'vcp-rejected');
+      else writeSpoolFileSync(this.#spoolDir, events, 'vcp-rejected');
     } catch (e) {
       this.#report(e, { kind: 'exit', count: events.length, sink: this.sink.name });
     }

@@ -9,6 +9,10 @@
  * the sinks) and a verdict instead of an exception. Tests check both give
  * identical events.
  *
+ * Beyond `sealEvent`, it refuses what the sidecar would refuse later
+ * (caller-given ids, `forbidden-key`: see caller-fields.ts), so one bad event
+ * never reaches a batch.
+ *
  * `seal` never throws: a draft that breaks a rule comes back as `issues`
  * (path + rule + message), and the chain does not advance for it.
  */
@@ -22,6 +26,7 @@ import { digestHex } from '../integrity/digest.ts';
 import { GENESIS_HASH } from '../integrity/event-hash.ts';
 import type { Signer } from '../integrity/sign.ts';
 import { attachCanonicalText } from '../sinks/serialize.ts';
+import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
 
 /** Options of {@link createSealer}. */
 export interface SealerOptions {
@@ -118,7 +123,12 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const candidate = payload === draft.payload ? draft : { ...draft, payload };
       if (validate) {
         try {
-          const errors = ownDraft ? validateOwnDraft(candidate) : validateEvent(candidate).errors;
+          const errors = ownDraft
+            ? [
+                ...checkCallerIds(candidate.header as unknown as Record<string, unknown>),
+                ...validateOwnDraft(candidate),
+              ]
+            : validateEvent(candidate).errors;
           if (errors.length > 0) return { ok: false, issues: errors };
         } catch (e) {
           return {
@@ -154,6 +164,11 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const eventHash = digestHex(algo, input);
       const hFlat = input.slice(0, h.length);
       const pFlat = input.slice(h.length, h.length + p.length);
+      // A substring test on the (now flat) text; the walk runs only on a hit.
+      if (mayHoldForbiddenKey(input)) {
+        const bad = findForbiddenKey(header, 'header') ?? findForbiddenKey(payload, 'payload');
+        if (bad) return { ok: false, issues: [bad] };
+      }
       const security: VcpSecurity = { version: '1.1', event_hash: eventHash, hash_algo: algo };
       if (prev !== undefined) security.prev_hash = prev;
       if (signer) {

@@ -5,14 +5,21 @@
  * `HttpSink` makes one attempt per write and classifies the outcome, so the
  * composable wrappers can act on it:
  * - 2xx: acknowledged (duplicates, i.e. replays the sidecar already had, are counted);
- * - 408, 429, 5xx, connection errors and timeouts: retryable (`Retry-After` honoured);
- * - 401, 403, 404, 405: retryable too: the events are fine and the fault is the
- *   configuration (token, URL), which an operator can fix; dropping good
- *   audit events over a wrong token would be worse than holding them;
- * - 413 on a batch: split in halves and sent again; on a single event, refused;
- * - any other 4xx (400 validation, 409 conflict, 415): the events are refused.
- *   `onRejected` is told (with the sidecar's `errors` list), they are counted,
- *   and the write fails with a non-retryable `SinkError`. Never retried.
+ * - 408, 429, 5xx (503 `storage_unavailable` / `shutting_down`), connection errors
+ *   and timeouts: retryable, `Retry-After` honoured by `withRetry` and the spool;
+ * - 401, 403, 404, 405, 415: retryable too: the events are fine and the fault is the
+ *   configuration (token, URL, a proxy in the way), which an operator can fix;
+ *   dropping good audit events over a wrong URL would be worse than holding them.
+ *   A warning says so once per incident (until the next success);
+ * - a refusal of named items (400 `validation`, 409 `conflict` = that event_id is
+ *   stored with other content, 413 `what: "event"`): the sidecar refuses the whole
+ *   batch and names the bad items, so the sink resends the others at once and
+ *   sets aside only the named ones ("one bad item never takes good ones with it");
+ * - 413 for the batch or body: split in halves and sent again; a refusal naming no
+ *   item: halved until the refused events are isolated;
+ * - the write then fails with a {@link SinkRejectionError} listing exactly the
+ *   refused events (written to `deadLetterDir` when set), after one warning for
+ *   the incident; `stats()` counts them.
  *
  * undici does not retry a POST by itself (it is not idempotent), so nothing
  * is retried behind our back; retries come from `withRetry`. Each batch
@@ -26,24 +33,16 @@ import { inspect } from 'node:util';
 import { Pool } from 'undici';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { describeRejection, type HttpRejection, namedItems, parseRejection } from './_http-refusal.ts';
 import { encodeEvents } from './_jsonl.ts';
 import { type CircuitBreakerOptions, withCircuitBreaker } from './circuit-breaker.ts';
+import { type Refusal, SinkRejectionError, writeDeadLetterFile } from './dead-letter.ts';
 import { describeError, SinkError } from './errors.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
 import type { Sink } from './sink.ts';
 import { type SpoolOptions, withSpool } from './spool.ts';
 
-/** What the sidecar said when it refused a batch. */
-export interface HttpRejection {
-  status: number;
-  /** The sidecar's error code (`validation`, `conflict`, `payload_too_large`, …). */
-  error?: string;
-  message?: string;
-  /** Per-field problems, paths like `[3].header.event_id` (index into the refused batch). */
-  errors?: { path: string; rule: string; message: string }[];
-  /** The raw body when it was not the documented JSON (first 2 000 characters). */
-  body?: string;
-}
+export type { HttpRejection } from './_http-refusal.ts';
 
 /** Options of {@link HttpSink}. */
 export interface HttpSinkOptions {
@@ -62,8 +61,15 @@ export interface HttpSinkOptions {
   timeoutMs?: number;
   /** Batches larger than this are sent as several requests (default 1000 events). */
   maxBatchEvents?: number;
-  /** Told about events the sidecar refused (they are not retried). */
+  /**
+   * Where refused events are written (`vcp-dead-letter-*.jsonl`, with the reasons;
+   * see `vcp spool`). Without it they only travel up in the {@link SinkRejectionError}.
+   */
+  deadLetterDir?: string;
+  /** Told about events the sidecar refused (once per write, with the last refusal's details). */
   onRejected?: (events: readonly VcpEvent[], rejection: HttpRejection) => void;
+  /** Told what an operator should know (default: `process.emitWarning`). Must not throw. */
+  onWarning?: (message: string, code: string) => void;
   /** Extra request headers. */
   headers?: Record<string, string>;
 }
@@ -75,11 +81,18 @@ export interface HttpSinkStats {
   acknowledged: number;
   /** Of those, events the sidecar already had (replays). */
   duplicates: number;
-  /** Events refused (4xx other than 408/429/401/403/404/405). */
+  /** Events refused for good (each one is a dead letter). */
   rejected: number;
+  /** Of those, events written to `deadLetterDir`. */
+  deadLettered: number;
+  /** Writes in which the sidecar refused events (incidents; one warning each). */
+  rejections: number;
   /** Requests that failed in a retryable way. */
   failures: number;
 }
+
+/** Statuses that mean "the configuration is wrong", not "the events are". */
+const CONFIG_STATUSES = new Set([401, 403, 404, 405, 415]);
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -96,6 +109,10 @@ export function batchKey(events: readonly VcpEvent[]): string {
   return `vcp-${h.digest('hex').slice(0, 32)}`;
 }
 
+function defaultWarning(message: string, code: string): void {
+  process.emitWarning(message, { code });
+}
+
 /** One attempt per write to the sidecar's batch endpoint; see the module comment. */
 export class HttpSink implements Sink {
   readonly name: string;
@@ -104,8 +121,20 @@ export class HttpSink implements Sink {
   readonly #headers: Record<string, string>;
   readonly #timeoutMs: number;
   readonly #maxBatch: number;
+  readonly #deadLetterDir: string | undefined;
   readonly #onRejected: HttpSinkOptions['onRejected'];
-  readonly #stats: HttpSinkStats = { requests: 0, acknowledged: 0, duplicates: 0, rejected: 0, failures: 0 };
+  readonly #onWarning: (message: string, code: string) => void;
+  readonly #stats: HttpSinkStats = {
+    requests: 0,
+    acknowledged: 0,
+    duplicates: 0,
+    rejected: 0,
+    deadLettered: 0,
+    rejections: 0,
+    failures: 0,
+  };
+  /** The configuration fault being reported (status), until the next success. */
+  #configFault: number | undefined;
   #closed = false;
 
   constructor(options: HttpSinkOptions) {
@@ -127,7 +156,9 @@ export class HttpSink implements Sink {
     this.name = `http:${url.host}${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBatch = Math.max(1, options.maxBatchEvents ?? 1000);
+    this.#deadLetterDir = options.deadLetterDir;
     this.#onRejected = options.onRejected;
+    this.#onWarning = options.onWarning ?? defaultWarning;
     this.#headers = { ...options.headers, 'content-type': 'application/json' };
     if (options.token) this.#headers.authorization = `Bearer ${options.token}`;
     this.#pool = new Pool(url.origin, {
@@ -143,11 +174,22 @@ export class HttpSink implements Sink {
     return { ...this.#stats };
   }
 
+  /**
+   * Send `events` (in requests of at most `maxBatchEvents`). Resolves when all
+   * were acknowledged; rejects with a {@link SinkRejectionError} naming the
+   * refused ones when the sidecar refused some (all others were acknowledged),
+   * or with a retryable {@link SinkError} (then nothing is known to be refused).
+   */
   async write(events: readonly VcpEvent[]): Promise<void> {
     if (this.#closed) throw new SinkError(`${this.name} is closed`, { retryable: false, reason: 'closed' });
+    const refused: Refusal[] = [];
+    const last: { info?: HttpRejection } = {};
+    let delivered = 0;
     for (let i = 0; i < events.length; i += this.#maxBatch) {
-      await this.#send(events.length <= this.#maxBatch ? events : events.slice(i, i + this.#maxBatch));
+      const chunk = events.length <= this.#maxBatch ? events : events.slice(i, i + this.#maxBatch);
+      delivered += await this.#deliver(chunk, refused, last);
     }
+    if (refused.length > 0) this.#refuse(events.length, delivered, refused, last.info!);
   }
 
   async flush(): Promise<void> {}
@@ -166,7 +208,66 @@ export class HttpSink implements Sink {
     return { name: this.name };
   }
 
-  async #send(events: readonly VcpEvent[]): Promise<void> {
+  /**
+   * Deliver `events` (one request, then the survivors of a refusal); returns how
+   * many were acknowledged, adds the refused ones to `refused`. Throws a
+   * retryable SinkError when the sidecar is unreachable or unavailable.
+   */
+  async #deliver(
+    events: readonly VcpEvent[],
+    refused: Refusal[],
+    last: { info?: HttpRejection },
+  ): Promise<number> {
+    const { status, text, retryAfter } = await this.#post(events);
+    if (status >= 200 && status < 300) {
+      this.#stats.acknowledged += events.length;
+      this.#stats.duplicates += countDuplicates(text);
+      if (this.#configFault !== undefined) {
+        this.#configFault = undefined;
+        this.#onWarning(`vcp ${this.name}: the sidecar accepts events again`, 'VCP_HTTP_SINK');
+      }
+      return events.length;
+    }
+    const info = parseRejection(status, text);
+    const retryable = status === 408 || status === 425 || status === 429 || status >= 500 || status < 400;
+    if (retryable || CONFIG_STATUSES.has(status)) {
+      this.#stats.failures++;
+      if (CONFIG_STATUSES.has(status)) this.#noteConfigFault(status, info);
+      throw new SinkError(`${this.name}: ${describeRejection(info)}`, {
+        retryable: true,
+        status,
+        reason: `http_${status}`,
+        retryAfterMs: retryAfter,
+      });
+    }
+    // A refusal, for good. Items the sidecar named are set aside; the rest go again.
+    last.info = info;
+    const named = namedItems(info, events.length);
+    if (named.size > 0) {
+      const rest: VcpEvent[] = [];
+      for (let i = 0; i < events.length; i++) {
+        const reasons = named.get(i);
+        if (reasons) refused.push({ event: events[i]!, status, reasons });
+        else rest.push(events[i]!);
+      }
+      return rest.length > 0 ? this.#deliver(rest, refused, last) : 0;
+    }
+    if (events.length === 1) {
+      const reasons = (info.errors ?? []).map((e) => ({ ...e, path: e.path.replace(/^\[0\]\.?/, '') }));
+      if (reasons.length === 0)
+        reasons.push({ path: '', rule: info.error ?? `http-${status}`, message: info.message ?? '' });
+      refused.push({ event: events[0]!, status, reasons });
+      return 0;
+    }
+    // 413 for the whole request, or a refusal naming no item: halve until isolated.
+    const mid = events.length >>> 1;
+    return (
+      (await this.#deliver(events.slice(0, mid), refused, last)) +
+      (await this.#deliver(events.slice(mid), refused, last))
+    );
+  }
+
+  async #post(events: readonly VcpEvent[]): Promise<{ status: number; text: string; retryAfter?: number }> {
     const body = encodeEvents(events, '[', ',', ']');
     this.#stats.requests++;
     let res: Awaited<ReturnType<Pool['request']>>;
@@ -200,57 +301,52 @@ export class HttpSink implements Sink {
         });
       }
     }
-    if (status >= 200 && status < 300) {
-      this.#stats.acknowledged += events.length;
-      this.#stats.duplicates += countDuplicates(text);
-      return;
+    return { status, text, retryAfter: parseRetryAfter(res.headers['retry-after']) };
+  }
+
+  #noteConfigFault(status: number, info: HttpRejection): void {
+    if (this.#configFault === status) return;
+    this.#configFault = status;
+    const hint =
+      status === 401 || status === 403
+        ? 'check the token (Authorization: Bearer) and the Host the sidecar expects'
+        : status === 415
+          ? 'something between this process and the sidecar changes the request'
+          : `the URL does not name the sidecar's log endpoint (POST /vcp/log)`;
+    this.#onWarning(
+      `vcp ${this.name}: ${describeRejection(info)}; ${hint}. Events are kept (retried or spooled), not dropped.`,
+      'VCP_HTTP_SINK',
+    );
+  }
+
+  /** Count, dead-letter and announce the refused events of one write, then throw. */
+  #refuse(total: number, delivered: number, refused: Refusal[], info: HttpRejection): never {
+    this.#stats.rejected += refused.length;
+    this.#stats.rejections++;
+    let keptIn: string | undefined;
+    let keepFailed = '';
+    if (this.#deadLetterDir) {
+      try {
+        keptIn = writeDeadLetterFile(this.#deadLetterDir, refused, this.name);
+        this.#stats.deadLettered += refused.length;
+      } catch (e) {
+        keepFailed = `; could not write the dead-letter file: ${describeError(e)}`;
+      }
     }
-    if (status === 413 && events.length > 1) {
-      const mid = events.length >>> 1;
-      await this.#send(events.slice(0, mid));
-      await this.#send(events.slice(mid));
-      return;
-    }
-    const retryable =
-      status === 408 ||
-      status === 425 ||
-      status === 429 ||
-      status >= 500 ||
-      status < 400 ||
-      [401, 403, 404, 405].includes(status);
-    const info = parseRejection(status, text);
-    const detail = `${info.error ?? ''}${info.message ? `: ${info.message}` : ''}`;
-    if (retryable) {
-      this.#stats.failures++;
-      throw new SinkError(`${this.name}: HTTP ${status}${detail ? ` ${detail}` : ''}`, {
-        retryable: true,
-        status,
-        reason: `http_${status}`,
-        retryAfterMs: parseRetryAfter(res.headers['retry-after']),
-      });
-    }
-    this.#stats.rejected += events.length;
+    const events = refused.map((r) => r.event);
     try {
       this.#onRejected?.(events, info);
     } catch {}
-    const first = info.errors?.[0];
-    throw new SinkError(
-      `${this.name}: the sidecar refused ${events.length} event(s) with HTTP ${status}${detail ? ` ${detail}` : ''}${first ? ` (${first.path}: ${first.message} [${first.rule}])` : ''}`,
-      { retryable: false, status, reason: 'rejected' },
-    );
-  }
-}
-
-function parseRejection(status: number, text: string): HttpRejection {
-  try {
-    const j = JSON.parse(text) as Record<string, unknown>;
-    const out: HttpRejection = { status };
-    if (typeof j.error === 'string') out.error = j.error;
-    if (typeof j.message === 'string') out.message = j.message;
-    if (Array.isArray(j.errors)) out.errors = j.errors as HttpRejection['errors'];
-    return out;
-  } catch {
-    return { status, body: text.slice(0, 2000) };
+    const first = refused[0]!;
+    const why = first.reasons[0];
+    const message =
+      `${this.name}: the sidecar refused ${refused.length} of ${total} event(s) (${describeRejection(info)}` +
+      `${why ? `; first: event ${String(first.event?.header?.event_id).slice(0, 64)} ${why.path || '(event)'}: ${why.message} [${why.rule}]` : ''}); ` +
+      `${delivered} delivered; the refused ones are dead letters${keptIn ? ` in ${keptIn} (see vcp spool show)` : ''}${keepFailed}`;
+    try {
+      this.#onWarning(message, 'VCP_DEAD_LETTER');
+    } catch {}
+    throw new SinkRejectionError(message, { refusals: refused, delivered, keptIn, status: info.status });
   }
 }
 
@@ -282,9 +378,10 @@ export interface CreateHttpSinkOptions extends HttpSinkOptions {
  * (the spool only when `spoolDir` is given). A write retries a few times with
  * backoff; repeated failures open the circuit so later writes go straight to
  * the spool without waiting; the spool replays in order once a probe succeeds.
+ * Refused events are dead-lettered to `deadLetterDir`, by default `spoolDir`.
  */
 export function createHttpSink(options: CreateHttpSinkOptions): Sink {
-  let sink: Sink = new HttpSink(options);
+  let sink: Sink = new HttpSink({ ...options, deadLetterDir: options.deadLetterDir ?? options.spoolDir });
   if (options.retry !== false) sink = withRetry(sink, { retries: 3, maxDelayMs: 2000, ...options.retry });
   if (options.breaker !== false)
     sink = withCircuitBreaker(sink, { resetTimeoutMs: 5000, ...options.breaker });

@@ -13,8 +13,13 @@
  *   go direct.
  * - Non-retryable failures (the downstream refused the events as invalid)
  *   are not spooled: they are passed back to the caller. Events refused
- *   during replay are isolated by splitting the batch, and written to
- *   `rejected-<time>.jsonl` in the spool directory (and `onRejected`).
+ *   during replay are set aside as dead letters (`vcp-dead-letter-*.jsonl` in
+ *   the spool directory, with the reasons; `onRejected`): exactly the ones a
+ *   {@link SinkRejectionError} names (the HTTP sink's), else isolated by
+ *   halving the batch. `vcp spool` lists, shows and replays them.
+ * - Going to the spool and coming back are announced (`onWarning`, default a
+ *   process warning): an operator sees that the downstream is down and that
+ *   it recovered, with the number of events held and replayed.
  * - Delivery is at-least-once: a crash during replay resends the segment
  *   from its start next time. Event ids make that harmless (the sidecar
  *   stores each event_id once).
@@ -27,7 +32,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
-import { appendAllSync, encodeEvents, fsyncDir, pidAlive, readJsonlFile, toJsonl } from './_jsonl.ts';
+import { appendAllSync, encodeEvents, fsyncDir, pidAlive, readJsonlFile } from './_jsonl.ts';
+import { type Refusal, SinkRejectionError, writeDeadLetterFile } from './dead-letter.ts';
 import { describeError, isRetryable, retryAfterOf, SinkError } from './errors.ts';
 import { Sleeper } from './retry.ts';
 import type { Sink } from './sink.ts';
@@ -48,8 +54,13 @@ export interface SpoolOptions {
   onSpool?: (count: number, error: unknown) => void;
   /** Told after each replayed batch is acknowledged. */
   onReplay?: (count: number) => void;
-  /** Told when replay finds events the downstream refuses (they go to `rejected-*.jsonl`). */
+  /** Told when replay finds events the downstream refuses (they go to `vcp-dead-letter-*.jsonl`). */
   onRejected?: (events: readonly VcpEvent[], error: unknown) => void;
+  /**
+   * Told when spooling starts (the downstream failed) and when the spool is
+   * replayed and empty again (default: `process.emitWarning`). Must not throw.
+   */
+  onWarning?: (message: string, code: string) => void;
 }
 
 interface Segment {
@@ -101,6 +112,8 @@ export class SpoolSink implements Sink {
   #replaying: Promise<void> | undefined;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Events spooled and replayed in the current outage (for the recovery message). */
+  #outage: { since: number; replayedAtStart: number } | undefined;
 
   constructor(inner: Sink, options: SpoolOptions) {
     if (!options || typeof options.dir !== 'string' || options.dir.length === 0) {
@@ -134,7 +147,13 @@ export class SpoolSink implements Sink {
       this.#spooledBytes += bytes;
     }
     // A previous run left events: they go before anything written now.
-    if (this.#segments.length > 0) setImmediate(() => this.#startReplay());
+    if (this.#segments.length > 0) {
+      this.#outage = { since: Date.now(), replayedAtStart: 0 };
+      this.#warn(
+        `vcp spool: ${this.#spooledEvents} event(s) of an earlier run are waiting in ${this.dir}; replaying them to ${inner.name} before anything new`,
+      );
+      setImmediate(() => this.#startReplay());
+    }
   }
 
   /** Whether events are waiting in the spool (then new writes are spooled too, to keep order). */
@@ -167,6 +186,7 @@ export class SpoolSink implements Sink {
       } catch (error) {
         if (!isRetryable(error) || this.#closed) throw error;
         await this.#spool(events);
+        this.#beginOutage(error);
         this.#opts.onSpool?.(events.length, error);
         this.#startReplay();
         return;
@@ -349,6 +369,7 @@ export class SpoolSink implements Sink {
     if (!this.spooling) {
       this.#spooledEvents = 0;
       this.#spooledBytes = 0;
+      this.#endOutage();
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const w of waiters) w();
@@ -364,9 +385,18 @@ export class SpoolSink implements Sink {
         return true;
       } catch (error) {
         if (this.#closed) return false;
+        if (error instanceof SinkRejectionError) {
+          // The downstream named the refused events and took all the others.
+          this.#setAside(error.refusals, error);
+          return true;
+        }
         if (!isRetryable(error)) {
           if (events.length === 1) {
-            this.#setAside(events, error);
+            const reason = error instanceof SinkError ? error.reason : 'rejected';
+            this.#setAside(
+              [{ event: events[0]!, reasons: [{ path: '', rule: reason, message: describeError(error) }] }],
+              error,
+            );
             return true;
           }
           // A batch is refused as a whole: halve it to find the bad events and send the rest.
@@ -379,13 +409,47 @@ export class SpoolSink implements Sink {
     }
   }
 
-  #setAside(events: readonly VcpEvent[], error: unknown): void {
-    this.#rejected += events.length;
-    const file = path.join(this.dir, `rejected-${Date.now()}.jsonl`);
-    try {
-      fs.appendFileSync(file, toJsonl(events), { mode: 0o640 });
-    } catch {}
+  #setAside(refusals: readonly Refusal[], error: unknown): void {
+    if (refusals.length === 0) return;
+    this.#rejected += refusals.length;
+    const events = refusals.map((r) => r.event);
+    let where = (error as SinkRejectionError).keptIn;
+    if (!where) {
+      try {
+        where = writeDeadLetterFile(this.dir, refusals, this.inner.name);
+      } catch (e) {
+        where = `nowhere (${describeError(e)})`;
+      }
+    }
+    this.#warn(
+      `vcp spool: ${this.inner.name} refused ${refusals.length} spooled event(s) for good; set aside as dead letters in ${where} (vcp spool show)`,
+      'VCP_DEAD_LETTER',
+    );
     this.#opts.onRejected?.(events, error);
+  }
+
+  #beginOutage(error: unknown): void {
+    if (this.#outage) return;
+    this.#outage = { since: Date.now(), replayedAtStart: this.#replayed };
+    this.#warn(
+      `vcp spool: ${this.inner.name} is unavailable (${describeError(error)}); spooling events to ${this.dir} and replaying them in order when it is back`,
+    );
+  }
+
+  #endOutage(): void {
+    const o = this.#outage;
+    if (!o) return;
+    this.#outage = undefined;
+    this.#warn(
+      `vcp spool: ${this.inner.name} is back; ${this.#replayed - o.replayedAtStart} spooled event(s) replayed after ${Math.round((Date.now() - o.since) / 1000)} s; writing directly again`,
+    );
+  }
+
+  #warn(message: string, code = 'VCP_SPOOL'): void {
+    try {
+      if (this.#opts.onWarning) this.#opts.onWarning(message, code);
+      else process.emitWarning(message, { code });
+    } catch {}
   }
 }
 

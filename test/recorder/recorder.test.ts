@@ -255,16 +255,21 @@ describe('invalid and hostile input: record() never throws', () => {
     expect(problems.length).toBeGreaterThan(0);
   });
 
-  it('a "__proto__" key parsed from JSON is ordinary data: kept, hashed, and no prototype is touched', async () => {
-    const { recorder, sink } = createTestRecorder();
+  it('a "__proto__" key parsed from JSON is refused (rule forbidden-key): ERR_SYSTEM instead, nothing thrown, no prototype touched', async () => {
+    const { recorder, sink } = createTestRecorder({ onError: () => {} });
     const payload = JSON.parse('{"trade_data":{"order_id":"x"},"meta":{"__proto__":{"polluted":"yes"}}}');
-    recorder.record('ORD', payload);
+    const id = recorder.record('ORD', payload);
     await recorder.flush();
     const e = sink.events[0]!;
-    expect(e.header.event_type).toBe('ORD');
-    expect(Object.hasOwn(e.payload.meta as object, '__proto__')).toBe(true);
+    expect(e.header.event_type).toBe('ERR_SYSTEM');
+    expect(e.payload.error_details).toMatchObject({
+      error_code: 'VCP_INVALID_EVENT',
+      correlated_event_id: id,
+      issues: [expect.objectContaining({ path: 'payload.meta.__proto__', rule: 'forbidden-key' })],
+    });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(computeEventHash(e)).toBe(e.security.event_hash);
+    expect(recorder.stats()).toMatchObject({ invalid: 1, sealed: 1 });
   });
 
   it('a broken clock or id generator does not break trading: counted and captured', async () => {

@@ -111,8 +111,20 @@ describe('withSpool', () => {
     expect(await sink.drain(5000)).toBe(true);
     expect(orderIds(inner.events)).toEqual(['O-0', 'O-1', 'O-3', 'O-4', 'O-6', 'O-7']);
     expect(refused).toEqual(['O-2', 'O-5']);
-    const rejectedFiles = fs.readdirSync(d).filter((n) => n.startsWith('rejected-'));
-    expect(orderIds(rejectedFiles.flatMap((f) => readJsonl(path.join(d, f))))).toEqual(['O-2', 'O-5']);
+    // Dead letters: a header line with the reason, then the events as they were.
+    const lines = fs
+      .readdirSync(d)
+      .filter((n) => n.startsWith('vcp-dead-letter-'))
+      .flatMap((f) => readJsonl(path.join(d, f)) as unknown[]);
+    const headers = lines.filter((l) => (l as { vcp_dead_letter?: unknown }).vcp_dead_letter);
+    expect(headers.map((h) => (h as any).vcp_dead_letter.reasons[0])).toEqual([
+      expect.objectContaining({
+        rule: 'rejected',
+        message: expect.stringContaining('refused: invalid event'),
+      }),
+      expect.objectContaining({ rule: 'rejected' }),
+    ]);
+    expect(orderIds(lines.filter((l) => !headers.includes(l))).sort()).toEqual(['O-2', 'O-5']);
     expect(sink.stats().rejected).toBe(2);
     await sink.close();
   });
