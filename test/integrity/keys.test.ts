@@ -374,7 +374,8 @@ describe('key files', () => {
     expectError(() => loadPrivateKeyFile(''), VcpConfigError, /non-empty string/);
   });
 
-  // root reads any file, so there is nothing to show when the tests run as root.
+  // root reads any file, so there is nothing to show when the tests run as root;
+  // key-file-unprivileged.test.ts runs this case (and the CLI's) as the user nobody.
   it.skipIf(process.getuid?.() === 0)('an unreadable file → VcpConfigError', () => {
     const p = write('locked.pem', exportPrivateKey(pair.privateKey, 'pem'));
     chmodSync(p, 0o000);
