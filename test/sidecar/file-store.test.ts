@@ -190,7 +190,7 @@ describe('FileEventStore', () => {
     await third.store.close();
   });
 
-  it('treats damage inside the last segment as the torn end and reports checksum-valid records after it', async () => {
+  it('refuses damage inside the last segment that checksum-valid records follow (bit rot, not a torn end), naming them', async () => {
     const d = dir();
     const { store } = await openStore(d);
     await store.append([stored(0), stored(1), stored(2)]);
@@ -199,10 +199,11 @@ describe('FileEventStore', () => {
     const firstEnd = bytes.indexOf(0x0a) + 1;
     bytes[firstEnd + 40]! ^= 0xff; // damage record 1; record 2 stays intact
     writeFileSync(segment(d), bytes);
-    const again = await openStore(d);
-    expect(again.state.size).toBe(1);
-    expect(again.state.recovery[0]).toMatch(/1 checksum-valid record\(s\) after the damage/);
-    await again.store.close();
+    await expect(openStore(d)).rejects.toThrow(
+      /at byte offset \d+: record checksum mismatch; the record there should hold merkle_index 1.*1 checksum-valid record\(s\) follow it.*merkle_index 2 .*will not start|will not start.*merkle_index 1/,
+    );
+    // Nothing was changed on disk by the refusal.
+    expect(readFileSync(segment(d))).toEqual(bytes);
   });
 
   it('recovers from garbage and zero-filled blocks at the end (what a power cut can leave)', async () => {
@@ -225,7 +226,9 @@ describe('FileEventStore', () => {
     const bytes = readFileSync(segment(d, 1));
     bytes[30]! ^= 0x01;
     writeFileSync(segment(d, 1), bytes);
-    await expect(openStore(d, 4096)).rejects.toThrow(/not the last segment.*will not open/);
+    await expect(openStore(d, 4096)).rejects.toThrow(
+      /will not start: .*00000001\.log at byte offset 0.*not in the newest segment/,
+    );
     // The refusal released the lock: after a repair the store opens.
     bytes[30]! ^= 0x01;
     writeFileSync(segment(d, 1), bytes);
@@ -248,6 +251,7 @@ describe('FileEventStore', () => {
   it('keeps anchors in order, replaces a record by anchor_id, and survives a torn anchors file', async () => {
     const d = dir();
     const { store } = await openStore(d);
+    await store.append([stored(0), stored(1)]);
     await store.putAnchor(anchor('a1', 1));
     await store.putAnchor(anchor('a2', 2));
     await store.putAnchor(anchor('a1', 1, 'proof-arrived'));

@@ -3,38 +3,53 @@
  *
  * Layout of the data folder:
  *
- *     LOCK                   pid of the sidecar that owns the folder
+ *     LOCK                   pid of the sidecar that owns the folder (file/lock.ts)
  *     segments/00000001.log  events, append-only, rotated at `segmentBytes`
  *     anchors.log            anchor records, append-only (a later copy with
  *                            the same anchor_id replaces an earlier one)
+ *     quarantine/            what `vcp sidecar repair` moved out of the log
  *
  * Every record is one line with a CRC-32 (see file/record.ts). `append`
  * writes a whole group with one `write` and one `fdatasync` and resolves only
  * then, which is what lets the server answer 201 (group commit: the server
  * batches everything that arrived while the previous fsync ran).
  *
- * Recovery on `open`: the segments are read in order and checked record by
- * record. A bad or incomplete record in the LAST segment is a torn write from
- * a crash (only the group being written can be torn, and it was never
- * acknowledged): the log is truncated just before it, and the cut-off bytes
- * are kept beside the segment (`<segment>.torn-<offset>`) for inspection. A
- * bad record in an earlier segment, or leaf indexes that are not contiguous,
- * cannot come from a crash: the store refuses to open and says where.
+ * Recovery on `open` (DESIGN decision 13, file/segment-check.ts): the anchors
+ * are read first (the newest one's tree size is what the log has promised),
+ * then the segments, record by record. Only an incomplete or zero-filled
+ * tail of the newest segment, with nothing valid after it and above the
+ * anchored size, is a torn write: it is cut off and the bytes are kept
+ * beside the segment (`<segment>.torn-<offset>`). Anything else — a complete
+ * record with a wrong checksum, valid records after a bad one, damage in an
+ * older segment or below the anchored size, fewer events than an anchor
+ * covers — refuses to open with a {@link LogDamageError} naming the file,
+ * the byte offset and the events at stake; nothing is changed on disk then.
+ * `vcp sidecar repair` (file/repair.ts) is the explicit way out.
+ *
+ * While open: the folder lock is checked on every group commit (and the
+ * segment's size against what this process wrote); a background scrub
+ * (file/scrub.ts) rereads the segments and recomputes the anchored roots.
+ * A lost lock, a failed fsync or a failed scrub stop all writes (the server
+ * answers 503) rather than extend a log that may be damaged.
  *
  * The id index is kept in memory and rebuilt on start (file/event-index.ts).
  * Conformance warnings are not persisted (`StoredEvent.warnings` is left
  * out): a duplicate submission is answered with the warnings of the copy
  * just sent, whose header and payload are the same.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { fstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { type FileHandle, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord } from '../../core/types.ts';
+import { newestAnchor, readAnchorLog } from './file/anchor-log.ts';
 import { EventIndex } from './file/event-index.ts';
-import { acquireLock } from './file/lock.ts';
-import { checkRecord, decodeRecords, encodeRecords } from './file/record.ts';
+import { acquireLock, type FolderLock } from './file/lock.ts';
+import { checkRecord, encodeRecords } from './file/record.ts';
+import { type ScrubStatus, scrubSegments } from './file/scrub.ts';
+import { checkSegment, type Damage, describeDamage, LogDamageError } from './file/segment-check.ts';
 import type { EventStore, StoredEvent, StoreState } from './store.ts';
+import type { StoreHealthReport, StoreHealthSource } from './store-health.ts';
 
 /** Options of {@link FileEventStore}. */
 export interface FileEventStoreOptions {
@@ -42,8 +57,12 @@ export interface FileEventStoreOptions {
   dir: string;
   /** Start a new segment once the current one would grow past this many bytes (default 64 MiB). */
   segmentBytes?: number;
+  /** Reread and check the whole log this often, ms (default 1 h; 0: never). */
+  scrubIntervalMs?: number;
   /** Called after each durable group write, for metrics. */
   onDurableWrite?: (info: { seconds: number; bytes: number; events: number }) => void;
+  /** One line to the sidecar's log (scrub results, loss of the lock). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -60,9 +79,13 @@ export interface StoredEventWithRaw extends StoredEvent {
 
 /** Default segment size. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Default scrub interval: one hour. */
+export const DEFAULT_SCRUB_INTERVAL_MS = 3_600_000;
+
+/** Name of the folder `vcp sidecar repair` moves damaged data into. */
+export const QUARANTINE_DIR = 'quarantine';
 
 const SEGMENT_RE = /^(\d{8})\.log$/;
-const PREFIX_RE = /^\{"i":(\d{1,15}),"id":"([0-9A-Za-z._-]{1,128})","h":"([0-9a-f]{64})"/;
 const HEX64_RE = /^[0-9a-f]{64}$/;
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 
@@ -72,35 +95,54 @@ interface Segment {
   /** Bytes of complete records. */
   size: number;
   reader?: FileHandle;
-  /** The open of `reader` in progress: concurrent reads share it (a second handle would be dropped unclosed, DEP0137). */
+  /** The open of `reader` while it runs (concurrent readers share it; none is dropped unclosed). */
   opening?: Promise<FileHandle>;
 }
 
 /** Append-only segment files with group-commit fdatasync. See the module comment. */
-export class FileEventStore implements EventStore {
+export class FileEventStore implements EventStore, StoreHealthSource {
   readonly name: string;
   readonly #dir: string;
   readonly #segDir: string;
   readonly #segmentBytes: number;
+  readonly #scrubIntervalMs: number;
   readonly #onDurableWrite: FileEventStoreOptions['onDurableWrite'];
+  readonly #log: (line: string) => void;
   #segments: Segment[] = [];
   #writer: FileHandle | undefined;
   #index = new EventIndex();
   #anchors: AnchorRecord[] = [];
   #anchorsFile: FileHandle | undefined;
   #anchorChain: Promise<unknown> = Promise.resolve();
-  #release: (() => void) | undefined;
+  #lock: FolderLock | undefined;
   #appending = false;
   #failed: string | undefined;
   #opened = false;
   #closed = false;
+  #scrub: ScrubStatus;
+  #scrubTimer: NodeJS.Timeout | undefined;
+  #scrubRun: Promise<ScrubStatus> | undefined;
 
   constructor(options: FileEventStoreOptions) {
     this.#dir = options.dir;
     this.#segDir = join(options.dir, 'segments');
     this.#segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    const interval = options.scrubIntervalMs ?? DEFAULT_SCRUB_INTERVAL_MS;
+    if (!Number.isFinite(interval) || interval < 0 || interval > 2 ** 31 - 1) {
+      throw new VcpIoError(`scrubIntervalMs must be between 0 (off) and 2^31-1 ms (got ${interval})`);
+    }
+    this.#scrubIntervalMs = interval;
     this.#onDurableWrite = options.onDurableWrite;
+    this.#log = options.log ?? (() => {});
     this.name = `file:${options.dir}`;
+    this.#scrub = {
+      last_run: null,
+      ok: null,
+      problems: [],
+      events_checked: 0,
+      anchors_checked: 0,
+      interval_s: interval / 1000,
+    };
   }
 
   /** Number of stored events. */
@@ -118,141 +160,134 @@ export class FileEventStore implements EventStore {
         cause: e,
       });
     }
-    this.#release = acquireLock(this.#dir);
+    this.#lock = await acquireLock(this.#dir);
+    let state: StoreState;
     try {
-      return await this.#recover();
+      state = await this.#recover();
     } catch (e) {
       await this.close().catch(() => {});
       throw e;
     }
+    this.#scheduleScrub();
+    return state;
   }
 
   async #recover(): Promise<StoreState> {
     const recovery: string[] = [];
     const leaves: string[] = [];
+    const anchorsPath = join(this.#dir, 'anchors.log');
+    const anchorLog = await readAnchorLog(anchorsPath);
+    const newest = newestAnchor(anchorLog.anchors);
+    const anchored = newest?.tree_size ?? 0;
     const names = readdirSync(this.#segDir)
       .filter((n) => SEGMENT_RE.test(n))
       .sort();
+    let torn: { damage: Damage; data: Buffer } | undefined;
     for (let k = 0; k < names.length; k++) {
       const name = names[k]!;
       const path = join(this.#segDir, name);
       const no = Number.parseInt(SEGMENT_RE.exec(name)![1]!, 10);
       const buf = await readFile(path);
-      const last = k === names.length - 1;
-      let badIndex: string | undefined;
-      const result = decodeRecords(buf, (rec) => {
-        if (badIndex) return;
-        const head = parsePrefix(rec.json);
-        if (!head || head.index !== this.#index.size) {
-          badIndex = head
-            ? `record at offset ${rec.offset} has leaf index ${head.index}, expected ${this.#index.size}`
-            : `record at offset ${rec.offset} is not an event record`;
-          return;
-        }
-        this.#index.push(head.eventId, no, rec.offset, rec.length);
-        leaves.push(head.eventHash);
+      const check = checkSegment(buf, path, no, this.#index.size, (h) => {
+        this.#index.push(h.eventId, no, h.offset, h.length);
+        leaves.push(h.eventHash);
       });
-      if (badIndex) throw new VcpIoError(`segment ${path} is corrupt: ${badIndex}; the store will not open`);
-      let size = buf.length;
-      if (result.problem) {
-        if (!last) {
-          throw new VcpIoError(
-            `segment ${path} is corrupt (${result.problem}) but is not the last segment, so this is not a torn write ` +
-              'from a crash; the store will not open. Restore it from a copy or inspect it by hand.',
-          );
-        }
-        size = result.validEnd;
-        const torn = buf.subarray(result.validEnd);
-        const keep = `${path}.torn-${result.validEnd}`;
-        await writeFile(keep, torn);
-        const h = await open(path, 'r+');
-        try {
-          await h.truncate(result.validEnd);
-          await h.datasync();
-        } finally {
-          await h.close();
-        }
-        recovery.push(
-          `segment ${name}: dropped a torn tail of ${torn.length} bytes at offset ${result.validEnd} (${result.problem})` +
-            (result.validAfterProblem
-              ? `; it held ${result.validAfterProblem} checksum-valid record(s) after the damage, never acknowledged if this was a crash`
-              : '') +
-            `; the bytes are kept in ${keep}`,
-        );
+      const d = check.damage;
+      if (d) {
+        const newer = names.length - 1 - k;
+        const why =
+          newer > 0
+            ? `it is not in the newest segment (${newer} newer segment(s) follow, and a crash only tears the end of the log)`
+            : d.validAfter.length
+              ? 'checksum-valid records follow it, and a crash only tears the end of the log'
+              : !d.tornShaped
+                ? 'it is a complete record that fails its check, not a record cut short by a crash'
+                : d.leaf < anchored
+                  ? `anchor ${newest!.anchor_id} already covers tree_size ${anchored}, so these events were acknowledged and anchored`
+                  : undefined;
+        if (why) throw this.#damageError(d, why, newer, newest);
+        torn = { damage: d, data: Buffer.from(buf.subarray(check.validEnd)) };
       }
-      this.#segments.push({ no, path, size });
+      this.#segments.push({ no, path, size: check.validEnd });
     }
+    if (this.#index.size < anchored) {
+      throw new LogDamageError(
+        `data folder ${this.#dir} is missing anchored events and the store will not start: the segments hold ` +
+          `${this.#index.size} events, but anchor ${newest!.anchor_id} (anchored_at ${newest!.anchored_at}) covers ` +
+          `tree_size ${anchored}, so merkle_index ${this.#index.size}–${anchored - 1} are lost from this copy. ` +
+          'Handing those indexes out again would fork the signed tree. Restore the segments from a backup.',
+      );
+    }
+
+    // Every check passed: only now change anything on disk.
+    if (torn) {
+      const { damage: d, data } = torn;
+      const keep = `${d.file}.torn-${d.offset}`;
+      await writeFile(keep, data);
+      await truncateDurably(d.file, d.offset);
+      recovery.push(
+        `segment ${d.file.slice(this.#segDir.length + 1)}: dropped a torn tail of ${data.length} bytes at offset ` +
+          `${d.offset} (${d.problem}; the unacknowledged write of merkle_index ${d.leaf} on) ; the bytes are kept in ${keep}`,
+      );
+    }
+    if (anchorLog.torn) {
+      const keep = `${anchorsPath}.torn-${anchorLog.torn.offset}`;
+      await writeFile(keep, anchorLog.torn.data);
+      await truncateDurably(anchorsPath, anchorLog.torn.offset);
+      recovery.push(
+        `anchors.log: dropped a torn tail of ${anchorLog.torn.data.length} bytes (${anchorLog.torn.problem}); the bytes are kept in ${keep}`,
+      );
+    }
+    this.#anchors = anchorLog.anchors;
     if (this.#segments.length === 0) await this.#newSegment(1);
-    else {
-      const cur = this.#segments.at(-1)!;
-      this.#writer = await open(cur.path, 'a');
+    else this.#writer = await open(this.#segments.at(-1)!.path, 'a');
+    this.#anchorsFile = await open(anchorsPath, 'a');
+    if (anchorLog.bytes === 0) await fsyncDir(this.#dir);
+    const repairs = quarantined(this.#dir);
+    if (repairs.length) {
+      recovery.push(
+        `${repairs.length} earlier repair(s) moved data into ${join(this.#dir, QUARANTINE_DIR)} (newest: ${repairs.at(-1)}); see its report.json and repair-note.json`,
+      );
     }
-    await this.#loadAnchors(recovery);
     return { size: this.#index.size, leaves, anchors: [...this.#anchors], recovery };
   }
 
-  async #loadAnchors(recovery: string[]): Promise<void> {
-    const path = join(this.#dir, 'anchors.log');
-    let buf: Buffer;
-    try {
-      buf = await readFile(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-        throw new VcpIoError(`cannot read ${path}`, { cause: e });
-      buf = Buffer.alloc(0);
-    }
-    const byId = new Map<string, number>();
-    let notRecord: string | undefined;
-    const result = decodeRecords(buf, (rec) => {
-      let r: AnchorRecord;
-      try {
-        r = JSON.parse(rec.json.toString('utf8')) as AnchorRecord;
-      } catch {
-        notRecord ??= `record at offset ${rec.offset} is not JSON`;
-        return;
-      }
-      const at = byId.get(r.anchor_id);
-      if (at === undefined) {
-        byId.set(r.anchor_id, this.#anchors.length);
-        this.#anchors.push(r);
-      } else this.#anchors[at] = r;
-    });
-    if (notRecord) throw new VcpIoError(`${path} is corrupt: ${notRecord}; the store will not open`);
-    if (result.problem) {
-      const torn = buf.subarray(result.validEnd);
-      const keep = `${path}.torn-${result.validEnd}`;
-      await writeFile(keep, torn);
-      const h = await open(path, 'r+');
-      try {
-        await h.truncate(result.validEnd);
-        await h.datasync();
-      } finally {
-        await h.close();
-      }
-      recovery.push(
-        `anchors.log: dropped a torn tail of ${torn.length} bytes (${result.problem}); the bytes are kept in ${keep}`,
-      );
-    }
-    this.#anchorsFile = await open(path, 'a');
-    if (buf.length === 0) await fsyncDir(this.#dir);
+  #damageError(d: Damage, why: string, newer: number, newest: AnchorRecord | undefined): LogDamageError {
+    const anchored = newest?.tree_size ?? 0;
+    const later = newer > 0 ? ` Every event in the ${newer} newer segment(s) lies behind it too.` : '';
+    const covered =
+      d.leaf < anchored
+        ? ` merkle_index ${d.leaf}–${anchored - 1} are covered by anchor ${newest!.anchor_id} (tree_size ${anchored}): ` +
+          '`vcp sidecar repair` cannot help, since cutting the log there would drop anchored events; restore ' +
+          `${d.file} from a backup.`
+        : ` No anchor covers them (newest anchored tree_size ${anchored}). Run \`vcp sidecar repair --data-dir ${this.#dir}\` ` +
+          `to move the damaged part into ${join(this.#dir, QUARANTINE_DIR)} (nothing is deleted; the log then continues ` +
+          `from merkle_index ${d.leaf}), or restore ${d.file} from a backup.`;
+    return new LogDamageError(
+      `data folder ${this.#dir} is damaged and the store will not start: ${describeDamage(d)}. ` +
+        `This is corruption, not a torn write: ${why}.${later}${covered}`,
+      d,
+    );
   }
 
   async #newSegment(no: number): Promise<void> {
     const path = join(this.#segDir, `${String(no).padStart(8, '0')}.log`);
     const w = await open(path, 'a');
-    await fsyncDir(this.#segDir);
-    await this.#writer?.close();
+    // Swap first, so no error path leaves either handle unreferenced and unclosed (DEP0137).
+    const old = this.#writer;
     this.#writer = w;
     this.#segments.push({ no, path, size: 0 });
+    await fsyncDir(this.#segDir);
+    await old?.close().catch(() => {});
   }
 
   async append(batch: readonly StoredEvent[]): Promise<void> {
-    this.#checkWritable();
     if (this.#appending) {
       throw new VcpIoError(
         `${this.name}: append() called while another append runs; the server must be the only writer`,
       );
     }
+    this.#checkWritable(true);
     if (batch.length === 0) return;
     const base = this.#index.size;
     const jsons = new Array<string[]>(batch.length);
@@ -325,10 +360,116 @@ export class FileEventStore implements EventStore {
     }
   }
 
-  #checkWritable(): void {
+  /**
+   * Refuse writes when closed or failed, and check (cheaply, on every group
+   * commit and anchor) that the folder is still ours: the lock file is the
+   * one this process created, and (before a group commit) the segment is
+   * exactly as long as what this process wrote. Either failing means another writer may be at work:
+   * stop writing for good rather than interleave with it.
+   */
+  #checkWritable(checkSize = false): void {
     if (!this.#opened || this.#closed) throw new VcpIoError(`${this.name} is not open`);
+    if (!this.#failed) {
+      const lost = this.#lock?.check();
+      if (lost) this.#fail(`${lost}; another process may be writing to this folder`);
+    }
+    // Only between appends: during one, the file is legitimately longer than `size`.
+    if (checkSize && !this.#failed && this.#writer) {
+      const seg = this.#segments.at(-1)!;
+      let size: number | undefined;
+      try {
+        size = fstatSync(this.#writer.fd).size;
+      } catch (e) {
+        this.#fail(`cannot stat ${seg.path}: ${(e as Error).message}`);
+      }
+      if (size !== undefined && size !== seg.size) {
+        this.#fail(
+          `${seg.path} is ${size} bytes long, but this process wrote ${seg.size}: another process wrote to it or cut it`,
+        );
+      }
+    }
     if (this.#failed)
       throw new VcpIoError(`${this.name} stopped accepting writes: ${this.#failed}; restart the sidecar`);
+  }
+
+  /** Stop accepting writes for good, and say so once in the log. */
+  #fail(reason: string): void {
+    if (this.#failed) return;
+    this.#failed = reason;
+    this.#log(`store ${this.name} stopped accepting writes: ${reason}`);
+  }
+
+  /** Whether writes are accepted (checks the lock now), and the last scrub. */
+  storeHealth(): StoreHealthReport {
+    if (this.#opened && !this.#closed && !this.#failed) {
+      const lost = this.#lock?.check();
+      if (lost) this.#fail(`${lost}; another process may be writing to this folder`);
+    }
+    return {
+      writable: this.#opened && !this.#closed && !this.#failed,
+      problem: this.#failed ?? (this.#closed ? 'closed' : this.#opened ? null : 'not open'),
+      scrub: this.scrubStatus(),
+    };
+  }
+
+  /** The result of the last scrub (a copy). */
+  scrubStatus(): ScrubStatus {
+    return { ...this.#scrub, problems: [...this.#scrub.problems] };
+  }
+
+  /**
+   * Reread every segment now: checksums, leaf indexes, index locations, and
+   * the root at every anchor's tree size against the root it signed. On any
+   * problem the store stops accepting writes. A scrub already running is
+   * joined. Resolves to the new status.
+   */
+  scrub(): Promise<ScrubStatus> {
+    if (!this.#opened || this.#closed) return Promise.reject(new VcpIoError(`${this.name} is not open`));
+    this.#scrubRun ??= this.#runScrub().finally(() => {
+      this.#scrubRun = undefined;
+    });
+    return this.#scrubRun;
+  }
+
+  async #runScrub(): Promise<ScrubStatus> {
+    const t0 = Date.now();
+    const index = this.#index;
+    const result = await scrubSegments({
+      segments: this.#segments.map((s) => ({ no: s.no, path: s.path, size: s.size })),
+      expected: index.size,
+      locate: (i) => index.locate(i),
+      anchors: [...this.#anchors],
+      stopped: () => this.#closed,
+    });
+    if (this.#closed) return this.scrubStatus();
+    this.#scrub = {
+      last_run: new Date().toISOString(),
+      ok: result.problems.length === 0,
+      problems: result.problems,
+      events_checked: result.events,
+      anchors_checked: result.anchors,
+      interval_s: this.#scrubIntervalMs / 1000,
+    };
+    if (result.problems.length) {
+      this.#fail(`the scrub found damage: ${result.problems[0]}`);
+      this.#log(`scrub of ${this.name} failed: ${result.problems.join('; ')}`);
+    } else {
+      this.#log(
+        `scrub of ${this.name}: ${result.events} events and ${result.anchors} anchor roots checked in ${Date.now() - t0} ms, all good`,
+      );
+    }
+    return this.scrubStatus();
+  }
+
+  #scheduleScrub(): void {
+    if (this.#scrubIntervalMs === 0 || this.#closed) return;
+    this.#scrubTimer = setTimeout(() => {
+      this.#scrubTimer = undefined;
+      this.scrub()
+        .catch((e: unknown) => this.#log(`scrub of ${this.name} could not run: ${(e as Error).message}`))
+        .finally(() => this.#scheduleScrub());
+    }, this.#scrubIntervalMs);
+    this.#scrubTimer.unref();
   }
 
   async getById(eventId: string): Promise<StoredEvent | undefined> {
@@ -446,6 +587,8 @@ export class FileEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#scrubTimer);
+    await this.#scrubRun?.catch(() => {});
     await this.#anchorChain;
     await Promise.all(this.#segments.map((s) => s.opening?.catch(() => undefined)));
     const handles = [this.#writer, this.#anchorsFile, ...this.#segments.map((s) => s.reader)];
@@ -460,8 +603,9 @@ export class FileEventStore implements EventStore {
       await h.datasync().catch(() => {});
       await h.close().catch(() => {});
     }
-    this.#release?.();
-    this.#release = undefined;
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release();
   }
 }
 
@@ -477,24 +621,24 @@ function recordParts(e: StoredEventWithRaw): string[] {
   return [`${head},"e":`, JSON.stringify(e.event), '}'];
 }
 
-/** Leaf index, id and hash from the fixed prefix; falls back to a full parse. */
-function parsePrefix(json: Buffer): { index: number; eventId: string; eventHash: string } | undefined {
-  const m = PREFIX_RE.exec(json.toString('latin1', 0, Math.min(json.length, 256)));
-  if (m) return { index: Number(m[1]), eventId: m[2]!, eventHash: m[3]! };
+/** Cut a file back to `size` and make that durable. */
+async function truncateDurably(path: string, size: number): Promise<void> {
+  const h = await open(path, 'r+');
   try {
-    const r = JSON.parse(json.toString('utf8')) as { i?: unknown; id?: unknown; h?: unknown };
-    if (
-      Number.isSafeInteger(r.i) &&
-      typeof r.id === 'string' &&
-      typeof r.h === 'string' &&
-      HEX64_RE.test(r.h)
-    ) {
-      return { index: r.i as number, eventId: r.id, eventHash: r.h };
-    }
-  } catch {
-    // not JSON
+    await h.truncate(size);
+    await h.datasync();
+  } finally {
+    await h.close();
   }
-  return undefined;
+}
+
+/** Names of the repair folders in `<dir>/quarantine`, oldest first. */
+function quarantined(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, QUARANTINE_DIR)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** fsync a directory so a newly created file's name survives a power cut. */

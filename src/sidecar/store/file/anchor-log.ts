@@ -1,0 +1,81 @@
+/**
+ * `anchors.log`, the file store's append-only list of anchor records (a
+ * later copy with the same anchor_id replaces an earlier one), read back
+ * under the same rule as the segments: only an incomplete or zero-filled
+ * last record with nothing valid after it is a torn write; anything else is
+ * corruption, and the store does not guess which anchors it held.
+ */
+import { readFile } from 'node:fs/promises';
+import { VcpIoError } from '../../../core/errors.ts';
+import type { AnchorRecord } from '../../../core/types.ts';
+import { decodeRecords } from './record.ts';
+
+/** What {@link readAnchorLog} found. */
+export interface AnchorLog {
+  /** Anchor records in the order they were made (replaced copies in place). */
+  anchors: AnchorRecord[];
+  /** Bytes of the file. */
+  bytes: number;
+  /** A torn tail to cut off: where it starts and why. */
+  torn?: { offset: number; problem: string; data: Buffer };
+}
+
+/** The anchor with the largest tree size (the newest promise the log must keep), if any. */
+export function newestAnchor(anchors: readonly AnchorRecord[]): AnchorRecord | undefined {
+  let best: AnchorRecord | undefined;
+  for (const a of anchors) if (!best || a.tree_size > best.tree_size) best = a;
+  return best;
+}
+
+/** Read and check `anchors.log` (missing: empty). Throws `VcpIoError` on corruption. */
+export async function readAnchorLog(path: string): Promise<AnchorLog> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new VcpIoError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    buf = Buffer.alloc(0);
+  }
+  const anchors: AnchorRecord[] = [];
+  const byId = new Map<string, number>();
+  let notRecord: string | undefined;
+  const result = decodeRecords(buf, (rec) => {
+    let r: AnchorRecord;
+    try {
+      r = JSON.parse(rec.json.toString('utf8')) as AnchorRecord;
+    } catch {
+      notRecord ??= `the record at byte offset ${rec.offset} is not JSON`;
+      return;
+    }
+    if (typeof r?.anchor_id !== 'string' || !Number.isSafeInteger(r.tree_size) || r.tree_size < 0) {
+      notRecord ??= `the record at byte offset ${rec.offset} is not an anchor record (anchor_id, tree_size)`;
+      return;
+    }
+    const at = byId.get(r.anchor_id);
+    if (at === undefined) {
+      byId.set(r.anchor_id, anchors.length);
+      anchors.push(r);
+    } else anchors[at] = r;
+  });
+  const restore =
+    'the store will not open: it cannot tell which anchors it made, and so which merkle_index values are already promised. ' +
+    'Restore anchors.log from a backup (the local anchor target also keeps a copy of every record in anchors-local.jsonl).';
+  if (notRecord) throw new VcpIoError(`${path} is corrupt: ${notRecord}; ${restore}`);
+  const out: AnchorLog = { anchors, bytes: buf.length };
+  if (result.problem) {
+    const tail = buf.subarray(result.validEnd);
+    const tornShaped = result.validAfterProblem === 0 && (tail.at(-1) !== 0x0a || tail.includes(0));
+    if (!tornShaped) {
+      throw new VcpIoError(
+        `${path} is corrupt at byte offset ${result.validEnd} (${result.problem}` +
+          (result.validAfterProblem
+            ? `; ${result.validAfterProblem} checksum-valid record(s) follow it`
+            : '') +
+          `): a crash cannot leave that; ${restore}`,
+      );
+    }
+    out.torn = { offset: result.validEnd, problem: result.problem, data: Buffer.from(tail) };
+  }
+  return out;
+}
