@@ -159,7 +159,7 @@ export class CommitQueue {
                   'storage_unavailable',
                   'the events could not be stored; nothing of this request was kept',
                   {},
-                  { 'retry-after': '1' },
+                  { 'retry-after': String((e as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1) },
                 );
           for (const p of group) this.#settle(p, undefined, err);
           this.#metrics?.reject('storage', n);

@@ -13,7 +13,7 @@
  *
  * Listens on 127.0.0.1 only.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, Socket } from 'node:net';
 
 /** A running proxy. See the module comment. */
 export interface TcpProxy {
@@ -57,7 +57,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
   const onConnection = (client: Socket) => {
     accepted++;
-    const upstream: Socket = new (client.constructor as typeof Socket)();
+    const upstream = new Socket();
     sockets.add(client);
     sockets.add(upstream);
     let armed = false;
