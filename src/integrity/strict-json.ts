@@ -1,20 +1,58 @@
 /**
  * JSON parsing that refuses what `JSON.parse` silently accepts but an audit
- * log must not: duplicate keys in one object (two parsers could read two
- * different values for one field) and nesting beyond a limit.
+ * log must not, and that bounds the work an untrusted text can cause.
  *
- * `JSON.parse` checks the syntax and builds the values; one scan of the same
- * text then refuses duplicate keys (compared after unescaping: `"a"` and
- * `"\u0061"` are the same key) and excessive depth, and notes where each
- * element of a top-level array starts and ends (the sidecar's batch items).
- * String contents are skipped with `indexOf`, and small objects compare keys
- * in an array instead of allocating a Set; a slow reference in
+ * Refused (rule names are the `rule` of the `VcpValidationError` issue):
+ * - limits, checked while scanning and *before* `JSON.parse` builds anything
+ *   (a 4-million-deep array or an 830 000-key object costs `JSON.parse`
+ *   seconds and hundreds of MB): `depth`, `max-keys` (per object and in
+ *   total), `max-string-length`, `max-items` (elements of a root array);
+ * - `duplicate-key`: one key twice in an object (compared after unescaping:
+ *   `"a"` and `"\u0061"` are the same key), since two readers could see two
+ *   different values;
+ * - `forbidden-key`: a `__proto__` key anywhere, or a `constructor` key whose
+ *   object holds a `prototype` key (as Fastify refuses): prototype pollution
+ *   in any JavaScript consumer that copies the data;
+ * - `number-precision`: a number a double cannot hold exactly (json-number.ts);
+ * - `number-form` (only with `canonicalNumbers`): number text other than its
+ *   RFC 8785 spelling;
+ * - `json`: malformed text.
+ *
+ * One scan finds the structure (string contents are skipped with `indexOf`,
+ * small objects compare keys in an array instead of a Set) and notes where
+ * each element of a root array starts and ends (the sidecar's batch items);
+ * then `JSON.parse` checks the syntax and builds the values. A limit stops
+ * the scan at once; other findings wait for `JSON.parse`, so malformed text
+ * is reported as `json` as the reference parser does. A slow reference in
  * test/reference/strict-json-reference.ts cross-checks the verdicts.
  */
 import { VcpValidationError } from '../core/errors.ts';
+import { numberRule, readAs } from './json-number.ts';
 
-/** Default nesting limit, as `parseStrictJson`. */
+/** Default nesting limit. */
 export const MAX_JSON_DEPTH = 64;
+/** Default most keys in one object. */
+export const MAX_JSON_KEYS_PER_OBJECT = 10_000;
+/** Default most keys in the whole text. */
+export const MAX_JSON_KEYS = 1_000_000;
+/** Default longest string (key or value), in characters as written (escapes count as written). */
+export const MAX_JSON_STRING_LENGTH = 1024 * 1024;
+
+/** Options of the strict parsers; every limit has a safe default. */
+export interface StrictJsonOptions {
+  /** Maximum nesting of objects and arrays (default 64). */
+  maxDepth?: number;
+  /** Most keys in one object (default 10 000). */
+  maxKeysPerObject?: number;
+  /** Most keys in the whole text (default 1 000 000). */
+  maxKeys?: number;
+  /** Longest string, key or value, in characters as written (default 1 Mi). */
+  maxStringLength?: number;
+  /** Most elements of a root array (default: no limit beyond the others). */
+  maxItems?: number;
+  /** Refuse number text that is not its RFC 8785 form (`2.0`, `1E2`, `-0`): rule `number-form`. */
+  canonicalNumbers?: boolean;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -23,12 +61,19 @@ const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DIGIT0 = 0x30;
+const DIGIT9 = 0x39;
 
 interface Frame {
   /** Keys seen so far (objects only); a Set once there are many. */
   keys: string[] | Set<string> | undefined;
+  /** Number of keys (objects) or the current element's index (arrays). */
+  count: number;
   expectKey: boolean;
-  /** The key (or `[]`) under which this container sits in its parent, for error paths. */
+  /** The value of a `constructor` key: a `prototype` key in it is refused. */
+  ctor: boolean;
+  /** The key (or `[i]`) under which this container sits in its parent, for error paths. */
   name: string;
 }
 
@@ -40,10 +85,22 @@ export interface ScannedJson {
 }
 
 /**
- * Parse `text` as JSON and apply the strict checks. Throws
- * `VcpValidationError` with rule `json`, `duplicate-key` or `depth`.
+ * Parse `text` as JSON and apply the strict checks and limits. Throws
+ * `VcpValidationError` with one issue `{path, rule, message}`. A number as
+ * second argument is the depth limit (older call form).
  */
-export function parseJsonStrict(text: string, maxDepth = MAX_JSON_DEPTH): ScannedJson {
+export function parseJsonStrict(text: string, options: StrictJsonOptions | number = {}): ScannedJson {
+  const o: StrictJsonOptions = typeof options === 'number' ? { maxDepth: options } : options;
+  // The limits of this untrusted text, checked by the scan before JSON.parse builds anything.
+  const limits: Limits = {
+    maxDepth: o.maxDepth ?? MAX_JSON_DEPTH,
+    maxKeysPerObject: o.maxKeysPerObject ?? MAX_JSON_KEYS_PER_OBJECT,
+    maxKeys: o.maxKeys ?? MAX_JSON_KEYS,
+    maxStringLength: o.maxStringLength ?? MAX_JSON_STRING_LENGTH,
+    maxItems: o.maxItems ?? Number.POSITIVE_INFINITY,
+    canonicalNumbers: o.canonicalNumbers === true,
+  };
+  const { elements, finding } = scan(text, limits);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -54,66 +111,123 @@ export function parseJsonStrict(text: string, maxDepth = MAX_JSON_DEPTH): Scanne
       message: `malformed JSON: ${(e as Error).message}`,
     });
   }
-  // Scalars at the root hold no keys.
-  if (value === null || typeof value !== 'object') return { value, elements: undefined };
-  const elements = scan(text, maxDepth, Array.isArray(value));
-  return { value, elements };
+  if (finding) throw new VcpValidationError(finding);
+  const isArray = Array.isArray(value);
+  return { value, elements: isArray ? elements : undefined };
+}
+
+/** Parse `text` as JSON with the strict checks; throws `VcpValidationError` naming the path and rule. */
+export function parseStrictJson(text: string, options: StrictJsonOptions = {}): unknown {
+  return parseJsonStrict(text, options).value;
+}
+
+/** Parse JSON that must be an object (an event, a request body item). */
+export function parseStrictJsonObject(
+  text: string,
+  options: StrictJsonOptions = {},
+): Record<string, unknown> {
+  const value = parseStrictJson(text, options);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new VcpValidationError({ path: '', rule: 'object', message: 'expected a JSON object' });
+  }
+  return value as Record<string, unknown>;
+}
+
+interface Limits {
+  maxDepth: number;
+  maxKeysPerObject: number;
+  maxKeys: number;
+  maxStringLength: number;
+  maxItems: number;
+  canonicalNumbers: boolean;
+}
+
+interface Finding {
+  path: string;
+  rule: string;
+  message: string;
 }
 
 function pathOf(stack: Frame[], upTo: number): string {
   let p = '';
   for (let k = 1; k <= upTo; k++) {
     const name = stack[k]!.name;
-    p = name === '[]' ? `${p}[]` : p ? `${p}.${name}` : name;
+    p = name.charCodeAt(0) === LBRACKET ? `${p}${name}` : p ? `${p}.${name}` : name;
   }
   return p;
 }
 
-/** Scan well-formed JSON (JSON.parse accepted it). */
-function scan(text: string, maxDepth: number, rootIsArray: boolean): [number, number][] | undefined {
+/** Path of the value at the scan position: the current key of the top object, or the top array's index. */
+function valuePath(stack: Frame[], key: string): string {
+  const top = stack[stack.length - 1];
+  if (top === undefined) return '';
+  const parent = pathOf(stack, stack.length - 1);
+  if (top.keys === undefined) return `${parent}[${top.count}]`;
+  return parent ? `${parent}.${key}` : key;
+}
+
+/**
+ * Scan the structure. Limits throw at once; the first other finding is
+ * returned (the caller reports it only if JSON.parse accepts the text). On
+ * malformed text the scan stops or goes on harmlessly; JSON.parse names it.
+ */
+function scan(
+  text: string,
+  lim: Limits,
+): { elements: [number, number][] | undefined; finding: Finding | undefined } {
   const n = text.length;
   const stack: Frame[] = [];
-  const elements: [number, number][] | undefined = rootIsArray ? [] : undefined;
+  let k0 = 0;
+  while (k0 < n && text.charCodeAt(k0) <= 0x20) k0++;
+  const elements: [number, number][] | undefined = text.charCodeAt(k0) === LBRACKET ? [] : undefined;
   let elementStart = -1;
   let lastKey = '';
+  let totalKeys = 0;
+  let finding: Finding | undefined;
+  // A limit refuses the text at once; a finding already made is the better answer (it came first).
+  const limit = (f: Finding): never => {
+    throw new VcpValidationError(finding ?? f);
+  };
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       // Find the closing quote: the next quote not preceded by an odd run of backslashes.
       let j = text.indexOf('"', i + 1);
-      while (text.charCodeAt(j - 1) === BACKSLASH) {
+      while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) {
         let b = j - 1;
         while (text.charCodeAt(b - 1) === BACKSLASH) b--;
         if ((j - b) % 2 === 0) break; // an even run escapes itself, not the quote
         j = text.indexOf('"', j + 1);
       }
+      if (j === -1) break; // unterminated: malformed
+      if (j - i - 1 > lim.maxStringLength) {
+        limit({
+          path: pathOf(stack, stack.length - 1),
+          rule: 'max-string-length',
+          message: `a string of ${j - i - 1} characters; at most ${lim.maxStringLength} are accepted`,
+        });
+      }
       const top = stack[stack.length - 1];
       if (top?.expectKey) {
         let key = text.slice(i + 1, j);
-        if (key.indexOf('\\') !== -1) key = JSON.parse(text.slice(i, j + 1)) as string;
-        const keys = top.keys!;
-        let seen: boolean;
-        if (Array.isArray(keys)) {
-          seen = keys.indexOf(key) !== -1;
-          if (!seen) {
-            keys.push(key);
-            if (keys.length > 16) top.keys = new Set(keys);
+        if (key.indexOf('\\') !== -1) {
+          try {
+            key = JSON.parse(text.slice(i, j + 1)) as string;
+          } catch {
+            break; // a bad escape: malformed
           }
-        } else {
-          seen = keys.has(key);
-          if (!seen) keys.add(key);
         }
-        if (seen) {
-          let parent = pathOf(stack, stack.length - 1);
-          // Inside a batch, name the item: "[3].header" rather than "[].header".
-          if (elements !== undefined && parent.startsWith('[]'))
-            parent = `[${elements.length}]${parent.slice(2)}`;
-          throw new VcpValidationError({
-            path: parent ? `${parent}.${key}` : key,
-            rule: 'duplicate-key',
-            message: `duplicate key "${key.slice(0, 60)}" in one object (at character ${i}); audit data must be unambiguous`,
+        if (++top.count > lim.maxKeysPerObject) {
+          limit({
+            path: pathOf(stack, stack.length - 1),
+            rule: 'max-keys',
+            message: `more than ${lim.maxKeysPerObject} keys in one object`,
           });
         }
+        if (++totalKeys > lim.maxKeys) {
+          limit({ path: '', rule: 'max-keys', message: `more than ${lim.maxKeys} keys in the document` });
+        }
+        if (finding === undefined) finding = keyFinding(stack, top, key, i);
         top.expectKey = false;
         lastKey = key;
       } else if (elements !== undefined && stack.length === 1 && elementStart === -1) elementStart = i;
@@ -121,19 +235,17 @@ function scan(text: string, maxDepth: number, rootIsArray: boolean): [number, nu
       continue;
     }
     if (c === LBRACE || c === LBRACKET) {
-      if (stack.length >= maxDepth) {
-        throw new VcpValidationError({
-          path: '',
-          rule: 'depth',
-          message: `JSON nested deeper than ${maxDepth} levels`,
-        });
+      if (stack.length >= lim.maxDepth) {
+        limit({ path: '', rule: 'depth', message: `JSON nested deeper than ${lim.maxDepth} levels` });
       }
       const parent = stack[stack.length - 1];
       if (elements !== undefined && stack.length === 1 && elementStart === -1) elementStart = i;
       stack.push({
         keys: c === LBRACE ? [] : undefined,
+        count: 0,
         expectKey: c === LBRACE,
-        name: parent === undefined ? '' : parent.keys !== undefined ? lastKey : '[]',
+        ctor: c === LBRACE && parent?.keys !== undefined && lastKey === 'constructor',
+        name: parent === undefined ? '' : parent.keys !== undefined ? lastKey : `[${parent.count}]`,
       });
       continue;
     }
@@ -150,47 +262,118 @@ function scan(text: string, maxDepth: number, rootIsArray: boolean): [number, nu
       continue;
     }
     if (c === COMMA) {
-      const top = stack[stack.length - 1]!;
+      const top = stack[stack.length - 1];
+      if (top === undefined) continue; // malformed
       if (top.keys !== undefined) top.expectKey = true;
-      else if (elements !== undefined && stack.length === 1 && elementStart !== -1) {
-        elements.push([elementStart, trimEnd(text, elementStart, i)]);
-        elementStart = -1;
+      else {
+        top.count++;
+        if (stack.length === 1 && elements !== undefined) {
+          if (top.count >= lim.maxItems) {
+            limit({
+              path: '',
+              rule: 'max-items',
+              message: `more than ${lim.maxItems} items in the array`,
+            });
+          }
+          if (elementStart !== -1) {
+            elements.push([elementStart, trimEnd(text, elementStart, i)]);
+            elementStart = -1;
+          }
+        }
       }
       continue;
     }
+    if (c <= 0x20) continue;
     // Scalars directly in the root array: note where they start.
-    if (elements !== undefined && stack.length === 1 && elementStart === -1 && c > 0x20) elementStart = i;
+    if (elements !== undefined && stack.length === 1 && elementStart === -1) elementStart = i;
+    if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
+      let j = i + 1;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        // digits . e E + -
+        if (
+          !(
+            (d >= DIGIT0 && d <= DIGIT9) ||
+            d === 0x2e ||
+            d === 0x65 ||
+            d === 0x45 ||
+            d === 0x2b ||
+            d === MINUS
+          )
+        )
+          break;
+      }
+      if (finding === undefined) {
+        const rule = numberRule(text.slice(i, j), lim.canonicalNumbers);
+        if (rule !== undefined) finding = numberFinding(stack, lastKey, text.slice(i, j), rule);
+      }
+      i = j - 1;
+    }
   }
-  return elements;
+  return { elements, finding };
+}
+
+/** Duplicate and forbidden keys. */
+function keyFinding(stack: Frame[], top: Frame, key: string, at: number): Finding | undefined {
+  const keys = top.keys!;
+  let seen: boolean;
+  if (Array.isArray(keys)) {
+    seen = keys.indexOf(key) !== -1;
+    if (!seen) {
+      keys.push(key);
+      if (keys.length > 16) top.keys = new Set(keys);
+    }
+  } else {
+    seen = keys.has(key);
+    if (!seen) keys.add(key);
+  }
+  const parent = () => pathOf(stack, stack.length - 1);
+  const shown = key.slice(0, 60);
+  if (key === '__proto__' || (key === 'prototype' && top.ctor)) {
+    const p = parent();
+    return {
+      path: p ? `${p}.${key}` : key,
+      rule: 'forbidden-key',
+      message:
+        key === '__proto__'
+          ? 'key "__proto__" is refused: it rewrites object prototypes in JavaScript readers of this data'
+          : 'key "constructor.prototype" is refused: it rewrites object prototypes in JavaScript readers of this data',
+    };
+  }
+  if (seen) {
+    const p = parent();
+    return {
+      path: p ? `${p}.${key}` : key,
+      rule: 'duplicate-key',
+      message: `duplicate key "${shown}" in one object (at character ${at}); audit data must be unambiguous`,
+    };
+  }
+  return undefined;
+}
+
+function numberFinding(
+  stack: Frame[],
+  lastKey: string,
+  token: string,
+  rule: 'number-precision' | 'number-form',
+): Finding {
+  const path = valuePath(stack, lastKey);
+  const shown = token.length > 40 ? `${token.slice(0, 40)}…` : token;
+  if (rule === 'number-precision') {
+    return {
+      path,
+      rule,
+      message: `the number ${shown} cannot be held exactly by a double (it would be read as ${readAs(token)}); send it as a decimal string, e.g. "${shown}"`,
+    };
+  }
+  return {
+    path,
+    rule,
+    message: `the number ${shown} is not written in its canonical form (RFC 8785 writes ${readAs(token)}); canonical records have one spelling per value`,
+  };
 }
 
 function trimEnd(text: string, start: number, end: number): number {
   while (end > start && text.charCodeAt(end - 1) <= 0x20) end--;
   return end;
-}
-
-/** Options of {@link parseStrictJson}. */
-export interface StrictJsonOptions {
-  /** Maximum nesting of objects and arrays (default 64). */
-  maxDepth?: number;
-}
-
-/**
- * Parse `text` as JSON; throws `VcpValidationError` (rule `json`,
- * `duplicate-key` or `depth`) with the key path of the problem.
- */
-export function parseStrictJson(text: string, options: StrictJsonOptions = {}): unknown {
-  return parseJsonStrict(text, options.maxDepth ?? MAX_JSON_DEPTH).value;
-}
-
-/** Parse JSON that must be an object (an event, a request body item). */
-export function parseStrictJsonObject(
-  text: string,
-  options: StrictJsonOptions = {},
-): Record<string, unknown> {
-  const value = parseStrictJson(text, options);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new VcpValidationError({ path: '', rule: 'object', message: 'expected a JSON object' });
-  }
-  return value as Record<string, unknown>;
 }

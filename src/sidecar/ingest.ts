@@ -77,11 +77,11 @@ export interface IngestLimits {
   maxEventBytes: number;
 }
 
-function tooManyEvents(n: number, limit: number): HttpError {
+function tooManyEvents(n: number | undefined, limit: number): HttpError {
   return new HttpError(
     413,
     'payload_too_large',
-    `${n} events in one request; at most ${limit} are accepted`,
+    `${n ?? `more than ${limit}`} events in one request; at most ${limit} are accepted`,
     {
       limit,
       what: 'batch',
@@ -93,8 +93,12 @@ function tooManyEvents(n: number, limit: number): HttpError {
 export function parseLogBody(
   body: Buffer,
   kind: BodyKind,
-  limits: Pick<IngestLimits, 'maxBatchEvents'>,
+  limits: Pick<IngestLimits, 'maxBatchEvents'> & Partial<Pick<IngestLimits, 'maxEventBytes'>>,
 ): ParsedBody {
+  const parseLimits = {
+    maxBatchEvents: limits.maxBatchEvents,
+    maxEventBytes: limits.maxEventBytes ?? body.length,
+  };
   if (!isUtf8(body)) {
     throw validationError([{ path: '', rule: 'utf8', message: 'the body is not valid UTF-8' }]);
   }
@@ -102,7 +106,7 @@ export function parseLogBody(
   if (kind === 'json') {
     if (text.trim() === '')
       throw validationError([{ path: '', rule: 'required', message: 'the body is empty' }]);
-    const { value, elements } = parseJson(text, '');
+    const { value, elements } = parseJson(text, '', parseLimits);
     if (Array.isArray(value)) {
       if (value.length === 0)
         throw validationError([{ path: '', rule: 'non-empty', message: 'the batch is empty' }]);
@@ -123,7 +127,7 @@ export function parseLogBody(
     if (line.trim() === '') continue;
     if (items.length === limits.maxBatchEvents) throw tooManyEvents(items.length + 1, limits.maxBatchEvents);
     try {
-      items.push(parseJson(line, `[${items.length}]`, n + 1).value);
+      items.push(parseJson(line, `[${items.length}]`, parseLimits, n + 1).value);
       raws.push(line.trim());
     } catch (e) {
       if (!(e instanceof HttpError)) throw e;
@@ -138,11 +142,39 @@ export function parseLogBody(
   return { items, raws, batch: true };
 }
 
-function parseJson(text: string, path: string, line?: number): ReturnType<typeof parseJsonStrict> {
+/**
+ * Most keys in one object of an ingested body. Events hold a few dozen; a
+ * 100 000-key object costs `JSON.parse` a second (objects that large fall
+ * back to slow dictionary mode), so the scan refuses it first.
+ */
+export const INGEST_MAX_KEYS_PER_OBJECT = 1000;
+
+function parseJson(
+  text: string,
+  path: string,
+  limits: Pick<IngestLimits, 'maxBatchEvents' | 'maxEventBytes'>,
+  line?: number,
+): ReturnType<typeof parseJsonStrict> {
   try {
-    return parseJsonStrict(text);
+    // The parser's limits refuse hostile shapes (depth, key counts, string length) before JSON.parse runs.
+    return parseJsonStrict(text, {
+      maxKeysPerObject: INGEST_MAX_KEYS_PER_OBJECT,
+      maxStringLength: limits.maxEventBytes,
+      maxItems: limits.maxBatchEvents,
+    });
   } catch (e) {
     if (e instanceof VcpValidationError) {
+      if (e.rule === 'max-items') throw tooManyEvents(undefined, limits.maxBatchEvents);
+      if (e.rule === 'max-string-length') {
+        // A string longer than an event may be: the event is too large (413), named as prepareEvents names it.
+        const item = path || (/^\[\d+\]/.exec(e.path)?.[0] ?? '');
+        throw new HttpError(
+          413,
+          'payload_too_large',
+          `${item ? `event ${item}` : 'the event'} holds a string longer than the ${limits.maxEventBytes} bytes an event may have (at ${path}${e.path || '(root)'})`,
+          { limit: limits.maxEventBytes, what: 'event', path: item },
+        );
+      }
       const where = line !== undefined ? `line ${line}: ` : '';
       throw validationError(
         e.issues.map((i) => ({

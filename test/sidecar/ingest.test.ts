@@ -207,18 +207,50 @@ describe('prepareEvents', () => {
     expect(prepare(fine)).toHaveLength(1);
   });
 
-  it('keeps "__proto__" keys as plain data (no prototype pollution) and hashes them as sent', () => {
+  it('refuses "__proto__" keys and constructor.prototype (400 forbidden-key), naming the item and path', () => {
+    const text = JSON.stringify([v11Event(0), v11Event(1)]).replace(
+      '"trade_data":{"order_id":"ORD-1"',
+      '"trade_data":{"__proto__":{"polluted":"yes"},"order_id":"ORD-1"',
+    );
+    const e = refusal(() => prepare(text));
+    expect(e.status).toBe(400);
+    expect(issues(e)[0]).toMatchObject({ rule: 'forbidden-key', path: '[1].payload.trade_data.__proto__' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const c = refusal(() =>
+      prepare(
+        JSON.stringify(v11Event()).replace('"payload":{', '"payload":{"constructor":{"prototype":{"x":1}},'),
+      ),
+    );
+    expect(issues(c)[0]).toMatchObject({ rule: 'forbidden-key', path: 'payload.constructor.prototype' });
+    const nd = refusal(() => prepare(`${JSON.stringify(v11Event(0))}\n{"__proto__":1}\n`, 'ndjson'));
+    expect(issues(nd)[0]).toMatchObject({ rule: 'forbidden-key', path: '[1].__proto__' });
+  });
+
+  it('refuses numbers a double cannot hold (400 number-precision) instead of storing them rounded', () => {
     const text = JSON.stringify(v11Event()).replace(
       '"trade_data":{',
-      '"trade_data":{"__proto__":{"polluted":"yes"},',
+      '"trade_data":{"ref_no":12345678901234567890,',
     );
-    const [p] = prepare(text);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const parsed = JSON.parse(text);
-    expect(p!.eventHash).toBe(computeEventHash(parsed));
-    const storedTrade = p!.event.payload.trade_data as object;
-    expect(Object.getOwnPropertyDescriptor(storedTrade, '__proto__')?.value).toEqual({ polluted: 'yes' });
-    expect(Object.getPrototypeOf(storedTrade)).toBe(Object.prototype);
+    const e = refusal(() => prepare(text));
+    expect(e.status).toBe(400);
+    expect(issues(e)[0]).toMatchObject({ rule: 'number-precision', path: 'payload.trade_data.ref_no' });
+    expect(issues(e)[0]!.message).toMatch(/decimal string/);
+    const b = refusal(() =>
+      prepare(
+        `[${JSON.stringify(v11Event(0))},${JSON.stringify(v11Event(1)).replace('"trade_data":{', '"trade_data":{"x":0.10000000000000000001,')}]`,
+      ),
+    );
+    expect(issues(b)[0]).toMatchObject({ rule: 'number-precision', path: '[1].payload.trade_data.x' });
+  });
+
+  it('refuses hostile shapes by the parser limits before building them: keys per object, depth, batch size', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `"k${i}":1`).join(',');
+    const k = refusal(() => prepare(`{"header":{},"payload":{${keys}}}`));
+    expect([k.status, issues(k)[0]!.rule, issues(k)[0]!.path]).toEqual([400, 'max-keys', 'payload']);
+    expect(issues(refusal(() => prepare('['.repeat(1_000_000))))[0]!.rule).toBe('depth');
+    // 101 items, refused at the 101st without parsing the rest (the text is not even closed).
+    const many = refusal(() => prepare(`[${'{},'.repeat(101)}`));
+    expect([many.status, many.extra.what]).toEqual([413, 'batch']);
   });
 
   it('refuses an event larger than the limit with 413 naming it', () => {
