@@ -258,4 +258,9 @@ export interface AnchorRecord {
   prev_anchor_id?: string;
   /** Kafka partition (sidecar cluster mode): each partition has its own tree. */
   partition?: number;
+  /**
+   * A C2SP signed checkpoint note over the same `tree_size` and `merkle_root`
+   * (export format v2), signed by the same key when the record was made.
+   */
+  checkpoint?: string;
 }

@@ -5,7 +5,8 @@
  * - an event (`{"header":…,"payload":…,"security":…}` or PascalCase `{"Header":…}`),
  * - an anchor record, wrapped: `{"anchor_record":{…}}` (a bare record with
  *   `merkle_root` and `tree_size` is accepted too),
- * - optional metadata: `{"vcp_export":{…}}`.
+ * - optional metadata: `{"vcp_export":{…}}`,
+ * - a signed checkpoint (format v2): `{"vcp_checkpoint":{"note":"…"}}`.
  *
  * Anchor records may also come from a separate file in the same format.
  */
@@ -15,7 +16,7 @@ import { parseStrictJson } from './strict-json.ts';
 /** Export metadata line. */
 export interface ExportMeta {
   format: 'vcp-export';
-  version: 1;
+  version: 1 | 2;
   created_at?: string;
   merkle_mode?: string;
   policy_id?: string;
@@ -35,16 +36,19 @@ export interface ParsedExport {
   eventLines: number[];
   anchors: unknown[];
   meta: ExportMeta[];
+  /** `vcp_checkpoint` objects (`{ note }`), in file order (format v2). */
+  checkpoints: unknown[];
   errors: LineError[];
 }
 
 /** Classify one parsed line. */
-export function classifyExportItem(value: unknown): 'event' | 'anchor' | 'meta' | 'unknown' {
+export function classifyExportItem(value: unknown): 'event' | 'anchor' | 'meta' | 'checkpoint' | 'unknown' {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'unknown';
   const v = value as Record<string, unknown>;
   if ('header' in v || 'Header' in v) return 'event';
   if ('anchor_record' in v) return 'anchor';
   if ('vcp_export' in v) return 'meta';
+  if ('vcp_checkpoint' in v) return 'checkpoint';
   if ('merkle_root' in v && 'tree_size' in v) return 'anchor';
   return 'unknown';
 }
@@ -55,7 +59,14 @@ export function classifyExportItem(value: unknown): 'event' | 'anchor' | 'meta' 
  * as unreadable events, so positions stay aligned and nothing is dropped silently.
  */
 export class ExportReader {
-  readonly result: ParsedExport = { events: [], eventLines: [], anchors: [], meta: [], errors: [] };
+  readonly result: ParsedExport = {
+    events: [],
+    eventLines: [],
+    anchors: [],
+    meta: [],
+    checkpoints: [],
+    errors: [],
+  };
   #line = 0;
 
   /** Add one line of text (without its newline). Blank lines are skipped. */
@@ -85,6 +96,9 @@ export class ExportReader {
       }
       case 'meta':
         this.result.meta.push((value as { vcp_export: ExportMeta }).vcp_export);
+        break;
+      case 'checkpoint':
+        this.result.checkpoints.push((value as { vcp_checkpoint: unknown }).vcp_checkpoint);
         break;
       default:
         this.result.errors.push({

@@ -7,11 +7,13 @@
  * {@link AnchoringFactory}; until then {@link createLocalAnchoring} signs the
  * root with `createAnchorRecord` and keeps the record in the store, labelled
  * as a LOCAL_FILE target (development only, not external).
+ * Every record carries a signed checkpoint over its root (checkpoints.ts).
  */
 import type { MerkleMode } from '../core/enums.ts';
 import type { AnchorRecord } from '../core/types.ts';
 import { createAnchorRecord } from '../integrity/anchor-record.ts';
 import type { Signer } from '../integrity/sign.ts';
+import { attachAnchorCheckpoint } from './checkpoints.ts';
 import type { EventStore } from './store/store.ts';
 import type { TreeView } from './tree-state.ts';
 
@@ -117,6 +119,7 @@ export function createLocalAnchoring(ctx: AnchoringContext): Anchoring {
       },
       { signer: ctx.signer, target: { type: 'LOCAL_FILE', identifier, proof: LOCAL_TARGET_PROOF } },
     );
+    attachAnchorCheckpoint(record, ctx.signer);
     await ctx.store.putAnchor(record);
     return { record, unchanged: false };
   };

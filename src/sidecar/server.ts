@@ -20,6 +20,7 @@ import { HttpError } from './http.ts';
 import { checkAccess, listenHttp, methodNotAllowed, shuttingDown } from './http-server.ts';
 import { openSidecarLog } from './log.ts';
 import { handleAnchor } from './routes/anchor.ts';
+import { handleCheckpoint } from './routes/checkpoint.ts';
 import { handleExport } from './routes/export.ts';
 import { handleHealth, handleMetrics } from './routes/health.ts';
 import { handleLog } from './routes/log.ts';
@@ -87,7 +88,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   }
 
   const store =
-    options.store ?? new FileEventStore({ dir: config.dataDir, segmentBytes: config.segmentBytes });
+    options.store ??
+    new FileEventStore({
+      dir: config.dataDir,
+      segmentBytes: config.segmentBytes,
+      scrubIntervalMs: config.scrubIntervalMs,
+      log,
+    });
   const sidecarLog = await openSidecarLog({
     config,
     store,
@@ -179,6 +186,9 @@ async function dispatch(
     case '/vcp/export':
       if (method !== 'GET') throw methodNotAllowed('GET');
       return handleExport(ctx, res, params());
+    case '/vcp/checkpoint':
+      if (method !== 'GET') throw methodNotAllowed('GET');
+      return handleCheckpoint(ctx, res);
   }
   if (path.startsWith(EVENTS_PREFIX)) {
     if (method !== 'GET') throw methodNotAllowed('GET');

@@ -36,7 +36,8 @@
  * 2. Else it signs a record over the root of the whole tree (`tree_size` =
  *    current size, `event_count`/`first_index`/`first_event_id`/`last_event_id`
  *    describe the new batch, `prev_anchor_id` links to the previous record) and
- *    stores it with `store.putAnchor` BEFORE any target is contacted: the local
+ *    stores it, with a signed checkpoint note over the same root in its
+ *    `checkpoint` field, with `store.putAnchor` BEFORE any target is contacted: the local
  *    copy the spec asks for exists even if every target is down.
  * 3. It calls every target once, in parallel. Each proof that comes back is
  *    added to `anchor_targets` (in configured order) and the record is stored
@@ -80,6 +81,7 @@ import { VcpConfigError, VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord, AnchorTarget } from '../../core/types.ts';
 import { createAnchorRecord } from '../../integrity/anchor-record.ts';
 import type { Signer } from '../../integrity/sign.ts';
+import { attachAnchorCheckpoint } from '../checkpoints.ts';
 import type { EventStore } from '../store/store.ts';
 import { backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retry.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
@@ -538,6 +540,8 @@ export function createAnchorService(options: AnchorServiceOptions): AnchorServic
         },
         { signer, clock, target: placeholder },
       );
+      // Its signed checkpoint is part of the record from the start (the database target hashes it).
+      attachAnchorCheckpoint(record, signer);
       // The local copy first: it exists even if every target is down.
       await store.putAnchor(structuredClone(record));
       records.push(record);

@@ -7,7 +7,8 @@
  * - `GET /health` — the member, the group, and each owned partition;
  * - `GET /vcp/events/:id`, `GET /vcp/events/:id/proof` — looked up in every
  *   open partition (an event lives in exactly one: its trace id's);
- * - `GET /vcp/export?partition=N`, `GET /vcp/consistency?partition=N&…` —
+ * - `GET /vcp/export?partition=N`, `GET /vcp/checkpoint?partition=N`,
+ *   `GET /vcp/consistency?partition=N&…` —
  *   one partition's tree (required: each partition is its own tree);
  * - `GET /vcp/anchors[?partition=N]`, `POST /vcp/anchor[?partition=N]` —
  *   one partition, or every open one;
@@ -21,6 +22,7 @@ import type { SidecarContext } from '../context.ts';
 import { HttpError, intParam, sendJson } from '../http.ts';
 import { checkAccess, methodNotAllowed, shuttingDown } from '../http-server.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics.ts';
+import { handleCheckpoint } from '../routes/checkpoint.ts';
 import { handleExport } from '../routes/export.ts';
 import { eventIdParam, handleConsistency, handleProof, withAnchor } from '../routes/query.ts';
 import type { KafkaIngest } from './ingest-url.ts';
@@ -97,6 +99,9 @@ export async function dispatchCluster(
     case '/vcp/export':
       if (method !== 'GET') throw methodNotAllowed('GET');
       return handleExport(onePartition(view, params), res, params);
+    case '/vcp/checkpoint':
+      if (method !== 'GET') throw methodNotAllowed('GET');
+      return handleCheckpoint(onePartition(view, params), res);
   }
   if (path.startsWith(EVENTS_PREFIX)) {
     if (method !== 'GET') throw methodNotAllowed('GET');
