@@ -5,7 +5,7 @@
  * must behave the same. CJS runs load a tsdown CommonJS build of the
  * package entry (what NestJS apps `require`).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as mainEntry from '../../src/index.ts';
@@ -20,8 +20,10 @@ import {
   makeWorkDir,
   missingNames,
   prepareSources,
+  REPO,
   removeWorkDir,
   runNodeJson,
+  tsc7Errors,
   typecheckTs6,
   typecheckTs7,
   type Variant,
@@ -91,6 +93,58 @@ describe('type checking the fixtures', () => {
   });
   it.each(modes)('TypeScript 7 accepts the decorators in %s mode', async (mode) => {
     expect(await typecheckTs7(work, FILES, mode)).toEqual([]);
+  });
+});
+
+/** A fixture that must NOT compile in any mode: an unknown event type given to the decorator, and a plain type error. */
+async function writeBadFixture(dir: string): Promise<string> {
+  const folder = path.join(dir, 'must-not-compile');
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'package.json'), JSON.stringify({ type: 'module' }));
+  const file = path.join(folder, 'bad-fixture.ts');
+  await writeFile(
+    file,
+    `import { VcpLogged } from ${JSON.stringify(path.join(REPO, 'src/index.ts'))};
+export class Bad {
+  @VcpLogged('NOT_AN_EVENT_TYPE')
+  place(id: string): string {
+    return id;
+  }
+}
+export const n: number = 'not a number';
+`,
+  );
+  return file;
+}
+
+describe('the type-check harness reports failures (negative cases)', () => {
+  const modes: Mode[] = ['tc39', 'legacy', 'legacy-meta'];
+  it.each(modes)('a fixture with type errors is reported by TypeScript 6 and 7 in %s mode', async (mode) => {
+    const bad = await writeBadFixture(work);
+    for (const [compiler, errors] of [
+      ['TypeScript 6', typecheckTs6([bad], mode)],
+      ['TypeScript 7', await typecheckTs7(work, [bad], mode)],
+    ] as const) {
+      const text = errors.join('\n');
+      expect(
+        errors.filter((e) => e.includes('bad-fixture.ts')),
+        `${compiler}:\n${text}`,
+      ).toHaveLength(2);
+      expect(text, compiler).toMatch(/bad-fixture\.ts: error TS2345: .*NOT_AN_EVENT_TYPE/);
+      expect(text, compiler).toMatch(/bad-fixture\.ts: error TS2322: /);
+    }
+  });
+
+  it('a missing config or a missing fixture file is an error, not an empty list', async () => {
+    expect(await tsc7Errors(path.join(work, 'no-such-tsconfig.json'))).toEqual([
+      expect.stringMatching(/error TS5058: .*no-such-tsconfig\.json/),
+    ]);
+    expect(typecheckTs6(['no-such-fixture.ts'], 'tc39')).toEqual([
+      expect.stringMatching(/error TS6053: .*no-such-fixture\.ts/),
+    ]);
+    expect((await typecheckTs7(work, ['no-such-fixture.ts'], 'tc39')).join('\n')).toMatch(
+      /error TS6053: .*no-such-fixture\.ts/,
+    );
   });
 });
 
