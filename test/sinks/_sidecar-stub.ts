@@ -29,6 +29,12 @@ export class SidecarStub {
   failMode: FailMode = '503';
   /** Refuse (400) any batch holding an event whose order_id is listed. */
   readonly refuse = new Set<string>();
+  /**
+   * How a refusal is worded, to try answers the real sidecar never gives (a proxy's,
+   * another implementation's): `'no-paths'` names no item, `'out-of-range'` names
+   * items beyond the batch, `'not-json'` is an HTML error page.
+   */
+  refusalStyle: 'sidecar' | 'no-paths' | 'out-of-range' | 'not-json' = 'sidecar';
   /** Answer 413 to batches larger than this. */
   maxBatch = Number.POSITIVE_INFINITY;
   token: string | undefined;
@@ -115,8 +121,20 @@ export class SidecarStub {
               ]
             : [],
       );
-      if (errors.length > 0)
+      if (errors.length > 0) {
+        if (this.refusalStyle === 'not-json') {
+          log.status = 400;
+          res.writeHead(400, { 'content-type': 'text/html' });
+          return res.end('<html><body>400 Bad Request</body></html>');
+        }
+        if (this.refusalStyle === 'no-paths')
+          return send(400, { status: 'error', error: 'validation', message: 'invalid batch' });
+        if (this.refusalStyle === 'out-of-range') {
+          const far = errors.map((e) => ({ ...e, path: e.path.replace(/^\[\d+\]/, '[999999]') }));
+          return send(400, { status: 'error', error: 'validation', errors: far });
+        }
         return send(400, { status: 'error', error: 'validation', message: 'invalid batch', errors });
+      }
       const results = batch.map((e) => {
         const id = e.header.event_id;
         const duplicate = this.#ids.has(id);

@@ -117,7 +117,9 @@ describe('withSpool', () => {
       .filter((n) => n.startsWith('vcp-dead-letter-'))
       .flatMap((f) => readJsonl(path.join(d, f)) as unknown[]);
     const headers = lines.filter((l) => (l as { vcp_dead_letter?: unknown }).vcp_dead_letter);
-    expect(headers.map((h) => (h as any).vcp_dead_letter.reasons[0])).toEqual([
+    expect(
+      headers.map((h) => (h as { vcp_dead_letter: { reasons: unknown[] } }).vcp_dead_letter.reasons[0]),
+    ).toEqual([
       expect.objectContaining({
         rule: 'rejected',
         message: expect.stringContaining('refused: invalid event'),
