@@ -39,7 +39,8 @@ async function recordAmongGood(payload: VcpPayload, options?: RecordOptions) {
 }
 
 function issuesOf(e: VcpEvent): { path: string; rule: string; message: string }[] {
-  return (e.payload.error_details as { issues: { path: string; rule: string; message: string }[] }).issues;
+  return (e.payload.error_details as unknown as { issues: { path: string; rule: string; message: string }[] })
+    .issues;
 }
 
 describe('caller-given ids', () => {
