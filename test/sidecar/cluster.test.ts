@@ -218,13 +218,16 @@ describeKafka('sidecar cluster on Kafka (two processes, SIGKILL)', (brokers) => 
         const file = join(t.dir, `export-p${p}.jsonl`);
         writeFileSync(file, text);
         const out: string[] = [];
-        const code = await verifyCommand([file, '--pubkey', join(t.dir, 'signing.pub')], {
-          out: (s) => out.push(s),
-          err: (s) => out.push(s),
-          errIsTty: false,
-          env: {},
-          cwd: t.dir,
-        });
+        const code = await verifyCommand(
+          [file, '--pubkey', join(t.dir, 'signing.pub'), '--insecure-allow-local-anchors'],
+          {
+            out: (s) => out.push(s),
+            err: (s) => out.push(s),
+            errIsTty: false,
+            env: {},
+            cwd: t.dir,
+          },
+        );
         expect(code, `partition ${p}: ${out.join('')}`).toBe(0);
       }
       // Exactly the produced events, each once.

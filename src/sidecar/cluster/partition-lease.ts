@@ -192,3 +192,45 @@ export function tryAcquireLease(
     },
   };
 }
+
+/** What {@link inspectLease} sees of a partition folder's lease. */
+export interface LeaseInspection {
+  owner: LeaseOwner;
+  /**
+   * True: its holder is alive (this host: the pid exists; another host: it
+   * beat within `staleMs`); false: it is dead or stale; on another host, for
+   * the first `staleMs` a reader watches it, it counts as alive.
+   */
+  alive: boolean;
+  /** How long the lease has been seen unchanged by this reader, ms. */
+  unchangedMs: number;
+}
+
+/**
+ * Read a partition folder's lease without taking it (for `/health`):
+ * `undefined` when there is none (or it is unreadable). `watch` carries what
+ * this reader saw last time, as for {@link tryAcquireLease}.
+ */
+export function inspectLease(
+  dir: string,
+  options: { host?: string; staleMs?: number },
+  watch: { last?: LeaseWatch },
+  now = Date.now(),
+): LeaseInspection | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, OWNER_FILE), 'utf8');
+  } catch {
+    watch.last = undefined;
+    return undefined;
+  }
+  const owner = parse(text);
+  if (!owner) return undefined;
+  const seen: LeaseWatch =
+    watch.last !== undefined && watch.last.text === text ? watch.last : { text, since: now };
+  watch.last = seen;
+  const unchangedMs = now - seen.since;
+  const host = options.host ?? hostname();
+  const live = owner.host === host ? alive(owner.pid) : unchangedMs < (options.staleMs ?? 30_000);
+  return { owner, alive: live, unchangedMs };
+}

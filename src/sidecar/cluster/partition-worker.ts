@@ -5,13 +5,23 @@
  * once the events are durable.
  *
  * Life: `opening` (waits for the store's lock while the previous owner hands
- * over; records queue meanwhile) → `active` → `closing` (revoked or
+ * over; records queue meanwhile) → [`rebuilding`] → `active` → `closing` (revoked or
  * shutting down: queued records are dropped — the next owner reads them
  * again from the committed offset —, what is in flight is committed, the
  * durable offset committed, optionally anchored, the store closed and its
  * lock released) → `closed`. `failed` when the store refused a write: the
  * partition stops (nothing after the failure is committed) and the owner
  * decides (the sidecar stops, so the group moves the partition).
+ *
+ * Taking a partition over (with `history`, takeover-check.ts): once the
+ * store is open, the group's committed offset is compared with what the
+ * store holds (the folder's offset marker, offset-marker.ts). A store that
+ * lacks records the group already committed — another member stored them in
+ * a folder this one cannot see — is either `rebuilding` from the topic (when
+ * it still holds them) and checked against every reachable signed anchor,
+ * or `refused`: no tree is served, nothing is committed, the log and
+ * `/health` say why. With a folder, the marker is rewritten (durably)
+ * before every offset commit, so the group never commits past it.
  *
  * At-least-once, exactly-once in the store:
  *
@@ -29,6 +39,7 @@
  *   buffered before a revocation can never jump ahead of the committed offset.
  */
 
+import type { AnchorRecord } from '../../core/types.ts';
 import type { Signer } from '../../integrity/sign.ts';
 import type { AnchoringFactory } from '../anchoring.ts';
 import type { SidecarConfig } from '../config.ts';
@@ -37,9 +48,12 @@ import { HttpError } from '../http.ts';
 import type { PrepareOptions } from '../ingest.ts';
 import { openSidecarLog, type SidecarLog } from '../log.ts';
 import { LockBusyError } from '../store/file/lock.ts';
+import { readOffsetMarker, writeOffsetMarker } from './offset-marker.ts';
 import { type Lease, type LeaseOptions, type LeaseWatch, tryAcquireLease } from './partition-lease.ts';
 import type { PartitionStore } from './partition-store.ts';
 import { prepareRecord } from './record-ingest.ts';
+import { checkAnchors, decideTakeover } from './takeover-check.ts';
+import type { RangeRecord } from './topic-reader.ts';
 
 /** One record of the partition as the worker needs it. */
 export interface PartitionRecord {
@@ -52,7 +66,58 @@ export interface PartitionRecord {
 }
 
 /** Worker state (see the module comment). */
-export type PartitionState = 'opening' | 'active' | 'closing' | 'closed' | 'failed';
+export type PartitionState =
+  | 'opening'
+  | 'rebuilding'
+  | 'active'
+  | 'closing'
+  | 'closed'
+  | 'failed'
+  | 'refused';
+
+/** What the worker needs of the topic and the group to take a partition over (takeover-check.ts). */
+export interface PartitionHistory {
+  topic: string;
+  /** Where the group starts a partition with no committed offset. */
+  startFrom: 'earliest' | 'latest';
+  /** The group's committed offset (≤ 0: none) and the topic's first offset, for the partition (throws when unknown now). */
+  start(partition: number): Promise<{ committed: bigint; earliest: bigint }>;
+  /** Read the records `[from, to)` of the partition, in offset order. */
+  read(
+    partition: number,
+    from: bigint,
+    to: bigint,
+    onRecords: (records: RangeRecord[]) => Promise<void>,
+    stopped: () => boolean,
+  ): Promise<void>;
+  /** Signed anchor records of the partition kept outside its store (a shared anchor target), if any is reachable. */
+  sharedAnchors?(partition: number): Promise<AnchorRecord[]>;
+}
+
+/** Why a partition was refused (`state: 'refused'`). */
+export interface PartitionRefusal {
+  reason: string;
+  /** The group's committed offset when it was refused. */
+  committedOffset: string;
+  /** Offset after the last record the local store holds. */
+  localOffset: string;
+  /** The store (`file:<dir>` or `postgres:…`). */
+  store: string;
+  at: string;
+}
+
+/** A rebuild from the topic, in progress or done. */
+export interface PartitionRebuild {
+  from: string;
+  to: string;
+  /** Offset after the last record replayed so far. */
+  reached: string;
+  eventsBefore: number;
+  eventsAfter: number;
+  /** Anchors the rebuilt tree was checked against (its store's and the shared ones). */
+  anchorsChecked?: number;
+  done: boolean;
+}
 
 /** Options of {@link PartitionWorker}. */
 export interface PartitionWorkerOptions {
@@ -80,6 +145,12 @@ export interface PartitionWorkerOptions {
    * Not used for stores without a folder (PostgreSQL).
    */
   lease?: LeaseOptions | false;
+  /**
+   * The topic and the group, to check a store against the committed offset
+   * when the partition is taken (and to rebuild it); without it the store is
+   * trusted as it is and no offset marker is kept.
+   */
+  history?: PartitionHistory;
   log(line: string): void;
   /** Told once when the partition failed (a store write failed): its owner should stop. */
   onFailed(error: unknown): void;
@@ -95,9 +166,11 @@ export interface PartitionCounters {
   refused: Map<string, number>;
   /** Records skipped as re-deliveries of ones already taken. */
   redelivered: number;
-  /** Records dropped as fetched in an earlier generation, or after revocation. */
+  /** Records dropped as fetched in an earlier generation, or after revocation (or refusal). */
   dropped: number;
   commitErrors: number;
+  /** Records replayed from the topic to rebuild the partition. */
+  replayed: number;
 }
 
 interface Entry {
@@ -117,6 +190,7 @@ export class PartitionWorker {
     redelivered: 0,
     dropped: 0,
     commitErrors: 0,
+    replayed: 0,
   };
   readonly #o: PartitionWorkerOptions;
   readonly #prepare: PrepareOptions;
@@ -147,6 +221,10 @@ export class PartitionWorker {
   #failure: unknown;
   #lease: Lease | undefined;
   readonly #leaseWatch: { last?: LeaseWatch } = {};
+  /** The store's folder, when its offset marker is kept (file store with `history`). */
+  #markerDir: string | undefined;
+  #refusal: PartitionRefusal | undefined;
+  #rebuild: PartitionRebuild | undefined;
 
   constructor(options: PartitionWorkerOptions) {
     this.partition = options.partition;
@@ -193,6 +271,16 @@ export class PartitionWorker {
     return this.#committed;
   }
 
+  /** Why the partition was refused, if it was. */
+  get refusal(): PartitionRefusal | undefined {
+    return this.#refusal;
+  }
+
+  /** The rebuild from the topic, if one ran or runs. */
+  get rebuild(): PartitionRebuild | undefined {
+    return this.#rebuild;
+  }
+
   /** Since when (ms) the worker waits for the store's lock, if it does. */
   get waitingForLockSince(): number | undefined {
     return this.#waitingSince;
@@ -218,9 +306,12 @@ export class PartitionWorker {
       }
       await new Promise((r) => setTimeout(r, retry));
     };
+    let dataDir: string | undefined;
     for (;;) {
       if (this.#state !== 'opening') return;
-      const { store, dataDir } = this.#o.openStore(this.partition);
+      const opened = this.#o.openStore(this.partition);
+      const store = opened.store;
+      dataDir = opened.dataDir;
       if (dataDir !== undefined && this.#o.lease !== false) {
         const got = tryAcquireLease(dataDir, this.#o.lease ?? {}, this.#leaseWatch);
         if ('busy' in got) {
@@ -254,6 +345,7 @@ export class PartitionWorker {
       this.#releaseLease();
       return;
     }
+    if (this.#o.history && !(await this.#takeOver(this.#o.history, dataDir))) return;
     ctx.anchoring.start();
     this.#state = 'active';
     log(
@@ -262,9 +354,191 @@ export class PartitionWorker {
     this.#pump();
   }
 
+  /** Still taking the partition over (opening or rebuilding): records queue, and a close ends the attempt. */
+  #starting(): boolean {
+    return this.#state === 'opening' || this.#state === 'rebuilding';
+  }
+
+  /**
+   * Compare the open store with the group's committed offset and open,
+   * rebuild or refuse (takeover-check.ts). Resolves true when the partition
+   * may go active; false when it was refused or closed meanwhile (the log is
+   * then closed and the lease released).
+   */
+  async #takeOver(history: PartitionHistory, dataDir: string | undefined): Promise<boolean> {
+    const { log } = this.#o;
+    const sidecarLog = this.#log!;
+    const ctx = sidecarLog.ctx;
+    const p = this.partition;
+    const giveUp = async (): Promise<false> => {
+      this.#log = undefined;
+      await sidecarLog
+        .close({ anchor: false })
+        .catch((e: unknown) => log(`partition ${p}: closing: ${(e as Error).message}`));
+      this.#releaseLease();
+      return false;
+    };
+    // The broker must say what the group committed; until it can, the partition waits (records queue).
+    let start: { committed: bigint; earliest: bigint } | undefined;
+    for (let attempt = 0; start === undefined; attempt++) {
+      if (!this.#starting()) return giveUp();
+      try {
+        start = await history.start(p);
+      } catch (e) {
+        if (attempt % 10 === 0)
+          log(`partition ${p}: waiting for the broker before taking the partition: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    if (!this.#starting()) return giveUp();
+    const refuse = async (reason: string, localOffset: bigint): Promise<false> => {
+      this.#refusal = {
+        reason,
+        committedOffset: start.committed.toString(),
+        localOffset: localOffset.toString(),
+        store: ctx.store.name,
+        at: new Date().toISOString(),
+      };
+      this.#state = 'refused';
+      this.counters.dropped += this.queued;
+      this.#queue = [];
+      this.#queueHead = 0;
+      log(
+        `ERROR partition ${p} REFUSED: ${reason}. Committed offset ${start.committed}, store ${ctx.store.name}` +
+          (dataDir ? `, data dir ${dataDir}` : '') +
+          '. This member serves no tree for it and commits none of its records; give every member the same data folder, or use --store postgres://… (docs/sidecar-cluster.md)',
+      );
+      return giveUp();
+    };
+    let marker: ReturnType<typeof readOffsetMarker>;
+    try {
+      marker = dataDir ? readOffsetMarker(dataDir) : undefined;
+    } catch (e) {
+      return refuse(`its offset marker is unreadable: ${(e as Error).message}`, 0n);
+    }
+    const decision = decideTakeover({
+      topic: history.topic,
+      partition: p,
+      storeSize: ctx.tree.size,
+      folderStore: dataDir !== undefined,
+      marker,
+      committed: start.committed,
+      earliest: start.earliest,
+      startFrom: history.startFrom,
+    });
+    if (decision.action === 'refuse') return refuse(decision.reason, decision.localOffset);
+    if (decision.action === 'rebuild') {
+      this.#state = 'rebuilding';
+      const rebuild: PartitionRebuild = {
+        from: decision.from.toString(),
+        to: decision.to.toString(),
+        reached: decision.from.toString(),
+        eventsBefore: ctx.tree.size,
+        eventsAfter: ctx.tree.size,
+        done: false,
+      };
+      this.#rebuild = rebuild;
+      log(
+        `partition ${p}: ${decision.why}; rebuilding it from the topic (offsets ${decision.from}–${decision.to - 1n}, the topic holds them)`,
+      );
+      try {
+        await this.#replay(history, decision.from, decision.to);
+      } catch (e) {
+        if (!this.#starting()) return giveUp();
+        return refuse(`rebuilding from the topic failed: ${(e as Error).message}`, decision.from);
+      }
+      if (!this.#starting()) return giveUp();
+      rebuild.eventsAfter = ctx.tree.size;
+      // The rebuilt tree must give the roots every reachable signed anchor of the partition gave.
+      let anchors: AnchorRecord[] = [...ctx.tree.anchors];
+      if (history.sharedAnchors) {
+        try {
+          anchors = anchors.concat(await history.sharedAnchors(p));
+        } catch (e) {
+          log(
+            `partition ${p}: the shared anchors cannot be read, the rebuilt tree is checked against its store's only: ${(e as Error).message}`,
+          );
+        }
+      }
+      rebuild.anchorsChecked = anchors.length;
+      const bad = checkAnchors(ctx.tree, anchors);
+      if (bad.length) {
+        const b = bad[0]!;
+        return refuse(
+          `the tree rebuilt from the topic does not reproduce ${bad.length} signed anchor(s) of the partition: anchor ${b.anchor_id} signed root ${b.merkle_root} at tree size ${b.tree_size}, the rebuilt tree ` +
+            (b.rebuilt_root ? `gives ${b.rebuilt_root}` : `has only ${ctx.tree.size} events`),
+          decision.to,
+        );
+      }
+      rebuild.done = true;
+      log(
+        `partition ${p}: rebuilt from the topic: ${counted(this.counters.replayed, 'record')} replayed, ${rebuild.eventsBefore} → ${rebuild.eventsAfter} events, ` +
+          `checked against ${counted(anchors.length, 'signed anchor')}`,
+      );
+      if (dataDir)
+        await writeOffsetMarker(dataDir, { topic: history.topic, partition: p, offset: decision.to });
+      if (this.#state !== 'rebuilding') return giveUp(); // closed meanwhile
+      this.#state = 'opening';
+    }
+    this.#markerDir = dataDir;
+    return true;
+  }
+
+  /** Store the records `[from, to)` again, from the topic, through the same checks and dedup; nothing is committed. */
+  async #replay(history: PartitionHistory, from: bigint, to: bigint): Promise<void> {
+    const ctx = this.#log!.ctx;
+    const rebuild = this.#rebuild!;
+    await history.read(
+      this.partition,
+      from,
+      to,
+      async (records) => {
+        let pending: Promise<void>[] = [];
+        let events = 0;
+        for (const r of records) {
+          this.counters.replayed++;
+          const out = prepareRecord(r.value, this.partition, this.#prepare);
+          if (!out.ok) {
+            this.counters.refused.set(out.reason, (this.counters.refused.get(out.reason) ?? 0) + 1);
+            continue;
+          }
+          if (events > 0 && events + out.events.length > this.#eventBudget) {
+            await Promise.all(pending);
+            pending = [];
+            events = 0;
+          }
+          events += out.events.length;
+          pending.push(
+            ctx.writer.submit(out.events, out.batch).then(
+              () => {},
+              (e: unknown) => {
+                // Same event_id, other content: refused as when it was first taken.
+                if (e instanceof HttpError && e.error === 'conflict') {
+                  this.counters.refused.set('conflict', (this.counters.refused.get('conflict') ?? 0) + 1);
+                  return;
+                }
+                throw e;
+              },
+            ),
+          );
+        }
+        await Promise.all(pending);
+        rebuild.reached = (records.at(-1)!.offset + 1n).toString();
+        rebuild.eventsAfter = ctx.tree.size;
+      },
+      () => !this.#starting(),
+    );
+    rebuild.reached = to.toString();
+  }
+
   /** Take one record of the partition (in offset order). */
   push(record: PartitionRecord): void {
-    if (this.#state === 'closing' || this.#state === 'closed' || this.#state === 'failed') {
+    if (
+      this.#state === 'closing' ||
+      this.#state === 'closed' ||
+      this.#state === 'failed' ||
+      this.#state === 'refused'
+    ) {
       this.counters.dropped++;
       return;
     }
@@ -382,6 +656,21 @@ export class PartitionWorker {
         const record = this.#toCommit;
         this.#toCommit = undefined;
         let timer: NodeJS.Timeout | undefined;
+        if (this.#markerDir !== undefined && this.#o.history) {
+          try {
+            // Never let the group commit past what this folder says it holds (offset-marker.ts).
+            await writeOffsetMarker(this.#markerDir, {
+              topic: this.#o.history.topic,
+              partition: this.partition,
+              offset: record.offset + 1n,
+            });
+          } catch (e) {
+            this.#fail(
+              new Error(`cannot write the offset marker in ${this.#markerDir}: ${(e as Error).message}`),
+            );
+            return;
+          }
+        }
         try {
           await Promise.race([
             record.commit(),
@@ -433,7 +722,12 @@ export class PartitionWorker {
   close(options: { anchor?: boolean; reason?: string } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const failed = this.#state === 'failed';
-      const wasOpening = this.#state === 'opening';
+      const wasOpening = this.#starting();
+      if (this.#state === 'refused') {
+        // Its log was closed when it was refused; nothing to commit.
+        this.#state = 'closed';
+        return;
+      }
       if (!failed) this.#state = 'closing';
       this.counters.dropped += this.queued;
       this.#queue = [];
@@ -465,4 +759,8 @@ export class PartitionWorker {
     this.#lease?.release();
     this.#lease = undefined;
   }
+}
+
+function counted(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

@@ -35,6 +35,14 @@
  * `<data-dir>/signing.key`, `--signing-key-file` or `VCP_SIGNING_KEY`).
  * See README.md in this folder.
  *
+ * A member given a partition whose records the group already committed but
+ * whose store lacks them (each member with its own data folder: the layout
+ * above warns against) never starts a second tree: it rebuilds the
+ * partition from the topic when the topic still holds every record, checked
+ * against the reachable signed anchors, or refuses it loudly
+ * (takeover-check.ts). `/health` shows, for every partition of the topic,
+ * its owner, the group's lag, and the partitions no live member serves.
+ *
  * HTTP serves the queries over the owned partitions (cluster/routes.ts);
  * `POST /vcp/log` is refused with 405: a cluster takes events from Kafka only.
  */
@@ -49,12 +57,16 @@ import type { SidecarContext } from '../context.ts';
 import { type HttpListener, listenHttp } from '../http-server.ts';
 import { healthBody } from '../routes/health.ts';
 import { type KeySource, loadSidecarSigner } from '../signing-key.ts';
+import { GroupAdmin, type GroupSnapshot } from './group-admin.ts';
 import { GroupConsumer, type PartitionOffsets } from './group-consumer.ts';
+import { GroupHealth, type OwnPartition } from './group-health.ts';
 import type { KafkaIngest } from './ingest-url.ts';
 import { renderClusterMetrics } from './metrics.ts';
-import { defaultPartitionStore, type PartitionStore } from './partition-store.ts';
-import { type PartitionRecord, PartitionWorker } from './partition-worker.ts';
+import { defaultPartitionStore, type PartitionStore, partitionDir } from './partition-store.ts';
+import { type PartitionHistory, type PartitionRecord, PartitionWorker } from './partition-worker.ts';
 import { type ClusterView, dispatchCluster } from './routes.ts';
+import { type SharedAnchors, sharedAnchorsFrom } from './shared-anchors.ts';
+import { readPartitionRange } from './topic-reader.ts';
 
 /** Options of {@link startPartitionedSidecar}. */
 export interface PartitionedSidecarOptions {
@@ -74,6 +86,12 @@ export interface PartitionedSidecarOptions {
   consumerOptions?: Record<string, unknown>;
   /** Log sink, one line per call (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * Check each partition taken against the group's committed offset, and
+   * rebuild or refuse it (takeover-check.ts). Default true; false trusts
+   * every store as it is (only for tests of other parts).
+   */
+  takeoverCheck?: boolean;
 }
 
 /** One owned partition, as `/health` and tests see it. */
@@ -135,6 +153,28 @@ export async function startPartitionedSidecar(
   const storeFor = options.storeFor ?? ((p: number) => defaultPartitionStore(config, p));
   const maxBuffered = options.maxBuffered ?? 20_000;
   const startedAt = Date.now();
+  const admin = new GroupAdmin(ingest, options.consumerOptions);
+  const sharedAnchors: SharedAnchors | undefined = sharedAnchorsFrom(
+    config.anchorTargets,
+    signer,
+    config.policyId,
+  );
+  const history: PartitionHistory = {
+    topic: ingest.topic,
+    startFrom: ingest.startFrom,
+    start: (p) => admin.partitionStart(p),
+    read: (partition, from, to, onRecords, stopped) =>
+      readPartitionRange({
+        ingest,
+        partition,
+        from,
+        to,
+        onRecords,
+        stopped,
+        ...(options.consumerOptions ? { consumerOptions: options.consumerOptions } : {}),
+      }),
+    ...(sharedAnchors ? { sharedAnchors: (p: number) => sharedAnchors.forPartition(p) } : {}),
+  };
 
   const workers = new Map<number, PartitionWorker>();
   const closing = new Set<Promise<void>>();
@@ -162,6 +202,8 @@ export async function startPartitionedSidecar(
     if (consumer.paused && totalQueued() < maxBuffered / 2) consumer.resume();
   };
 
+  // A foreign holder must have stopped beating for well over a session timeout before its folder is taken.
+  const leaseStaleMs = Math.max(30_000, 3 * ingest.sessionTimeoutMs);
   const consumer: GroupConsumer = new GroupConsumer({
     ingest,
     ...(options.consumerOptions ? { consumerOptions: options.consumerOptions } : {}),
@@ -189,8 +231,8 @@ export async function startPartitionedSidecar(
           ...(options.anchoring ? { anchoring: options.anchoring } : {}),
           openStore: storeFor,
           ...(options.maxInflightPerPartition ? { maxInflight: options.maxInflightPerPartition } : {}),
-          // A foreign holder must have stopped beating for well over a session timeout before its folder is taken.
-          lease: { member: consumer.memberId, staleMs: Math.max(30_000, 3 * ingest.sessionTimeoutMs) },
+          lease: { member: consumer.memberId, staleMs: leaseStaleMs },
+          ...(options.takeoverCheck === false ? {} : { history }),
           log,
           onFailed: fail,
           onDrain,
@@ -233,6 +275,35 @@ export async function startPartitionedSidecar(
     return offsetsInflight;
   };
 
+  // The whole group as the broker sees it, read at most every second (each /health of every member asks).
+  const groupHealth = new GroupHealth({
+    ...(config.store === 'file' ? { partitionFolder: (p: number) => partitionDir(config.dataDir, p) } : {}),
+    leaseStaleMs,
+    stallMs: Math.min(ingest.sessionTimeoutMs, 5000),
+  });
+  let snapshotCache: { at: number; value: GroupSnapshot | { error: string } } | undefined;
+  let snapshotInflight: Promise<GroupSnapshot | { error: string }> | undefined;
+  const groupSnapshot = (): Promise<GroupSnapshot | { error: string }> => {
+    if (snapshotCache && Date.now() - snapshotCache.at < 1000) return Promise.resolve(snapshotCache.value);
+    snapshotInflight ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const value = await Promise.race([
+          admin.snapshot(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no answer from the broker within 2 s')), 2000);
+          }),
+        ]).catch((e: unknown) => ({ error: (e as Error)?.message ?? String(e) }));
+        snapshotCache = { at: Date.now(), value };
+        return value;
+      } finally {
+        clearTimeout(timer);
+        snapshotInflight = undefined;
+      }
+    })();
+    return snapshotInflight;
+  };
+
   const open = () =>
     [...workers.values()]
       .filter((w) => w.state === 'active' && w.ctx)
@@ -249,11 +320,13 @@ export async function startPartitionedSidecar(
     owned,
     log,
     async health() {
-      const offs = await offsets();
+      const [offs, snapshot] = await Promise.all([offsets(), groupSnapshot()]);
       const list = owned().map((p) => {
         const w = workers.get(p)!;
         const o = offs?.get(p);
         const entry: Record<string, unknown> = { partition: p, state: w.state };
+        if (w.refusal) entry.refusal = w.refusal;
+        if (w.rebuild) entry.rebuild = { ...w.rebuild, replayed: w.counters.replayed };
         if (w.waitingForLockSince !== undefined)
           entry.waiting_for_lock_ms = Date.now() - w.waitingForLockSince;
         entry.offsets = {
@@ -283,12 +356,36 @@ export async function startPartitionedSidecar(
         }
         return entry;
       });
-      const degraded = list.some(
-        (e) =>
-          e.anchor_status === 'degraded' ||
-          e.state === 'failed' ||
-          (e.waiting_for_lock_ms as number) > 30_000,
-      );
+      const own = new Map<number, OwnPartition>();
+      for (const p of owned()) {
+        const w = workers.get(p)!;
+        own.set(p, { state: w.state, ...(w.refusal ? { refusal: w.refusal.reason } : {}) });
+      }
+      const group =
+        'error' in snapshot
+          ? { error: `cannot read the group from the broker: ${snapshot.error}` }
+          : (() => {
+              const v = groupHealth.view(snapshot, consumer.memberId, own);
+              return {
+                state: snapshot.state,
+                members: snapshot.members,
+                lag: v.partitions.reduce((n, p) => n + p.lag, 0),
+                partitions: v.partitions,
+                unserved: v.unserved,
+              };
+            })();
+      const unserved = 'unserved' in group ? group.unserved : [];
+      const degraded =
+        'error' in group ||
+        unserved.length > 0 ||
+        list.some(
+          (e) =>
+            e.anchor_status === 'degraded' ||
+            e.anchor_status === 'failing' ||
+            e.state === 'failed' ||
+            e.state === 'refused' ||
+            (e.waiting_for_lock_ms as number) > 30_000,
+        );
       const lags = list.map((e) => (e.offsets as { lag: number | null }).lag);
       const status = stopping
         ? 'shutting_down'
@@ -296,7 +393,7 @@ export async function startPartitionedSidecar(
           ? 'starting'
           : degraded
             ? 'degraded'
-            : 'ok';
+            : 'healthy';
       return {
         status: stopping ? 503 : 200,
         body: {
@@ -312,6 +409,9 @@ export async function startPartitionedSidecar(
           },
           partitions: list,
           owned: owned(),
+          // Partitions of the topic that no live member serves (any member's, not only this one's).
+          unserved_partitions: unserved.map((u) => u.partition),
+          group,
           consumer_lag:
             lags.length && lags.every((l) => l !== null) ? lags.reduce((a, b) => a! + b!, 0) : null,
           merkle_mode: 'rfc6962',
@@ -380,6 +480,8 @@ export async function startPartitionedSidecar(
       );
       await Promise.all([...closing]);
       await consumer.close();
+      await admin.close();
+      await sharedAnchors?.close();
       log(`stopped (${all.length} partition(s) closed)`);
       if (failure === undefined) settle!.resolve();
     })();
