@@ -6,10 +6,16 @@
  * answer (JSON, never a stack trace).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { VcpConfigError } from '../core/errors.ts';
 import { isLoopbackHostHeader } from './auth.ts';
 import { drainAndClose, HttpError, sendError } from './http.ts';
+
+/**
+ * After in-flight requests finished, how long idle kept-alive connections stay
+ * open during a stop: a request already under way on one still gets its 503.
+ */
+const STOP_GRACE_MS = 300;
 
 /** A listening server. */
 export interface HttpListener {
@@ -18,7 +24,14 @@ export interface HttpListener {
   readonly port: number;
   /** `http://host:port` (IPv6 hosts bracketed). */
   readonly url: string;
-  /** Stop accepting, wait for in-flight requests (at most `timeoutMs`), then cut every connection. */
+  /**
+   * Graceful stop, bounded by `timeoutMs`: stop accepting connections; let
+   * in-flight requests finish; answer every request that arrives meanwhile
+   * on a kept-alive connection (the caller's handler answers 503) with
+   * `Connection: close`; give idle kept-alive connections a short grace so
+   * a request already on its way gets that answer rather than a reset; then
+   * cut whatever is left.
+   */
   stop(timeoutMs: number): Promise<void>;
 }
 
@@ -37,11 +50,15 @@ export interface ListenOptions {
 export async function listenHttp(options: ListenOptions): Promise<HttpListener> {
   const { host, log } = options;
   let inflight = 0;
+  let stopping = false;
   let onIdle: (() => void) | undefined;
+  const sockets = new Set<Socket>();
   const server: Server = createServer(
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
     (req, res) => {
       inflight++;
+      // While stopping, every answer closes its connection: the client opens no further request on it.
+      if (stopping) res.shouldKeepAlive = false;
       res.on('close', () => {
         options.onResponse?.(res.statusCode);
         if (--inflight === 0) onIdle?.();
@@ -49,6 +66,13 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
       options.handle(req, res).catch((e: unknown) => answerError(log, req, res, e));
     },
   );
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) onIdle?.();
+    });
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status =
@@ -83,17 +107,28 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
     port,
     url: `http://${hostForUrl}:${port}`,
     async stop(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      stopping = true;
+      // Stop listening but keep idle kept-alive connections for now (http.Server#close would cut them
+      // at once, and a request the client is sending on one that moment would end in a socket error).
+      net.Server.prototype.close.call(server);
+      const until = (done: () => boolean, ms: number) =>
+        done()
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(finish, Math.max(0, ms));
+              function finish() {
+                clearTimeout(timer);
+                onIdle = undefined;
+                resolve();
+              }
+              onIdle = () => {
+                if (done()) finish();
+              };
+            });
+      await until(() => inflight === 0, deadline - Date.now());
+      await until(() => sockets.size === 0, Math.min(STOP_GRACE_MS, deadline - Date.now()));
       server.close();
-      server.closeIdleConnections();
-      if (inflight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, timeoutMs);
-          onIdle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
       server.closeAllConnections();
     },
   };
@@ -126,6 +161,14 @@ export function checkAccess(
       },
     );
   }
+}
+
+/** Would {@link checkAccess} let this request through? (For `/health`, which answers either way.) */
+export function accessAllowed(
+  check: ((authorization: string | undefined) => boolean) | undefined,
+  req: IncomingMessage,
+): boolean {
+  return check ? check(req.headers.authorization) : isLoopbackHostHeader(req.headers.host);
 }
 
 /** 405 naming the allowed method(s). */
