@@ -19,11 +19,14 @@ import {
   sidecarParseArgsOptions,
 } from '../sidecar/config.ts';
 import { startSidecar } from '../sidecar/server.ts';
+import { LogDamageError } from '../sidecar/store/file/segment-check.ts';
 import { createPostgresStore } from '../sidecar/store/postgres-store.ts';
 import type { EventStore } from '../sidecar/store/store.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
+import { sidecarRepairCommand } from './sidecar-repair.ts';
 
 export const SIDECAR_USAGE = `usage: vcp sidecar [options]
+       vcp sidecar repair --data-dir <dir>   (after a refused start: see vcp sidecar repair --help)
 
 Collects VCP events over HTTP (POST /vcp/log), stores them durably in an
 append-only log (fsync before every 201), builds the RFC 6962 Merkle tree,
@@ -165,6 +168,7 @@ async function runCluster(
 
 /** `vcp sidecar`: runs until SIGTERM/SIGINT; a second signal exits at once (code 1). */
 export async function sidecarCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'repair') return sidecarRepairCommand(argv.slice(1), io);
   let first: ((signal: NodeJS.Signals) => void) | undefined;
   const force = (signal: NodeJS.Signals) => {
     io.err(`vcp sidecar: second ${signal}: exiting without finishing the shutdown\n`);
@@ -183,6 +187,11 @@ export async function sidecarCommand(argv: string[], io: CliIo): Promise<number>
       process.once('SIGTERM', first);
       process.once('SIGINT', first);
     });
+  } catch (e) {
+    // A damaged data folder is not a usage error: exit 1 with the store's message (file, offset, events).
+    if (!(e instanceof LogDamageError)) throw e;
+    io.err(`vcp sidecar: ${e.message}\n`);
+    return EXIT.invalid;
   } finally {
     if (first) {
       process.off('SIGTERM', first);

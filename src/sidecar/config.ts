@@ -45,6 +45,8 @@ export interface SidecarConfig {
   limits: SidecarLimits;
   /** Segment rotation size of the file store, bytes. */
   segmentBytes: number;
+  /** How often the file store rereads its segments and checks them against the anchored roots, ms (0: never). */
+  scrubIntervalMs: number;
   /** Anchor once more during graceful shutdown. */
   anchorOnExit: boolean;
   /** Anchor target specs (`tsa:<url>`, `postgres://…`, `file`); empty: the local file target. */
@@ -152,6 +154,13 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = [
     kind: 'bytes',
     help: 'rotate log segments at this size',
     default: '64MiB',
+  },
+  {
+    flag: 'scrub-interval',
+    env: 'VCP_SIDECAR_SCRUB_INTERVAL',
+    kind: 'duration',
+    help: 'reread the file store and check it against the anchored roots this often (0: never)',
+    default: '1h',
   },
   {
     flag: 'anchor-on-exit',
@@ -349,6 +358,9 @@ export function resolveSidecarConfig(
   }
   const segmentBytes = v['segment-size'] as number;
   if (segmentBytes < 4096) throw new VcpConfigError('segment-size must be at least 4KiB');
+  const scrubIntervalMs = v['scrub-interval'] as number;
+  if (scrubIntervalMs > 24 * 86_400_000)
+    throw new VcpConfigError('scrub-interval must be at most 24d (0: never)');
 
   const signingKey = env.VCP_SIGNING_KEY?.trim() ? env.VCP_SIGNING_KEY : undefined;
   return {
@@ -364,6 +376,7 @@ export function resolveSidecarConfig(
     signingKeyFile: abs(v['signing-key-file']),
     limits,
     segmentBytes,
+    scrubIntervalMs,
     anchorOnExit: (v['anchor-on-exit'] as boolean | undefined) ?? false,
     anchorTargets: String(v.anchor ?? '')
       .split(',')

@@ -4,6 +4,8 @@
  * beyond what operators filter on.
  */
 
+import type { StoreHealthReport } from './store/store-health.ts';
+
 /** Content type of {@link SidecarMetrics.render}. */
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -153,4 +155,41 @@ export class SidecarMetrics {
     ]);
     return `${out.join('\n')}\n`;
   }
+}
+
+/**
+ * Prometheus lines for a store's health report (the file store's lock,
+ * fsync and scrub state); empty when the store reports none.
+ */
+export function renderStoreMetrics(report: StoreHealthReport | undefined): string {
+  if (!report) return '';
+  const out: string[] = [
+    '# HELP vcp_store_writable 1 while the store accepts writes, 0 once it refuses them (lock lost, fsync failed, scrub found damage).',
+    '# TYPE vcp_store_writable gauge',
+    `vcp_store_writable ${report.writable ? 1 : 0}`,
+  ];
+  const scrub = report.scrub;
+  if (scrub) {
+    out.push(
+      '# HELP vcp_scrub_ok 1 if the last scrub found nothing wrong, 0 if it found damage (absent before the first).',
+      '# TYPE vcp_scrub_ok gauge',
+    );
+    if (scrub.ok !== null) out.push(`vcp_scrub_ok ${scrub.ok ? 1 : 0}`);
+    out.push(
+      '# HELP vcp_scrub_problems Problems the last scrub found.',
+      '# TYPE vcp_scrub_problems gauge',
+      `vcp_scrub_problems ${scrub.problems.length}`,
+      '# HELP vcp_scrub_events_checked Records the last scrub reread.',
+      '# TYPE vcp_scrub_events_checked gauge',
+      `vcp_scrub_events_checked ${scrub.events_checked}`,
+    );
+    if (scrub.last_run !== null) {
+      out.push(
+        '# HELP vcp_scrub_last_run_timestamp_seconds When the last scrub finished.',
+        '# TYPE vcp_scrub_last_run_timestamp_seconds gauge',
+        `vcp_scrub_last_run_timestamp_seconds ${Date.parse(scrub.last_run) / 1000}`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
 }

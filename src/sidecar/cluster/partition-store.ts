@@ -44,7 +44,12 @@ export function defaultPartitionStore(
     } catch (e) {
       throw new VcpConfigError(`cannot create the partition folder ${dir}: ${(e as Error).message}`);
     }
-    return { store: new FileEventStore({ dir, segmentBytes: config.segmentBytes }), dataDir: dir };
+    const store = new FileEventStore({
+      dir,
+      segmentBytes: config.segmentBytes,
+      scrubIntervalMs: config.scrubIntervalMs,
+    });
+    return { store, dataDir: dir };
   }
   return {
     store: createPostgresStore({

@@ -4,15 +4,27 @@
 import type { ServerResponse } from 'node:http';
 import type { SidecarContext } from '../context.ts';
 import { sendJson } from '../http.ts';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE, renderStoreMetrics } from '../metrics.ts';
+import { storeHealthOf } from '../store/store-health.ts';
 
-/** The /health body. `status` is `ok`, `degraded` (anchor lag beyond the tier's interval) or `shutting_down`. */
+/**
+ * The /health body. `status` is `healthy` (the integration guide's value), `degraded` (anchor lag beyond the
+ * tier's interval), `failing` (the store refuses writes: lock lost, fsync
+ * failed, the scrub found damage; `store_problem` says why) or `shutting_down`.
+ */
 export function healthBody(ctx: SidecarContext): Record<string, unknown> {
   const tree = ctx.tree;
   const last = ctx.anchoring.lastAnchor() ?? tree.lastAnchor;
   const lag = ctx.anchoring.lagMs();
   const limit = ctx.config.anchorIntervalMs;
-  const status = ctx.shuttingDown ? 'shutting_down' : lag > limit ? 'degraded' : 'ok';
+  const storage = storeHealthOf(ctx.store);
+  const status = ctx.shuttingDown
+    ? 'shutting_down'
+    : storage && !storage.writable
+      ? 'failing'
+      : lag > limit
+        ? 'degraded'
+        : 'healthy';
   const body: Record<string, unknown> = {
     status,
     pending_events: tree.size - tree.anchoredSize,
@@ -38,20 +50,30 @@ export function healthBody(ctx: SidecarContext): Record<string, unknown> {
     signing_key_id: ctx.signer.keyId,
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
   };
+  if (storage) {
+    body.store_writable = storage.writable;
+    if (storage.problem) body.store_problem = storage.problem;
+    if (storage.scrub) body.scrub = storage.scrub;
+  }
   const extra = ctx.anchoring.health?.();
   if (extra) body.anchoring = extra;
   return body;
 }
 
-/** `GET /health`: 200 while serving, 503 during shutdown. */
-export function handleHealth(ctx: SidecarContext, res: ServerResponse): void {
+/**
+ * `GET /health`: 200 while serving, 503 during shutdown or while the store refuses writes.
+ * `full: false` (a request that fails the access check: foreign Host without a token, no
+ * token) answers `{status}` only; store path, tree and root are not for anonymous callers.
+ */
+export function handleHealth(ctx: SidecarContext, res: ServerResponse, full = true): void {
   const body = healthBody(ctx);
-  sendJson(res, ctx.shuttingDown ? 503 : 200, body);
+  const code = ctx.shuttingDown || body.status === 'failing' ? 503 : 200;
+  sendJson(res, code, full ? body : { status: body.status });
 }
 
 /** `GET /metrics`. */
 export function handleMetrics(ctx: SidecarContext, res: ServerResponse): void {
-  const text = ctx.metrics.render();
+  const text = ctx.metrics.render() + renderStoreMetrics(storeHealthOf(ctx.store));
   res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
