@@ -96,18 +96,8 @@ export {
   verifySignature,
 } from './integrity/sign.ts';
 export { parseStrictJson, parseStrictJsonObject, type StrictJsonOptions } from './integrity/strict-json.ts';
-export {
-  type AnchorReport,
-  CHECK_NAMES,
-  type CheckName,
-  type CheckResult,
-  type CheckStatus,
-  type EventReport,
-  type Finding,
-  type VerificationReport,
-  type VerifyOptions,
-  verifyEvents,
-} from './integrity/verify.ts';
+// Offline verification: checks, findings, the verdict table and the report renderers.
+export * from './verify/index.ts';
 
 // Recorder and sinks.
 

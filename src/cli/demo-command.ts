@@ -16,12 +16,12 @@ import { configureVcp } from '../instrument/configure.ts';
 import { VcpLogged } from '../instrument/decorator.ts';
 import { parseExport } from '../integrity/export-format.ts';
 import { generateSigningKey } from '../integrity/sign.ts';
-import { verifyEvents } from '../integrity/verify.ts';
 import { createRecorder } from '../recorder/recorder.ts';
 import { createAnchoringFactory } from '../sidecar/anchor/server-adapter.ts';
 import { resolveSidecarConfig } from '../sidecar/config.ts';
 import { startSidecar } from '../sidecar/server.ts';
 import { createHttpSink } from '../sinks/http.ts';
+import { SEVERITY, verifyRecords } from '../verify/index.ts';
 import { type CliIo, EXIT } from './io.ts';
 
 export const DEMO_USAGE = `usage: vcp demo [--dir <folder>]
@@ -192,11 +192,12 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     const sidecarKeyPath = sidecar.publicKeyPath ?? join(dataDir, 'signing.pub');
 
     const parsed = parseExport(exportText);
-    const report = verifyEvents(parsed.events, {
-      publicKeys: [signer.publicKey, sidecar.context.signer.publicKey],
-      anchors: parsed.anchors,
-      requireSignatures: true,
-    });
+    const verifyOptions = { publicKeys: [signer.publicKey, sidecar.context.signer.publicKey] };
+    const lines = exportText.split('\n');
+    // The auditor's default: external anchoring required, so a local-file anchor leaves it UNPROVEN.
+    const report = await verifyRecords(lines, verifyOptions);
+    // What the same export proves if local anchors are accepted (development only).
+    const local = await verifyRecords(lines, { ...verifyOptions, allowLocalAnchors: true });
 
     const events = parsed.events as {
       header: { event_type: string; trace_id: string };
@@ -221,16 +222,27 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(
       `  anchor  ${anchor.anchor_id}: root ${anchor.merkle_root} over ${anchor.tree_size} events (local file target: development only)\n`,
     );
-    io.out(
-      `verification: ${report.ok ? 'VALID' : 'INVALID'} — ${report.totals.valid}/${report.totals.events} events, ${report.totals.anchorsValid}/${report.totals.anchors} anchors, signatures of both keys checked\n`,
-    );
+    const why = report.findings
+      .filter((f) => SEVERITY[f.code] !== 'note')
+      .map((f) => `[${f.code}] ${f.message}`);
+    io.out(`verification: ${report.verdict}${why.length ? ` — ${why.join('; ')}` : ''}\n`);
+    io.out(`  with --insecure-allow-local-anchors: ${local.summary}\n`);
     io.out(
       `files:\n  export           ${exportPath}\n  recorder pubkey  ${recorderKeyPath}\n  sidecar pubkey   ${sidecarKeyPath}\n`,
     );
     io.out(
-      `check it yourself:\n  npx vcp verify ${exportPath} --pubkey ${recorderKeyPath} --pubkey ${sidecarKeyPath}\n`,
+      `check it yourself:\n  npx vcp verify ${exportPath} --pubkey ${recorderKeyPath} --pubkey ${sidecarKeyPath} --insecure-allow-local-anchors\n`,
     );
-    return report.ok && report.totals.events > 0 && stats.written === stats.recorded ? EXIT.ok : EXIT.invalid;
+    // The demo succeeds when the export is PROVEN but for its development-only local anchor.
+    const onlyLocal = report.findings.every(
+      (f) => SEVERITY[f.code] === 'note' || f.code === 'external-anchor-missing',
+    );
+    return local.verdict === 'PROVEN' &&
+      onlyLocal &&
+      local.input.events > 0 &&
+      stats.written === stats.recorded
+      ? EXIT.ok
+      : EXIT.invalid;
   } finally {
     await sidecar.close();
   }

@@ -1,48 +1,116 @@
 /**
- * `vcp verify <events.jsonl> [--anchors file] [--pubkey file]… [--json]`
+ * `vcp verify <export.jsonl> --pubkey <key> [options]`
  *
- * Exit 0: everything checked holds. Exit 1: something does not (the report
- * says what). Exit 2: the command was misused or its input unreadable.
+ * Exit 0 PROVEN, 1 INVALID, 2 usage or unreadable input, 3 UNPROVEN; what
+ * each means is in docs/verification.md and decided in src/verify/verdict.ts.
  */
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
 import { HASH_VARIANTS, type HashVariant } from '../integrity/event-hash.ts';
-import { ExportReader, type ParsedExport, parseExport } from '../integrity/export-format.ts';
-import { CHECK_NAMES, type VerificationReport, verifyEvents } from '../integrity/verify.ts';
-import { type CliIo, EXIT, progressBar, UsageError } from './io.ts';
+import type { TimestampTrust } from '../integrity/tsa-token.ts';
+import {
+  DEFAULT_MAX_LINE_BYTES,
+  type ExternalCheckpoint,
+  readFileLines,
+  readLines,
+  renderText,
+  type VerificationReport,
+  Verifier,
+} from '../verify/index.ts';
+import { type CliIo, UsageError } from './io.ts';
 
-export const VERIFY_USAGE = `usage: vcp verify <events.jsonl> [options]
+export const VERIFY_USAGE = `usage: vcp verify <export.jsonl> --pubkey <key> [options]
 
-Checks every event of an export offline: schema, UUIDv7, timestamps, EventHash,
-hash chain, Ed25519 signatures, Merkle inclusion against anchored roots, and
-anchor signatures; names every gap, reordering and duplicate.
+Checks an export offline against the keys you trust, and says whether the
+log it holds is PROVEN complete and unchanged. The files may have been edited
+by anyone: only signatures by the trusted keys (and RFC 3161 tokens of a TSA
+you trust) count. See docs/verification.md for what each verdict means.
 
 options:
-  --anchors <file>        anchor records (JSONL); anchors inside the export are read too
-  --pubkey <file>         trusted public key (PEM, JWK or hex); repeat for several
-  --json                  print the full report as JSON
-  --strict                v1.1 conformance gaps (UUIDv4, ms timestamps, missing fields) fail
-  --require-signatures    unsigned events fail
-  --hash-variant <name>   ${HASH_VARIANTS.join(' | ')} (default vcp-1.1)
-  --merkle-mode <mode>    ${MERKLE_MODES.join(' | ')} when anchors do not say (default rfc6962)
+  --pubkey <file>          trusted Ed25519 public key (PEM, JWK or hex); repeat for several
+  --anchors <file>         more anchor records (JSONL); anchors inside the export are read too
+  --checkpoint <file>      a trusted checkpoint obtained out of band (signed note, or the JSON
+                           of GET /vcp/checkpoint); the export must hold all it covers; repeatable
+  --sidecar <url>          fetch the sidecar's newest checkpoint and a consistency proof to it
+  --sidecar-token <token>  bearer token for --sidecar (or env VCP_SIDECAR_TOKEN)
+  --tsa-cert <file>        PEM of a time-stamp authority (or its CA) you trust: RFC 3161
+                           tokens in anchors are checked against it; repeatable
+  --insecure-allow-local-anchors
+                           accept logs that no external anchor covers (development only:
+                           the key holder could rewrite and re-sign the whole log)
+  --json                   print the report as JSON
+  --strict                 v1.1 conformance gaps (UUIDv4, ms timestamps) are INVALID
+  --hash-variant <name>    ${HASH_VARIANTS.join(' | ')} (default vcp-1.1)
+  --merkle-mode <mode>     ${MERKLE_MODES.join(' | ')} for logs whose metadata does not say (default rfc6962)
+  --max-line-bytes <n>     longest line read (default ${DEFAULT_MAX_LINE_BYTES}); longer lines are INVALID
 
-exit status: 0 valid, 1 invalid, 2 usage or input error`;
+exit status: 0 PROVEN, 1 INVALID, 2 usage or unreadable input, 3 UNPROVEN`;
 
-/** Read an export file line by line (constant memory per line). */
-export async function readExportFile(path: string): Promise<ParsedExport> {
-  const reader = new ExportReader();
-  const stream = createReadStream(path, { encoding: 'utf8' });
+async function readText(path: string, what: string): Promise<string> {
   try {
-    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
-    for await (const line of lines) reader.push(line);
+    const s = await stat(path);
+    if (s.size > 16 * 1024 * 1024) throw new UsageError(`${what} ${path} is larger than 16 MiB`);
+    return await readFile(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
-  return reader.result;
+}
+
+/** A checkpoint file holds the signed note itself, or the JSON `GET /vcp/checkpoint` answers. */
+function noteOf(text: string): string {
+  const t = text.trimStart();
+  if (!t.startsWith('{')) return text;
+  try {
+    const v = JSON.parse(t) as { note?: unknown };
+    if (typeof v.note === 'string') return v.note;
+  } catch {
+    // not JSON after all: treat as a note and let the verifier say what is wrong
+  }
+  return text;
+}
+
+async function getJson(url: string, token: string | undefined): Promise<Record<string, unknown>> {
+  try {
+    const res = await request(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+    });
+    const body = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${body.slice(0, 200)}`);
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`cannot fetch ${url}: ${(e as Error).message}`);
+  }
+}
+
+/** The sidecar's newest checkpoint, with a consistency proof from the export's size when it is newer. */
+async function fetchSidecarCheckpoint(
+  base: string,
+  token: string | undefined,
+  v: Verifier,
+): Promise<ExternalCheckpoint> {
+  const url = new URL(base);
+  const cp = await getJson(new URL('/vcp/checkpoint', url).href, token);
+  if (typeof cp.note !== 'string')
+    throw new UsageError(`${base}/vcp/checkpoint did not answer a signed note`);
+  const ext: ExternalCheckpoint = { source: `${url.origin}/vcp/checkpoint`, note: cp.note };
+  const log = v.logs().find((l) => l.origin === cp.origin);
+  const size = typeof cp.tree_size === 'number' ? cp.tree_size : undefined;
+  if (log && size !== undefined && size > log.size && log.size > 0) {
+    const q = new URL('/vcp/consistency', url);
+    q.searchParams.set('from', String(log.size));
+    q.searchParams.set('to', String(size));
+    const proof = await getJson(q.href, token);
+    if (Array.isArray(proof.proof)) ext.consistency = { fromSize: log.size, proof: proof.proof as string[] };
+  }
+  return ext;
 }
 
 export async function verifyCommand(argv: string[], io: CliIo): Promise<number> {
@@ -50,19 +118,24 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     args: argv,
     allowPositionals: true,
     options: {
-      anchors: { type: 'string', multiple: true },
       pubkey: { type: 'string', multiple: true },
+      anchors: { type: 'string', multiple: true },
+      checkpoint: { type: 'string', multiple: true },
+      sidecar: { type: 'string' },
+      'sidecar-token': { type: 'string' },
+      'tsa-cert': { type: 'string', multiple: true },
+      'insecure-allow-local-anchors': { type: 'boolean' },
       json: { type: 'boolean' },
       strict: { type: 'boolean' },
-      'require-signatures': { type: 'boolean' },
       'hash-variant': { type: 'string' },
       'merkle-mode': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     io.out(`${VERIFY_USAGE}\n`);
-    return EXIT.ok;
+    return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one export file\n\n${VERIFY_USAGE}`);
   const variant = values['hash-variant'] ?? 'vcp-1.1';
@@ -70,121 +143,70 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     throw new UsageError(`unknown --hash-variant "${variant}"`);
   const mode = values['merkle-mode'] ?? 'rfc6962';
   if (!MERKLE_MODES.includes(mode as MerkleMode)) throw new UsageError(`unknown --merkle-mode "${mode}"`);
+  const maxLine =
+    values['max-line-bytes'] === undefined ? DEFAULT_MAX_LINE_BYTES : Number(values['max-line-bytes']);
+  if (!Number.isSafeInteger(maxLine) || maxLine < 1024)
+    throw new UsageError('--max-line-bytes must be an integer ≥ 1024');
 
-  const file = resolve(io.cwd, positionals[0]!);
-  const parsed = await readExportFile(file);
-  const anchors = [...parsed.anchors];
-  for (const a of values.anchors ?? []) {
-    let text: string;
-    try {
-      text = await readFile(resolve(io.cwd, a), 'utf8');
-    } catch (e) {
-      throw new UsageError(
-        `cannot read anchors file ${a}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    const more = parseExport(text);
-    anchors.push(...more.anchors);
-    for (const err of more.errors) parsed.errors.push({ line: err.line, message: `${a}: ${err.message}` });
-  }
   const publicKeys: string[] = [];
-  for (const k of values.pubkey ?? []) {
-    try {
-      publicKeys.push(await readFile(resolve(io.cwd, k), 'utf8'));
-    } catch (e) {
-      throw new UsageError(
-        `cannot read public key ${k}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
+  for (const k of values.pubkey ?? []) publicKeys.push(await readText(resolve(io.cwd, k), 'public key'));
+  const anchors: unknown[] = [];
+  for (const a of values.anchors ?? []) {
+    const lines = readLines([await readText(resolve(io.cwd, a), 'anchors file')], maxLine);
+    for await (const l of lines) {
+      if (!('text' in l) || l.text.trim() === '') continue;
+      try {
+        const v = JSON.parse(l.text) as Record<string, unknown>;
+        anchors.push('anchor_record' in v ? v.anchor_record : v);
+      } catch {
+        throw new UsageError(`${a}: line ${l.line} is not JSON`);
+      }
     }
   }
-  if (parsed.events.length === 0 && parsed.errors.length === 0)
-    throw new UsageError(`${positionals[0]} holds no events`);
-
-  const bar = progressBar(io, 'verifying');
-  const report = verifyEvents(parsed.events, {
-    publicKeys,
-    anchors,
-    hashVariant: variant as HashVariant,
-    merkleMode: mode as MerkleMode,
-    strict: values.strict ?? false,
-    requireSignatures: values['require-signatures'] ?? false,
-    onProgress: (d, t) => bar.update(d, t),
-  });
-  bar.done();
-  const ok = report.ok && parsed.errors.length === 0;
-  if (values.json) {
-    io.out(`${JSON.stringify({ file, ...report, ok, lineErrors: parsed.errors }, null, 2)}\n`);
-  } else {
-    io.out(formatReport(positionals[0]!, report, parsed));
+  const externalCheckpoints: ExternalCheckpoint[] = [];
+  for (const c of values.checkpoint ?? [])
+    externalCheckpoints.push({ source: c, note: noteOf(await readText(resolve(io.cwd, c), 'checkpoint')) });
+  let tsaTrust: TimestampTrust | undefined;
+  if (values['tsa-cert']?.length) {
+    const pems: string[] = [];
+    for (const c of values['tsa-cert']) pems.push(await readText(resolve(io.cwd, c), 'TSA certificate'));
+    tsaTrust = { caCertPem: pems.join('\n') };
   }
-  return ok ? EXIT.ok : EXIT.invalid;
-}
 
-const MAX_LISTED = 50;
-
-/** Human-readable report. */
-export function formatReport(
-  name: string,
-  report: VerificationReport,
-  parsed: Pick<ParsedExport, 'errors' | 'eventLines'>,
-): string {
-  const t = report.totals;
-  const lines: string[] = [];
-  lines.push(`vcp verify ${name}`);
-  lines.push(
-    `  events   ${t.events}  valid ${t.valid}  invalid ${t.invalid}  with warnings ${t.withWarnings}`,
-  );
-  lines.push(`  anchors  ${t.anchors}  valid ${t.anchorsValid}`);
-  for (const tree of report.trees) {
-    lines.push(`  tree     partition ${tree.partition}: ${tree.size} leaves, ${tree.mode} root ${tree.root}`);
+  let verifier: Verifier;
+  try {
+    verifier = new Verifier({
+      publicKeys,
+      anchors,
+      externalCheckpoints,
+      hashVariant: variant as HashVariant,
+      merkleMode: mode as MerkleMode,
+      ...(tsaTrust ? { tsaTrust } : {}),
+      allowLocalAnchors: values['insecure-allow-local-anchors'] ?? false,
+      strict: values.strict ?? false,
+    });
+  } catch (e) {
+    throw new UsageError(`a --pubkey could not be loaded: ${(e as Error).message}`);
   }
-  lines.push('  checks');
-  for (const c of CHECK_NAMES) {
-    const s = report.checks[c];
-    lines.push(`    ${c.padEnd(17)} pass ${s.pass}  fail ${s.fail}  warn ${s.warn}  skip ${s.skip}`);
-  }
-  for (const n of report.notes) lines.push(`  note: ${n}`);
-  for (const e of parsed.errors.slice(0, MAX_LISTED)) lines.push(`  ✗ line ${e.line}: ${e.message}`);
-
-  // Unreadable lines are listed above already.
-  const failing = report.events.filter(
-    (e) => !e.ok && !e.checks.schema.reason?.startsWith('unreadable line'),
-  );
-  for (const e of failing.slice(0, MAX_LISTED)) {
-    const where =
-      parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
-    for (const c of CHECK_NAMES) {
-      const r = e.checks[c];
-      if (r.status === 'fail')
-        lines.push(`  ✗ ${where} ${e.event_type ?? '?'} ${e.event_id ?? ''} ${c}: ${r.reason ?? ''}`);
-    }
-  }
-  if (failing.length > MAX_LISTED)
-    lines.push(`  … and ${failing.length - MAX_LISTED} more invalid events (use --json for all)`);
-  const warned = report.events.filter((e) => e.ok);
-  for (const e of warned.slice(0, 10)) {
-    const where =
-      parsed.eventLines[e.index] !== undefined ? `line ${parsed.eventLines[e.index]}` : `#${e.index}`;
-    const reasons = CHECK_NAMES.filter((c) => e.checks[c].status === 'warn').map(
-      (c) => `${c}: ${e.checks[c].reason}`,
+  const file = resolve(io.cwd, positionals[0]!);
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new UsageError(`${positionals[0]} is not a file`);
+    await verifier.pushAll(readFileLines(file, maxLine));
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(
+      `cannot read ${positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
-    lines.push(`  ! ${where} ${e.event_id ?? ''} ${reasons.join('; ')}`);
   }
-  if (warned.length > 10) lines.push(`  … and ${warned.length - 10} more events with warnings`);
-  for (const a of report.anchors.filter((x) => !x.ok)) {
-    for (const [k, r] of Object.entries({ signature: a.signature, root: a.root, coverage: a.coverage })) {
-      if (r.status === 'fail')
-        lines.push(`  ✗ anchor ${a.anchor_id ?? '?'} (partition ${a.partition}) ${k}: ${r.reason}`);
-    }
+  if (values.sidecar) {
+    const token = values['sidecar-token'] ?? io.env.VCP_SIDECAR_TOKEN;
+    verifier.addExternalCheckpoint(await fetchSidecarCheckpoint(values.sidecar, token, verifier));
   }
-  for (const f of [...report.gaps, ...report.reorderings, ...report.duplicates, ...report.forks]) {
-    lines.push(`  ✗ ${f.kind}: ${f.message}`);
-  }
-  const ok = report.ok && parsed.errors.length === 0;
-  lines.push(
-    ok
-      ? `VALID: ${t.events} events; every check that had its inputs passed${report.notes.length ? ' (see notes)' : ''}.`
-      : 'INVALID: see the ✗ lines above.',
-  );
-  return `${lines.join('\n')}\n`;
+  const report: VerificationReport = await verifier.finish();
+  if (report.input.events === 0 && report.input.lines === 0)
+    throw new UsageError(`${positionals[0]} is empty`);
+  if (values.json) io.out(`${JSON.stringify({ file, ...report }, null, 2)}\n`);
+  else io.out(renderText(positionals[0]!, report));
+  return report.exit_code;
 }

@@ -6,8 +6,8 @@ import { VcpValidationError } from '../../src/core/errors.ts';
 import { isUuidV7 } from '../../src/core/uuidv7.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { generateSigningKey, verifySignature } from '../../src/integrity/sign.ts';
-import { verifyEvents } from '../../src/integrity/verify.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
+import { verifyRecords } from '../../src/verify/index.ts';
 import { get, tempDir, testConfig } from '../sidecar/helpers.ts';
 
 let sidecar: Sidecar;
@@ -126,12 +126,13 @@ describe('VcpClient against a real sidecar', () => {
     const stored = await Promise.all(
       results.slice(0, 5).map((r) => get(`${sidecar.url}/vcp/events/${r.event.header.event_id}`)),
     );
-    const report = verifyEvents(
+    const report = await verifyRecords(
       stored.map((s) => s.body.event ?? s.body),
       { publicKeys: [signer.publicKey] },
     );
-    expect(report.checks.event_hash.pass).toBe(5);
-    expect(report.checks.signature.pass).toBe(5);
+    expect(report.checks.event_hash.passed).toBe(5);
+    expect(report.checks.signature.passed).toBe(5);
+    expect(report.verdict).not.toBe('INVALID');
   });
 
   it('a float price is refused before sending, with the field and the rule', async () => {

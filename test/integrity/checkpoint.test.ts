@@ -18,8 +18,7 @@ import { createSigner, generateSigningKey } from '../../src/integrity/sign.ts';
 const vectors = JSON.parse(
   readFileSync(new URL('../vectors/data/signed-note/signed_note_vectors.json', import.meta.url), 'utf8'),
 ) as { vectors: Record<string, unknown>[] };
-const byId = (id: string) =>
-  vectors.vectors.find((v) => String(v.id).startsWith(id))! as Record<string, never>;
+const byId = <T>(id: string): T => vectors.vectors.find((v) => String(v.id).startsWith(id)) as T;
 
 /** Raw Ed25519 key of a C2SP verifier key `<name>+<hash>+<base64(0x01 ‖ key)>`. */
 function vkeyRaw(vkey: string): { name: string; hash: string; raw: Buffer } {
@@ -90,7 +89,7 @@ describe('C2SP signed-note vectors', () => {
   });
 
   it('reads the Go sumdb tree note', () => {
-    const v = byId('go-sumdb-tlog-tree-note') as { text: string };
+    const v = byId<{ text: string }>('go-sumdb-tlog-tree-note');
     const cp = parseCheckpointText(v.text);
     expect(cp.treeSize).toBe(123456789012);
     expect(cp.origin).toBe('go.sum database tree');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnchorRecord } from '../../src/core/types.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
 import { createAnchoringFactory } from '../../src/sidecar/anchor/server-adapter.ts';
-import { verifyTimestampToken } from '../../src/sidecar/anchor/tsa-token.ts';
+import { verifyTimestampToken } from '../../src/integrity/tsa-token.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
 import { createPostgresStore } from '../../src/sidecar/store/postgres-store.ts';
 import { startTestTsa, type TestTsa } from '../fixtures/tsa.ts';

@@ -16,7 +16,6 @@ import { verifyAnchorSignature } from '../../src/integrity/anchor-record.ts';
 import { verifyInclusion } from '../../src/integrity/merkle/index.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
 import { generateSigningKey } from '../../src/integrity/sign.ts';
-import { verifyEvents } from '../../src/integrity/verify.ts';
 import { createAnchoringFactory } from '../../src/sidecar/anchor/server-adapter.ts';
 import { parseKafkaIngestUrl } from '../../src/sidecar/cluster/ingest-url.ts';
 import { type Lease, OWNER_FILE, tryAcquireLease } from '../../src/sidecar/cluster/partition-lease.ts';
@@ -30,6 +29,7 @@ import { prepareRecord } from '../../src/sidecar/cluster/record-ingest.ts';
 import { resolveSidecarConfig, type SidecarConfig } from '../../src/sidecar/config.ts';
 import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
 import type { EventStore } from '../../src/sidecar/store/store.ts';
+import { verifyRecords } from '../../src/verify/index.ts';
 import { postgresUrl, skipReason } from '../helpers/env.ts';
 import { tempDir, testConfig, v11Event } from './helpers.ts';
 
@@ -350,19 +350,34 @@ describe('partition worker', () => {
     ).toBe(true);
 
     // The partition's events and anchors verify as one tree, partition 3.
+    const meta = {
+      vcp_export: {
+        format: 'vcp-export',
+        version: 2,
+        origin: 'p3',
+        merkle_mode: 'rfc6962',
+        from: 0,
+        partition: 3,
+      },
+    };
     const exported: unknown[] = [];
     for await (const s of ctx.store.scan(0, ctx.tree.size)) exported.push(s.event);
-    const report = verifyEvents(exported, { anchors: [...ctx.tree.anchors], publicKeys: [signer.publicKey] });
-    expect(report.ok).toBe(true);
-    expect(report.trees).toEqual([{ partition: 3, size: 7, root: record.merkle_root, mode: 'rfc6962' }]);
+    const options = {
+      anchors: [...ctx.tree.anchors],
+      publicKeys: [signer.publicKey],
+      allowLocalAnchors: true,
+    };
+    const report = await verifyRecords([meta, ...exported], options);
+    expect(report.verdict).toBe('PROVEN');
+    expect(report.logs).toMatchObject([
+      { partition: 3, events: 7, root: record.merkle_root, merkle_mode: 'rfc6962' },
+    ]);
     // The same events claimed for another partition do not verify against partition 3's anchor.
     const moved = exported.map((e) => ({
       ...(e as VcpEvent),
       security: { ...(e as VcpEvent).security, partition: 0 },
     }));
-    expect(verifyEvents(moved, { anchors: [...ctx.tree.anchors], publicKeys: [signer.publicKey] }).ok).toBe(
-      false,
-    );
+    expect((await verifyRecords([meta, ...moved], options)).verdict).toBe('INVALID');
   });
 
   it('hands its store over: the next owner waits for the lock, then finds every event (re-reads are duplicates)', async () => {

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestTimestamp } from '../../src/sidecar/anchor/tsa-client.ts';
-import { parseTimeStampResp, verifyTimestampToken } from '../../src/sidecar/anchor/tsa-token.ts';
+import { parseTimeStampResp, verifyTimestampToken } from '../../src/integrity/tsa-token.ts';
 import { startTestTsa, type TestTsa } from '../fixtures/tsa.ts';
 
 const run = promisify(execFile);

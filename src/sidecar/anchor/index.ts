@@ -38,4 +38,4 @@ export {
   type TimestampTrust,
   type TimestampVerification,
   verifyTimestampToken,
-} from './tsa-token.ts';
+} from '../../integrity/tsa-token.ts';

@@ -21,7 +21,7 @@ import {
   type TimestampInfo,
   type TimestampTrust,
   verifyTimestampToken,
-} from './tsa-token.ts';
+} from '../../integrity/tsa-token.ts';
 
 /** A built request: its DER and the nonce to expect back. */
 export interface TimeStampRequest {

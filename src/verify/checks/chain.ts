@@ -1,0 +1,72 @@
+/**
+ * Hash-chain continuity across possibly interleaved chains (a sidecar export
+ * mixes producers): every non-genesis prev_hash must be the hash of an
+ * earlier event, and no two events may claim the same predecessor.
+ * Memory: one map entry per event hash seen.
+ */
+import { GENESIS_HASH } from '../../integrity/event-hash.ts';
+import { type Finding, finding } from '../findings.ts';
+
+const HEX64_RE = /^[0-9a-f]{64}$/;
+
+/** Stateful chain checker: feed events in input order. */
+export class ChainCheck {
+  readonly #seen = new Map<string, number>(); // event hash → line
+  readonly #claimed = new Map<string, number>(); // prev_hash → line of the event claiming it
+  readonly #later = new Map<string, { line: number; event_id?: string }>(); // prev_hash not seen yet
+  linked = 0;
+
+  /** Check one event's prev_hash; record its own hash. */
+  push(prevHash: unknown, hash: string | undefined, where: { line: number; event_id?: string }): Finding[] {
+    const out: Finding[] = [];
+    if (hash) {
+      if (!this.#seen.has(hash)) this.#seen.set(hash, where.line);
+      const waiting = this.#later.get(hash);
+      if (waiting) {
+        this.#later.delete(hash);
+        out.push(
+          finding(
+            'chain-reordered',
+            `this event links to the event at line ${where.line}, which comes after it`,
+            waiting,
+          ),
+        );
+      }
+    }
+    if (prevHash === undefined) return out;
+    if (typeof prevHash !== 'string' || !HEX64_RE.test(prevHash)) {
+      out.push(finding('chain-malformed', 'prev_hash is not 64 lowercase hex characters', where));
+      return out;
+    }
+    if (prevHash === GENESIS_HASH) {
+      this.linked++;
+      return out;
+    }
+    const other = this.#claimed.get(prevHash);
+    if (other !== undefined) {
+      out.push(
+        finding(
+          'chain-fork',
+          `fork: the event at line ${other} already links to ${prevHash.slice(0, 16)}…`,
+          where,
+        ),
+      );
+      return out;
+    }
+    this.#claimed.set(prevHash, where.line);
+    if (this.#seen.has(prevHash)) this.linked++;
+    else this.#later.set(prevHash, where);
+    return out;
+  }
+
+  /** Predecessors never seen: removed events. */
+  finish(): Finding[] {
+    return [...this.#later.entries()].map(([prev, where]) =>
+      finding(
+        'chain-gap',
+        `links to ${prev.slice(0, 16)}…, which is not the hash of any event in the input: at least one event before it was removed`,
+        where,
+      ),
+    );
+  }
+}

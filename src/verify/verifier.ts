@@ -1,0 +1,331 @@
+/**
+ * The offline verifier: reads an export line by line, runs the small checks
+ * in `checks/` over each record, and hands every finding to `verdict.ts`.
+ * Memory: one line at a time, plus per event a leaf in its log's tree, its
+ * line number, id and hash (for the duplicate and chain checks).
+ */
+import type { KeyObject } from 'node:crypto';
+import type { MerkleMode } from '../core/enums.ts';
+import type { HashVariant } from '../integrity/event-hash.ts';
+import { keyId, loadPublicKey, type PublicKeyInput } from '../integrity/keys.ts';
+import { viewEvent } from '../integrity/normalize.ts';
+import type { TimestampTrust } from '../integrity/tsa-token.ts';
+import { checkAnchor, type ExternalAnchor } from './checks/anchor.ts';
+import { ChainCheck } from './checks/chain.ts';
+import { type Coverage, checkCheckpointNote } from './checks/checkpoint.ts';
+import { checkCompleteness } from './checks/completeness.ts';
+import { checkEventHash } from './checks/event-hash.ts';
+import { checkFreshness, type ExternalCheckpoint } from './checks/freshness.ts';
+import { checkSchema } from './checks/schema.ts';
+import { SignatureCheck } from './checks/signature.ts';
+import { classifyLine } from './classify.ts';
+import { type Finding, finding } from './findings.ts';
+import type { InputLine } from './line-reader.ts';
+import {
+  countFindings,
+  emptyChecks,
+  exitCodeOf,
+  type LogReport,
+  orderFindings,
+  summarize,
+  type VerificationReport,
+} from './report.ts';
+import { Segment } from './segment.ts';
+import { decideVerdict } from './verdict.ts';
+
+/** Options of {@link Verifier}. */
+export interface VerifyOptions {
+  /** Trusted public keys (PEM, JWK, hex, KeyObject). Without one, nothing is PROVEN. */
+  publicKeys?: PublicKeyInput[];
+  /** Anchor records from elsewhere (an `--anchors` file); they join the segment of their partition. */
+  anchors?: unknown[];
+  /** Trusted checkpoints obtained out of band (freshness). */
+  externalCheckpoints?: ExternalCheckpoint[];
+  /** Hashing convention (default `vcp-1.1`). */
+  hashVariant?: HashVariant;
+  /** Tree mode of segments whose metadata does not say (default `rfc6962`). */
+  merkleMode?: MerkleMode;
+  /** Trust for RFC 3161 tokens (`--tsa-cert`). Without it tokens are unchecked. */
+  tsaTrust?: TimestampTrust;
+  /** Accept logs no external anchor covers (development only; loudly reported). */
+  allowLocalAnchors?: boolean;
+  /** v1.1 conformance gaps are INVALID instead of notes. */
+  strict?: boolean;
+  /** Most findings kept in the report (default 1000); the verdict counts all. */
+  maxFindings?: number;
+}
+
+/** Feed lines in order with {@link Verifier.push}, then {@link Verifier.finish}. */
+export class Verifier {
+  readonly #opts: VerifyOptions;
+  readonly #keys = new Map<string, KeyObject>();
+  readonly #findings: Finding[] = [];
+  readonly #checks = emptyChecks();
+  readonly #segments: Segment[] = [];
+  readonly #ids = new Map<string, number>(); // event id → line
+  readonly #chain = new ChainCheck();
+  readonly #signatures: SignatureCheck;
+  readonly #types: Record<string, number> = {};
+  #lines = 0;
+  #events = 0;
+  #anchors = 0;
+  #checkpoints = 0;
+  #foreignNoted = false;
+  readonly #external: ExternalCheckpoint[] = [];
+
+  constructor(options: VerifyOptions = {}) {
+    this.#opts = options;
+    for (const input of options.publicKeys ?? []) {
+      const key = loadPublicKey(input); // throws VcpCryptoError: a bad trusted key is a usage error
+      this.#keys.set(keyId(key), key);
+    }
+    this.#signatures = new SignatureCheck(this.#keys);
+  }
+
+  /** Add one input line (or an over-long line's marker). */
+  push(input: InputLine): void {
+    this.#lines++;
+    if ('tooLong' in input) {
+      this.#add([
+        finding('line-too-long', `a line of ${input.tooLong} bytes was refused unread`, { line: input.line }),
+      ]);
+      return;
+    }
+    if (input.text.trim() === '') return;
+    const rec = classifyLine(input.text, input.line);
+    if ('code' in rec) {
+      this.#add([rec]);
+      return;
+    }
+    switch (rec.kind) {
+      case 'meta':
+        this.#startSegment(rec.value, input.line);
+        return;
+      case 'checkpoint':
+        this.#checkpoints++;
+        this.#current().checkpoints.push({ line: input.line, value: rec.note });
+        return;
+      case 'anchor':
+        this.#anchors++;
+        this.#current().anchors.push({ line: input.line, value: rec.value });
+        return;
+      case 'event':
+        this.#event(rec.value, input.line);
+    }
+  }
+
+  /** Add a trusted checkpoint obtained out of band (e.g. fetched once the export's size is known). */
+  addExternalCheckpoint(checkpoint: ExternalCheckpoint): void {
+    this.#external.push(checkpoint);
+  }
+
+  /** The logs read so far: origin, partition and leaves present (from leaf 0 of the log). */
+  logs(): { origin: string; partition?: number; size: number }[] {
+    return this.#segments.map((s) => ({
+      origin: s.origin,
+      ...(s.partition !== undefined ? { partition: s.partition } : {}),
+      size: s.from + s.size,
+    }));
+  }
+
+  /** Feed every line of an async source. */
+  async pushAll(lines: AsyncIterable<InputLine> | Iterable<InputLine>): Promise<void> {
+    for await (const l of lines) this.push(l);
+  }
+
+  #current(): Segment {
+    if (this.#segments.length === 0) this.#startSegment(undefined, undefined);
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  #startSegment(meta: Record<string, unknown> | undefined, line: number | undefined): void {
+    const seg = new Segment(meta, line, this.#opts.merkleMode ?? 'rfc6962', this.#segments.length);
+    if (this.#segments.some((s) => s.origin === seg.origin && s.partition === seg.partition))
+      seg.findings.push(
+        finding(
+          'bad-metadata',
+          `a second segment for log ${seg.origin}: one export holds each log once`,
+          line !== undefined ? { line } : {},
+        ),
+      );
+    this.#segments.push(seg);
+  }
+
+  #event(event: Record<string, unknown>, line: number): void {
+    this.#events++;
+    const view = viewEvent(event)!;
+    const id = typeof view.header.event_id === 'string' ? view.header.event_id : undefined;
+    const where = { line, ...(id ? { event_id: id } : {}) };
+    const out: Finding[] = [];
+    if (view.form === 'PascalCase' && !this.#foreignNoted) {
+      this.#foreignNoted = true;
+      out.push(
+        finding(
+          'foreign-form',
+          'PascalCase events (another producer) are read through the compatibility view',
+          { line },
+        ),
+      );
+    }
+    const type = typeof view.header.event_type === 'string' ? view.header.event_type : '(none)';
+    this.#types[type] = (this.#types[type] ?? 0) + 1;
+    const schema = checkSchema(event, view, line, this.#opts.strict ?? false);
+    this.#pass('schema', schema);
+    out.push(...schema);
+    if (id) {
+      const first = this.#ids.get(id);
+      if (first !== undefined)
+        out.push(finding('duplicate-event-id', `event_id ${id} already appears at line ${first}`, where));
+      else this.#ids.set(id, line);
+    }
+    const { hash, findings: hashFindings } = checkEventHash(view, this.#opts.hashVariant ?? 'vcp-1.1', where);
+    this.#pass('event_hash', hashFindings);
+    out.push(...hashFindings);
+    const sec = view.security ?? {};
+    const chain = this.#chain.push(sec.prev_hash, hash, where);
+    out.push(...chain);
+    const sig = this.#signatures.push(sec, hash, where);
+    if (sec.signature !== undefined) this.#pass('signature', sig);
+    out.push(...sig);
+    const seg = this.#current();
+    const leaf = seg.addLeaf(hash, sec, where);
+    this.#pass('inclusion', leaf);
+    out.push(...leaf);
+    if (typeof sec.anchor_reference === 'string') seg.references.push({ line, id: sec.anchor_reference });
+    this.#add(out);
+  }
+
+  #pass(check: 'schema' | 'event_hash' | 'signature' | 'inclusion', found: readonly Finding[]): void {
+    if (!found.some((f) => f.check === check)) this.#checks[check].passed++;
+  }
+
+  #add(findings: readonly Finding[]): void {
+    for (const f of findings) this.#findings.push(f);
+  }
+
+  /** Run the whole-input checks and build the report. */
+  async finish(): Promise<VerificationReport> {
+    const opts = this.#opts;
+    this.#add(this.#chain.finish());
+    this.#checks.chain.passed = this.#chain.linked;
+    this.#add(this.#signatures.finish());
+    for (const a of opts.anchors ?? []) {
+      this.#anchors++;
+      const p = (a as { partition?: unknown } | null)?.partition;
+      const seg = this.#segments.find((s) => s.partition === p) ?? this.#current();
+      seg.anchors.push({ line: 0, value: a });
+    }
+    if (this.#keys.size === 0)
+      this.#add([
+        finding(
+          'no-trusted-key',
+          'no trusted public key was given (--pubkey): signatures, checkpoints and anchors bind nothing, so nothing can be PROVEN',
+        ),
+      ]);
+    if (this.#events > 0)
+      this.#add([
+        finding(
+          'not-hashed',
+          'policy_identification and security are not covered by any hash or signature: they are informational',
+        ),
+      ]);
+
+    const logs: LogReport[] = [];
+    for (const seg of this.#segments) {
+      this.#add(seg.findings);
+      let coverage: Coverage | undefined;
+      let external: ExternalAnchor | undefined;
+      const better = (c: Coverage | undefined) => {
+        if (c && (!coverage || c.treeSize > coverage.treeSize)) coverage = c;
+      };
+      for (const { line, value } of seg.checkpoints) {
+        const r = checkCheckpointNote(seg, value, line, this.#keys);
+        this.#add(r.findings);
+        if (r.coverage) this.#checks.checkpoint.passed++;
+        better(r.coverage);
+      }
+      const anchorIds = new Set<string>();
+      for (const { line, value } of seg.anchors) {
+        const r = await checkAnchor(seg, value, line, this.#keys, opts.tsaTrust);
+        this.#add(r.findings);
+        if (r.anchorId) anchorIds.add(r.anchorId);
+        if (r.coverage) this.#checks.anchor.passed++;
+        better(r.coverage);
+        if (r.external && (!external || r.external.treeSize > external.treeSize)) external = r.external;
+      }
+      for (const ref of seg.references)
+        if (!anchorIds.has(ref.id))
+          this.#add([
+            finding(
+              'anchor-reference-missing',
+              `security.anchor_reference names anchor ${ref.id}, which is not in the input`,
+              { line: ref.line },
+            ),
+          ]);
+      this.#add(
+        checkCompleteness(seg, coverage, external, {
+          trustedKeys: this.#keys.size,
+          allowLocalAnchors: opts.allowLocalAnchors ?? false,
+        }),
+      );
+      const report: LogReport = {
+        origin: seg.origin,
+        merkle_mode: seg.mode,
+        from: seg.from,
+        events: seg.size,
+      };
+      if (seg.partition !== undefined) report.partition = seg.partition;
+      if (seg.to !== undefined) report.to = seg.to;
+      const root = seg.rootAt(seg.from + seg.size);
+      if (root) report.root = root;
+      if (coverage) report.proven_up_to = coverage;
+      if (external) report.external_anchor = external;
+      logs.push(report);
+    }
+    const fresh = checkFreshness(
+      this.#segments,
+      [...(opts.externalCheckpoints ?? []), ...this.#external],
+      this.#keys,
+    );
+    this.#add(fresh.findings);
+    for (const l of logs) {
+      const n = fresh.consistentWith.get(l.origin);
+      if (n !== undefined) l.consistent_with_external = n;
+    }
+
+    countFindings(this.#checks, this.#findings);
+    const verdict = decideVerdict(this.#findings);
+    const { findings, omitted } = orderFindings(this.#findings, opts.maxFindings ?? 1000);
+    return {
+      verdict,
+      exit_code: exitCodeOf(verdict),
+      summary: summarize(verdict, logs, this.#findings),
+      hash_variant: opts.hashVariant ?? 'vcp-1.1',
+      trusted_keys: [...this.#keys.keys()],
+      input: {
+        lines: this.#lines,
+        events: this.#events,
+        anchors: this.#anchors,
+        checkpoints: this.#checkpoints,
+        segments: this.#segments.length,
+      },
+      logs,
+      event_types: this.#types,
+      checks: this.#checks,
+      findings,
+      findings_omitted: omitted,
+    };
+  }
+}
+
+/** Verify records held in memory (events, anchors, metadata and checkpoint lines as objects or JSON text). */
+export async function verifyRecords(
+  records: readonly unknown[],
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
+  const v = new Verifier(options);
+  records.forEach((r, i) => {
+    v.push({ line: i + 1, text: typeof r === 'string' ? r : JSON.stringify(r) });
+  });
+  return v.finish();
+}
