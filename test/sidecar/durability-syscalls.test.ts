@@ -80,7 +80,9 @@ function show(calls: Syscall[], from: number, to: number): string {
       (c) =>
         c.end >= from &&
         c.start <= to &&
-        (c.fdTarget?.includes('/segments/') || c.fdTarget?.startsWith('TCP')),
+        (c.fdTarget?.includes('/segments/') ||
+          c.fdTarget?.endsWith('/anchors.log') ||
+          c.fdTarget?.startsWith('TCP')),
     )
     .map((c) => `  [${c.start}-${c.end}] ${c.pid} ${c.name}(${c.fdTarget}) = ${c.ret}`)
     .join('\n');
@@ -92,7 +94,7 @@ describe.skipIf(unavailable !== undefined)(
     const t = tempDir('vcp-strace-');
     afterAll(() => t.cleanup());
 
-    it('writes and fdatasyncs each batch to its segment file before writing the 201 to the socket', async () => {
+    it('writes and fdatasyncs each batch to its segment file, and each anchor record to anchors.log, before writing the 201 to the socket', async () => {
       const traceFile = join(t.dir, 'trace.txt');
       const child = await startTraced(join(t.dir, 'data'), traceFile);
       const batches: string[][] = [];
@@ -103,6 +105,8 @@ describe.skipIf(unavailable !== undefined)(
           expect(res.status, res.text).toBe(201);
           batches.push(events.map((e) => e.header.event_id));
         }
+        const anchor = await post(`${child.url}/vcp/anchor`, '');
+        expect(anchor.status, anchor.text).toBe(201);
       } finally {
         const { code } = await child.stop();
         expect(code, child.stderr()).toBe(0);
@@ -113,7 +117,9 @@ describe.skipIf(unavailable !== undefined)(
       const created = calls.filter(
         (c) => SOCKET_WRITES.has(c.name) && c.fdTarget?.startsWith('TCP') && c.args.includes('HTTP/1.1 201'),
       );
-      expect(created, 'one 201 on the socket per batch').toHaveLength(batches.length);
+      expect(created, 'one 201 on the socket per batch, and one for the anchor').toHaveLength(
+        batches.length + 1,
+      );
 
       let after = -1;
       batches.forEach((ids, b) => {
@@ -148,6 +154,35 @@ describe.skipIf(unavailable !== undefined)(
         ).toBeDefined();
         after = answer.end;
       });
+
+      // The anchor record: written to anchors.log and synced before its 201 too.
+      const anchorAnswer = created[batches.length]!;
+      const anchorWrite = calls
+        .filter(
+          (c) =>
+            WRITES.has(c.name) &&
+            c.fdTarget?.endsWith('/anchors.log') &&
+            c.start > after &&
+            c.end < anchorAnswer.start,
+        )
+        .at(-1);
+      expect(
+        anchorWrite,
+        `no write to anchors.log before the anchor's 201\n${show(calls, after, anchorAnswer.end)}`,
+      ).toBeDefined();
+      expect(wroteAll(anchorWrite!)).toBe(true);
+      const anchorSync = calls.find(
+        (c) =>
+          SYNCS.has(c.name) &&
+          c.fdTarget === anchorWrite!.fdTarget &&
+          c.start > anchorWrite!.end &&
+          c.end < anchorAnswer.start &&
+          c.ret === '0',
+      );
+      expect(
+        anchorSync,
+        `anchors.log was not synced between its write and the anchor's 201\n${show(calls, after, anchorAnswer.end)}`,
+      ).toBeDefined();
     }, 60_000);
   },
 );
