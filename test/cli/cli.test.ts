@@ -20,7 +20,11 @@ describe('vcp demo', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/SIG → ORD → ACK → EXE/);
     expect(r.out).toMatch(/reject .*: ERR_REJECT \(quantity 900000 exceeds/);
-    expect(r.out).toMatch(/verification: VALID — 5\/5 events, 1\/1 anchors/);
+    // A local-file anchor is development only: the default verdict says so, and what it proves without it.
+    expect(r.out).toMatch(/verification: UNPROVEN — \[external-anchor-missing\]/);
+    expect(r.out).toMatch(
+      /with --insecure-allow-local-anchors: PROVEN: .*5 events, complete up to tree size 5/,
+    );
     const lines = (await readFile(join(dir, 'demo/export.jsonl'), 'utf8'))
       .trim()
       .split('\n')
@@ -39,12 +43,22 @@ describe('vcp verify', () => {
     'demo/recorder-signing.pub',
     '--pubkey',
     'demo/sidecar-data/signing.pub',
+    '--insecure-allow-local-anchors',
   ];
 
   it('exits 0 on the untouched demo export', async () => {
     const r = await vcp('verify', ...files());
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^VALID: 5 events/m);
+    expect(r.out).toMatch(/^PROVEN: .*5 events, complete up to tree size 5/m);
+  });
+
+  it('exits 3 (UNPROVEN), never 0, without a trusted key or with only a local anchor', async () => {
+    const noKey = await vcp('verify', 'demo/export.jsonl', '--insecure-allow-local-anchors');
+    expect(noKey.code).toBe(3);
+    expect(noKey.out).toMatch(/\[no-trusted-key\]/);
+    const strict = await vcp('verify', ...files().slice(0, -1));
+    expect(strict.code).toBe(3);
+    expect(strict.out).toMatch(/\[external-anchor-missing\]/);
   });
 
   it('exits 1 and names the event and the check after tampering', async () => {
@@ -53,11 +67,12 @@ describe('vcp verify', () => {
     await writeFile(path, original.replace('"quantity":"100000"', '"quantity":"900000"'));
     const r = await vcp('verify', ...files());
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✗ line 3 ORD .* event_hash: header or payload was changed after sealing/);
+    expect(r.out).toMatch(/✗ line 3 \S+ \[hash-mismatch\] header or payload differs from what was sealed/);
     const json = await vcp('verify', ...files(), '--json');
     const report = JSON.parse(json.out);
-    expect(report.ok).toBe(false);
-    expect(report.events.find((e: { ok: boolean }) => !e.ok).index).toBe(1);
+    expect(report.verdict).toBe('INVALID');
+    expect(json.code).toBe(1);
+    expect(report.findings[0]).toMatchObject({ code: 'hash-mismatch', line: 3 });
     await writeFile(path, original);
   });
 
@@ -67,7 +82,8 @@ describe('vcp verify', () => {
     await writeFile(path, `${original}{"header": oops\n`);
     const r = await vcp('verify', 'demo/broken.jsonl');
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/✗ line 8: malformed JSON/);
+    const lastLine = original.trimEnd().split('\n').length + 1;
+    expect(r.out).toContain(`✗ line ${lastLine} [unreadable-line] malformed JSON`);
   });
 
   it('exits 2 on usage and input errors', async () => {
