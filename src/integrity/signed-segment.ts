@@ -94,7 +94,8 @@ export class SignedSegment {
 
   /**
    * A checkpoint line (no newline) over `head` (default: everything appended),
-   * signed now and binding META. The caller writes it, after the events it covers.
+   * signed now and binding META. The caller writes it, after the events it
+   * covers, then calls {@link markCheckpointed}.
    */
   checkpointLine(head: TreeHead = this.head(), time?: Date): string {
     const note = signCheckpoint(
@@ -108,7 +109,11 @@ export class SignedSegment {
       },
       this.#signer,
     );
-    this.#checkpointed = Math.max(this.#checkpointed, head.size);
     return checkpointLine(note);
+  }
+
+  /** Record that a checkpoint over `size` leaves is written. */
+  markCheckpointed(size: number): void {
+    this.#checkpointed = Math.max(this.#checkpointed, size);
   }
 }

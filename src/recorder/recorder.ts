@@ -382,6 +382,12 @@ export class Recorder implements VcpRecorder {
       operatorId: undefined,
     };
 
+    // Sinks that write signed checkpoints (the FileSink) sign them with the events' key.
+    if (options.signer)
+      sink.attachSigner?.(options.signer, {
+        policyId: policy.policy_id,
+        hashAlgo: options.hashAlgo ?? 'SHA256',
+      });
     if (this.#spoolDir) {
       this.#replay = claimExitSpools(this.#spoolDir).filter((c) => {
         if (c.events.length > 0) return true;

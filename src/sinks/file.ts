@@ -17,15 +17,27 @@
  *
  * One process a file: two processes appending to the same file can interleave
  * batches and the torn-line repair of one can cut the other's line.
+ *
+ * Signed checkpoints (export format v2), when given a signer (`signer`, or
+ * the recorder's through `attachSigner`): each sink session and each file
+ * after a rotation is a new segment — a `vcp_export` META line with a new
+ * origin, then the events, with a `vcp_checkpoint` line every
+ * `checkpointEvery` events and every `checkpointIntervalMs` (only when
+ * events came since the last one), before a rotation and at `close`. A
+ * checkpoint covers only events already fsynced before its line is appended
+ * (policy `'never'`: already appended), so a crash can leave events after
+ * the last checkpoint, never a checkpoint over events that are not there.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { PRODUCERS } from '../integrity/export-meta.ts';
+import { SignedSegment, type TreeHead } from '../integrity/signed-segment.ts';
 import { appendAllSync, encodeEvents, fsyncDir, repairTornTail, type TornTail } from './_jsonl.ts';
 import { SinkError } from './errors.ts';
 import { serializeEvent } from './serialize.ts';
-import type { Sink } from './sink.ts';
+import type { Sink, SinkSigner, SinkSigningInfo } from './sink.ts';
 
 /** When the file sink forces its data to disk. */
 export type FsyncPolicy = 'every-write' | 'interval' | 'never';
@@ -53,6 +65,17 @@ export interface FileSinkOptions {
   onRotate?: (rotatedPath: string) => void;
   /** File mode for new files (default 0o640: audit logs are not world-readable). */
   mode?: number;
+  /**
+   * Write signed checkpoints with this key (see the module comment). A recorder that
+   * signs hands its own signer over by itself (`attachSigner`); this option wins.
+   */
+  signer?: SinkSigner;
+  /** `policy_id` and `hash_algo` for the META line when `signer` is given here. */
+  signing?: Partial<SinkSigningInfo>;
+  /** A checkpoint after this many new events (default 1000). */
+  checkpointEvery?: number;
+  /** A checkpoint this often while new events come, ms (default 5000). */
+  checkpointIntervalMs?: number;
 }
 
 /** Parts of a log path: `/d/vcp.jsonl` → dir `/d`, stem `vcp`, ext `.jsonl`. */
@@ -118,6 +141,16 @@ export class FileSink implements Sink {
   readonly #unacked = new Set<readonly VcpEvent[]>();
   /** The last few batches appended, whatever the fsync policy (the exit path skips them too). */
   readonly #recent: (readonly VcpEvent[])[] = [];
+  /** Signed checkpoints: the key, the segment being written, and the last tree head known durable. */
+  #signing: { signer: SinkSigner; info: Partial<SinkSigningInfo> } | undefined;
+  #segment: SignedSegment | undefined;
+  #durable: { segment: SignedSegment; head: TreeHead } | undefined;
+  readonly #checkpointEvery: number;
+  readonly #checkpointMs: number;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  #lastCheckpointAt = 0;
+  /** Size of the active file with no event in it yet (its META line); a file this small never rotates. */
+  #emptySize = 0;
 
   constructor(options: FileSinkOptions) {
     if (!options || typeof options.path !== 'string' || options.path.length === 0) {
@@ -137,6 +170,11 @@ export class FileSink implements Sink {
     this.#maxBytes = maxBytes;
     this.#mode = options.mode ?? 0o640;
     this.#onRotate = options.onRotate;
+    this.#checkpointEvery = options.checkpointEvery ?? 1000;
+    if (!Number.isInteger(this.#checkpointEvery) || this.#checkpointEvery < 1)
+      throw new VcpConfigError('FileSink checkpointEvery must be a positive integer');
+    this.#checkpointMs = options.checkpointIntervalMs ?? 5000;
+    if (!(this.#checkpointMs > 0)) throw new VcpConfigError('FileSink checkpointIntervalMs must be positive');
 
     const { dir, stem, ext } = splitLogPath(this.path);
     try {
@@ -173,6 +211,21 @@ export class FileSink implements Sink {
       }, every);
       this.#timer.unref();
     }
+    if (options.signer) this.#startSigning(options.signer, options.signing ?? {});
+  }
+
+  /**
+   * From a recorder that signs: write signed checkpoints with its key (a new
+   * segment starts here). Ignored when this sink already signs.
+   */
+  attachSigner(signer: SinkSigner, info: SinkSigningInfo): void {
+    if (this.#signing || this.#closed) return;
+    this.#startSigning(signer, info);
+  }
+
+  /** The origin of the segment being written (signed checkpoints only). */
+  get origin(): string | undefined {
+    return this.#segment?.origin;
   }
 
   /** Bytes in the active file. */
@@ -186,6 +239,7 @@ export class FileSink implements Sink {
     this.#append(events);
     this.#recent.push(events);
     if (this.#recent.length > 4) this.#recent.shift();
+    if (this.#policy === 'never') this.#checkpointIfDue('count');
     if (this.#policy !== 'every-write') return;
     this.#unacked.add(events);
     try {
@@ -212,6 +266,14 @@ export class FileSink implements Sink {
       fs.fdatasyncSync(this.#file.fd);
       this.#dirty = false;
     }
+    const seg = this.#segment;
+    if (!seg) return;
+    this.#durable = { segment: seg, head: seg.head() };
+    const due = Date.now() - this.#lastCheckpointAt >= this.#checkpointMs ? 'time' : 'count';
+    if (this.#checkpointIfDue(due) && this.#policy !== 'never') {
+      fs.fdatasyncSync(this.#file.fd);
+      this.#dirty = false;
+    }
   }
 
   async flush(): Promise<void> {
@@ -222,8 +284,11 @@ export class FileSink implements Sink {
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush().catch(() => {});
+    // The closing checkpoint: over everything the flush made durable.
+    if (this.#checkpointIfDue('close') && this.#policy !== 'never') await this.#sync().catch(() => {});
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
     // Wait for fsyncs already running on the descriptor before closing it.
     await this.#running?.catch(() => {});
     await this.#queued?.catch(() => {});
@@ -231,6 +296,67 @@ export class FileSink implements Sink {
   }
 
   // -- internals ------------------------------------------------------------
+
+  #startSigning(signer: SinkSigner, info: Partial<SinkSigningInfo>): void {
+    this.#signing = { signer, info };
+    this.#newSegment();
+    this.#checkpointTimer = setInterval(() => this.#onCheckpointTimer(), this.#checkpointMs);
+    this.#checkpointTimer.unref();
+  }
+
+  /** Start a segment: a new origin and its META line (the file's first line after a rotation). */
+  #newSegment(): void {
+    const { signer, info } = this.#signing!;
+    const seg = new SignedSegment({
+      signer,
+      role: 'recorder',
+      producer: PRODUCERS.recorder,
+      ...(info.policyId !== undefined ? { policyId: info.policyId } : {}),
+      ...(info.hashAlgo !== undefined ? { hashAlgo: info.hashAlgo } : {}),
+    });
+    const wasEmpty = this.#size === 0;
+    this.#appendChunk(Buffer.from(`${seg.metaLine()}\n`, 'utf8'));
+    if (wasEmpty) this.#emptySize = this.#size;
+    this.#segment = seg;
+    this.#durable = undefined;
+    this.#lastCheckpointAt = Date.now();
+  }
+
+  /**
+   * Append a checkpoint line over the segment's durable events when one is
+   * due: `count` after `checkpointEvery` new ones, `time`/`close` after any.
+   * Returns whether a line was appended (the caller makes it durable).
+   */
+  #checkpointIfDue(reason: 'count' | 'time' | 'close'): boolean {
+    const seg = this.#segment;
+    if (!seg || this.#closed) return false;
+    let head: TreeHead | undefined;
+    if (this.#policy === 'never') head = seg.head();
+    else if (this.#durable?.segment === seg) head = this.#durable.head;
+    if (!head || head.size <= seg.checkpointedSize) return false;
+    if (reason === 'count' && head.size - seg.checkpointedSize < this.#checkpointEvery) return false;
+    try {
+      this.#appendChunk(Buffer.from(`${seg.checkpointLine(head)}\n`, 'utf8'));
+    } catch {
+      return false; // the append was undone; the next chance writes it
+    }
+    seg.markCheckpointed(head.size);
+    this.#lastCheckpointAt = Date.now();
+    return true;
+  }
+
+  /** Every `checkpointIntervalMs`: make new events durable, then checkpoint them. */
+  #onCheckpointTimer(): void {
+    const seg = this.#segment;
+    if (!seg || this.#closed || seg.size <= seg.checkpointedSize) return;
+    if (this.#policy === 'never') {
+      this.#checkpointIfDue('time');
+      return;
+    }
+    this.#sync()
+      .then(() => (this.#checkpointIfDue('time') ? this.#sync() : undefined))
+      .catch(() => {}); // an fsync failure: the events stay uncovered until one succeeds
+  }
 
   #open(): OpenFile {
     // 'a+': appends always go to the end, and the torn-tail repair can read and truncate.
@@ -248,23 +374,39 @@ export class FileSink implements Sink {
   #append(events: readonly VcpEvent[]): void {
     if (this.#maxBytes === Number.POSITIVE_INFINITY) {
       this.#appendChunk(encodeEvents(events));
+      this.#addLeaves(events, 0, events.length);
       return;
     }
     let chunk = '';
     let chunkBytes = 0;
-    for (const e of events) {
-      const line = serializeEvent(e) + '\n';
+    let chunkStart = 0;
+    for (let i = 0; i < events.length; i++) {
+      const line = serializeEvent(events[i]!) + '\n';
       const bytes = Buffer.byteLength(line);
-      if (this.#size + chunkBytes + bytes > this.#maxBytes && this.#size + chunkBytes > 0) {
-        if (chunkBytes > 0) this.#appendChunk(Buffer.from(chunk, 'utf8'));
+      if (this.#size + chunkBytes + bytes > this.#maxBytes && this.#size + chunkBytes > this.#emptySize) {
+        if (chunkBytes > 0) {
+          this.#appendChunk(Buffer.from(chunk, 'utf8'));
+          this.#addLeaves(events, chunkStart, i);
+        }
         chunk = '';
         chunkBytes = 0;
+        chunkStart = i;
         this.#rotate();
       }
       chunk += line;
       chunkBytes += bytes;
     }
-    if (chunkBytes > 0) this.#appendChunk(Buffer.from(chunk, 'utf8'));
+    if (chunkBytes > 0) {
+      this.#appendChunk(Buffer.from(chunk, 'utf8'));
+      this.#addLeaves(events, chunkStart, events.length);
+    }
+  }
+
+  /** Events [from, to) are in the file: add them to the segment's tree (only after the append succeeded). */
+  #addLeaves(events: readonly VcpEvent[], from: number, to: number): void {
+    const seg = this.#segment;
+    if (!seg) return;
+    for (let i = from; i < to; i++) seg.append(events[i]!.security.event_hash);
   }
 
   #appendChunk(buf: Buffer): void {
@@ -288,14 +430,22 @@ export class FileSink implements Sink {
   #rotate(): void {
     const old = this.#file;
     if (this.#policy !== 'never') fs.fdatasyncSync(old.fd);
+    // The old file's segment ends with a checkpoint over all of it (its events are durable now).
+    const seg = this.#segment;
+    if (seg) {
+      this.#durable = { segment: seg, head: seg.head() };
+      if (this.#checkpointIfDue('close') && this.#policy !== 'never') fs.fdatasyncSync(old.fd);
+    }
     const { dir, stem, ext } = splitLogPath(this.path);
     this.#seq++;
     const rotated = path.join(dir, `${stem}.${String(this.#seq).padStart(6, '0')}${ext}`);
     fs.renameSync(this.path, rotated);
     this.#file = this.#open();
     this.#size = 0;
+    this.#emptySize = 0;
     this.#dirty = false;
     this.#retire(old);
+    if (this.#signing) this.#newSegment();
     this.#onRotate?.(rotated);
   }
 
@@ -320,6 +470,9 @@ export class FileSink implements Sink {
   #syncOnce(): Promise<void> {
     const file = this.#file;
     this.#dirty = false;
+    // What this fsync makes durable, if it succeeds (the events appended so far).
+    const seg = this.#segment;
+    const head = seg?.head();
     file.syncing++;
     return new Promise<void>((resolve, reject) => {
       fs.fdatasync(file.fd, (err) => {
@@ -330,7 +483,14 @@ export class FileSink implements Sink {
           reject(
             new SinkError(`${this.name}: fsync failed: ${err.message}`, { retryable: true, cause: err }),
           );
-        } else resolve();
+          return;
+        }
+        if (seg && head && seg === this.#segment) {
+          if (!this.#durable || this.#durable.segment !== seg || this.#durable.head.size < head.size)
+            this.#durable = { segment: seg, head };
+          if (this.#checkpointIfDue('count')) void this.#sync().catch(() => {});
+        }
+        resolve();
       });
     });
   }

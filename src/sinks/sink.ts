@@ -8,7 +8,18 @@
  * the sidecar for the HTTP sink, acked by all in-sync replicas for Kafka);
  * it rejects when it could not, and the recorder then retries or spools.
  */
+import type { HashAlgo } from '../core/enums.ts';
 import type { VcpEvent } from '../core/types.ts';
+import type { Signer } from '../integrity/sign.ts';
+
+/** What a sink may use of the recorder's signer: its identity and signing messages (checkpoints). */
+export type SinkSigner = Pick<Signer, 'keyId' | 'publicKey' | 'signMessage' | 'exportPublicKey'>;
+
+/** What the recorder tells a sink along with its signer. */
+export interface SinkSigningInfo {
+  policyId: string;
+  hashAlgo: HashAlgo;
+}
 
 /** Where sealed events go. */
 export interface Sink {
@@ -26,4 +37,10 @@ export interface Sink {
    * the recorder then spools to its exit file instead.
    */
   writeSync?(events: readonly VcpEvent[]): void;
+  /**
+   * Called once by a recorder that signs its events, before its first write:
+   * sinks that write signed checkpoints (the FileSink) sign them with the same
+   * key. Sinks that do not sign leave it out.
+   */
+  attachSigner?(signer: SinkSigner, info: SinkSigningInfo): void;
 }

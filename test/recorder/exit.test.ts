@@ -108,7 +108,10 @@ describe('exit paths (child processes)', () => {
       setImmediate(() => { console.log(publicKey.export({ format: 'pem', type: 'spki' })); process.exit(0); });
     `);
     expect(r.code).toBe(0);
-    const events = readJsonl(file);
+    // A signing recorder's FileSink opens its segment with a META line (export format v2).
+    const lines = readJsonl(file) as unknown[] as Record<string, any>[];
+    expect(lines[0]!.vcp_export).toMatchObject({ version: 2, producer: 'vcp-instrument recorder' });
+    const events = lines.filter((l) => l.header) as unknown as ReturnType<typeof readJsonl>;
     expectAll(events, 500);
     for (const e of events)
       expect(verifySignature(e.security.event_hash, e.security.signature, r.stdout)).toBe(true);
