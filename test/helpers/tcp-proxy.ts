@@ -5,6 +5,9 @@
  * - `kill()` destroys every open connection (both sides) and stops
  *   listening, so new connections are refused: the server "went away".
  * - `start()` listens again on the same port: the server is back.
+ * - `pause()` stops every byte in both directions without closing anything
+ *   (a network that swallows packets, no reset); `resume()` lets what was
+ *   held back through.
  * - `dropReplyAfter(marker)` arms a one-shot trap: the first time a client
  *   sends bytes containing `marker` (e.g. the `COMMIT` of a PostgreSQL simple
  *   query), they are forwarded, the server's next reply on that connection is
@@ -27,6 +30,10 @@ export interface TcpProxy {
   kill(): Promise<void>;
   /** Listen again (same port). */
   start(): Promise<void>;
+  /** Hold every byte back, both ways, on open and new connections; nothing is closed. */
+  pause(): void;
+  /** Let bytes flow again. */
+  resume(): void;
   /** One-shot: after a client sends `marker`, swallow the server's reply and kill (see the module comment). */
   dropReplyAfter(marker: string): Promise<void>;
   /** Stop for good. */
@@ -49,6 +56,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let server: Server | undefined;
   let port = options.port ?? 0;
   let trap: { marker: Buffer; fired: () => void } | undefined;
+  let paused = false;
 
   const destroyAll = () => {
     for (const s of sockets) s.destroy();
@@ -72,7 +80,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     client.on('close', drop);
     upstream.on('close', drop);
     client.pause();
-    upstream.connect(options.targetPort, options.targetHost, () => client.resume());
+    upstream.connect(options.targetPort, options.targetHost, () => {
+      if (!paused) client.resume();
+    });
+    if (paused) upstream.pause();
     client.on('data', (chunk: Buffer) => {
       if (trap && chunk.includes(trap.marker)) {
         armed = true;
@@ -128,6 +139,14 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       return sockets.size / 2;
     },
     kill: stop,
+    pause() {
+      paused = true;
+      for (const s of sockets) s.pause();
+    },
+    resume() {
+      paused = false;
+      for (const s of sockets) s.resume();
+    },
     start: async () => {
       if (!server) await listen();
     },

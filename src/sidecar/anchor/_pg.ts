@@ -30,6 +30,12 @@ export interface PgConnectionOptions {
   connectionString?: string;
   /** An existing `pg.Pool` (not closed by us). */
   pool?: Pool;
+  /**
+   * Longest wait for any one statement's answer, ms (default 30 000; pools we open only). Past it
+   * the statement fails as a lost connection and that connection is dropped: a network that
+   * swallows packets without a reset must not stall the single writer forever.
+   */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -58,6 +64,8 @@ export async function _openPool(
     application_name: 'vcp-sidecar',
     // A peer that vanished without a RST (cable, NAT, firewall) is found out instead of waited on forever.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: options.queryTimeoutMs ?? 30_000,
   };
   const pool = new PoolClass(config);
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would kill the process.
@@ -92,7 +100,7 @@ const TRANSIENT_SQLSTATE = /^(08...|57P0[123]|53300|55P03)$/;
 
 /** pg's own messages for a connection that is gone (they carry no code). */
 const LOST_RE =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Client was closed/i;
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|not queryable|Client was closed|Query read timeout/i;
 
 /** True when `error` means "the database cannot be reached right now" (retry later), not "the statement is wrong". */
 export function _isConnectionLoss(error: unknown): boolean {
@@ -113,6 +121,11 @@ export interface _Checkout {
   lost(): Error | undefined;
   /** Give the client back; one that lost its connection (or failed with `error`, a connection loss) is destroyed. */
   release(error?: unknown): void;
+  /**
+   * After `error`: ROLLBACK, unless the connection is gone (the server rolls back a transaction
+   * whose connection closed; waiting on a dead one would only add a timeout).
+   */
+  rollback(error: unknown): Promise<void>;
 }
 
 /**
@@ -136,6 +149,10 @@ export async function _checkout(pool: Pool): Promise<_Checkout> {
       client.removeListener('error', onError);
       const broken = lost ?? (_isConnectionLoss(error) ? (error as Error) : undefined);
       client.release(broken);
+    },
+    async rollback(error: unknown) {
+      if (lost || _isConnectionLoss(error)) return;
+      await client.query('ROLLBACK').catch(() => undefined);
     },
   };
 }

@@ -154,7 +154,7 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
       await client.query('COMMIT');
     } catch (error) {
       failed = error;
-      await client.query('ROLLBACK').catch(() => undefined);
+      await out.rollback(error);
       throw error;
     } finally {
       out.release(failed);
@@ -276,7 +276,7 @@ export function createPostgresAnchorTarget(options: PostgresTargetOptions): Post
         return { type: 'DATABASE', identifier, proof };
       } catch (error) {
         failed = error;
-        await out?.client.query('ROLLBACK').catch(() => undefined);
+        await out?.rollback(error);
         throw _pgError(error, `anchoring to ${identifier}`);
       } finally {
         out?.release(failed);

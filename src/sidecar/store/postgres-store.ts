@@ -195,6 +195,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
     : names.connectionString !== undefined
       ? { connectionString: names.connectionString }
       : {};
+  if (options.queryTimeoutMs !== undefined) connection.queryTimeoutMs = options.queryTimeoutMs;
   const schemaName = names.schema;
   const prefix = names.prefix;
   const schema = _ident(schemaName, 'schema');
@@ -230,7 +231,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
     if (error instanceof StoreUnavailableError) return error;
     if (_isConnectionLoss(error)) return gate.down(error, doing);
     gate.up(); // the server answered: it is reachable
-    return _pgError(error, doing);
+    return _pgError(error, `PostgreSQL store, ${doing}`);
   };
 
   /** Every call: closed/open check, backoff gate, settle an in-doubt batch, then run. */
@@ -315,7 +316,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         inDoubt = undefined;
       } catch (error) {
         failed = error;
-        await out.client.query('ROLLBACK').catch(() => undefined);
+        await out.rollback(error);
         throw error;
       } finally {
         out.release(failed);
@@ -383,7 +384,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
           await client.query('COMMIT');
         } catch (error) {
           failed = error;
-          await out.client.query('ROLLBACK').catch(() => undefined);
+          await out.rollback(error);
           throw error;
         } finally {
           out.release(failed);
@@ -462,7 +463,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         cols.at.push(e.receivedAt);
         cols.warnings.push(e.warnings && e.warnings.length > 0 ? JSON.stringify(e.warnings) : null);
       }
-      await run('appending to the PostgreSQL store', async (p) => {
+      await run('appending', async (p) => {
         const out = await _checkout(p);
         const client = out.client;
         let commitSent = false;
@@ -501,7 +502,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
           if (commitSent && (out.lost() || _isConnectionLoss(error))) {
             inDoubt = { first: batch[0]!.index, ids: cols.id, hashes: cols.hash };
           }
-          await client.query('ROLLBACK').catch(() => undefined);
+          await out.rollback(error);
           if ((error as { code?: string }).code === '23505') {
             throw new VcpIoError(
               `batch holds an event_id that is already stored; nothing stored (${(error as Error).message})`,
@@ -518,7 +519,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
       // PostgreSQL text cannot hold NUL, and a lone surrogate would be sent as U+FFFD
       // and could match another id: neither can be a stored id.
       if (typeof eventId !== 'string' || UNSTORABLE_RE.test(eventId)) return undefined;
-      return run('reading the PostgreSQL store', async (p) => {
+      return run('reading an event', async (p) => {
         const { rows } = await p.query<EventRow>(`SELECT * FROM ${events} WHERE event_id = $1`, [eventId]);
         return rows[0] ? toStored(rows[0]) : undefined;
       });
@@ -526,7 +527,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
 
     async getByIndex(index: number): Promise<StoredEvent | undefined> {
       if (!Number.isSafeInteger(index) || index < 0) return undefined;
-      return run('reading the PostgreSQL store', async (p) => {
+      return run('reading an event', async (p) => {
         const { rows } = await p.query<EventRow>(`SELECT * FROM ${events} WHERE idx = $1`, [index]);
         return rows[0] ? toStored(rows[0]) : undefined;
       });
@@ -544,7 +545,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
       let next = Math.max(0, from);
       while (next < to) {
         const start = next;
-        const rows = await run('scanning the PostgreSQL store', async (p) => {
+        const rows = await run('scanning events', async (p) => {
           const r = await p.query<EventRow>(
             `SELECT * FROM ${events} WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3`,
             [start, to, pageSize],
