@@ -279,7 +279,8 @@ export async function startPartitionedSidecar(
   const groupHealth = new GroupHealth({
     ...(config.store === 'file' ? { partitionFolder: (p: number) => partitionDir(config.dataDir, p) } : {}),
     leaseStaleMs,
-    stallMs: Math.min(ingest.sessionTimeoutMs, 5000),
+    // A serving owner commits many times a second while records wait; half a session timeout of stillness means none does.
+    stallMs: Math.min(5000, Math.max(2000, ingest.sessionTimeoutMs / 2)),
   });
   let snapshotCache: { at: number; value: GroupSnapshot | { error: string } } | undefined;
   let snapshotInflight: Promise<GroupSnapshot | { error: string }> | undefined;
