@@ -293,7 +293,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
               r.event_hash === doubt.hashes[i],
           )
         ) {
-          const reason = 'COMMIT answer lost with the connection; the request was answered 503';
+          const reason = 'COMMIT answer lost with the connection; the append was reported failed (HTTP 503)';
           await c.query(
             `INSERT INTO ${unacked} (idx, event_id, event_hash, event, received_at, warnings, reason)
              SELECT idx, event_id, event_hash, event, received_at, warnings, $3 FROM ${events} WHERE idx >= $1 AND idx <= $2`,
@@ -303,7 +303,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
           await c.query('COMMIT');
           log(
             `${label()}: the batch of indexes ${doubt.first}–${last} was committed but its COMMIT answer was lost ` +
-              `(the request got 503): moved to ${schemaName}.${prefix}unacked, its indexes go to the next batch`,
+              `(the append was reported failed): moved to ${schemaName}.${prefix}unacked, its indexes go to the next batch`,
           );
         } else {
           await c.query('ROLLBACK');
@@ -423,8 +423,8 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         }
         if (newest && newest.tree_size > expected) {
           problems.push(
-            `anchor ${newest.anchor_id} covers ${newest.tree_size} events but the log ends at ${expected} ` +
-              `(indexes ${describeRanges([[expected, newest.tree_size - 1]])} are gone)`,
+            `anchor ${newest.anchor_id} covers ${newest.tree_size} events but the log ends at ${expected}: ` +
+              `indexes ${describeRanges([[expected, newest.tree_size - 1]])} are gone`,
           );
         }
         if (problems.length > 0) {
