@@ -14,10 +14,11 @@ import { VcpConfigError } from '../core/errors.ts';
 import type { Signer } from '../integrity/sign.ts';
 import type { AnchoringFactory } from './anchoring.ts';
 import { bearerChecker } from './auth.ts';
+import { BodyGate, type BodyGateOptions } from './body-gate.ts';
 import type { SidecarConfig } from './config.ts';
 import type { SidecarContext } from './context.ts';
 import { HttpError } from './http.ts';
-import { checkAccess, listenHttp, methodNotAllowed, shuttingDown } from './http-server.ts';
+import { accessAllowed, checkAccess, listenHttp, methodNotAllowed, shuttingDown } from './http-server.ts';
 import { openSidecarLog } from './log.ts';
 import { handleAnchor } from './routes/anchor.ts';
 import { handleCheckpoint } from './routes/checkpoint.ts';
@@ -40,6 +41,8 @@ export interface SidecarOptions {
   signer?: Signer;
   /** Log sink, one line per call (default: stderr). Never receives keys or tokens. */
   log?: (line: string) => void;
+  /** The cap on concurrent large bodies (body-gate.ts; defaults there). */
+  bodyGate?: BodyGateOptions;
 }
 
 /** A running sidecar. */
@@ -107,10 +110,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const { tree, writer, anchoring, metrics } = ctx;
 
   const check = config.token !== undefined ? bearerChecker(config.token) : undefined;
+  const gate = new BodyGate(options.bodyGate);
   const http = await listenHttp({
     host: config.host,
     port: config.port,
-    handle: (req, res) => dispatch(ctx, check, req, res),
+    handle: (req, res) => dispatch(ctx, check, gate, req, res),
     onResponse: (status) => metrics.response(status),
     log,
   }).catch(async (e) => {
@@ -128,9 +132,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   let closing: Promise<void> | undefined;
   const close = (opts: { anchor?: boolean; timeoutMs?: number } = {}): Promise<void> => {
     closing ??= (async () => {
+      // New requests get 503 + Connection: close; in-flight ones still commit and get their 201.
       ctx.shuttingDown = true;
-      writer.close();
       await http.stop(opts.timeoutMs ?? 10_000);
+      writer.close();
       await sidecarLog.close({ anchor: opts.anchor ?? config.anchorOnExit, reason: 'exit' });
       log(`stopped; ${tree.size} events stored`);
     })();
@@ -152,6 +157,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 async function dispatch(
   ctx: SidecarContext,
   check: ((auth: string | undefined) => boolean) | undefined,
+  gate: BodyGate,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
@@ -161,7 +167,8 @@ async function dispatch(
   const method = req.method ?? 'GET';
   if (path === '/health') {
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET');
-    handleHealth(ctx, res);
+    // Status only for a request that would fail the access check (foreign Host, no token).
+    handleHealth(ctx, res, accessAllowed(check, req));
     return;
   }
   if (ctx.shuttingDown) throw shuttingDown();
@@ -170,7 +177,7 @@ async function dispatch(
   switch (path) {
     case '/vcp/log':
       if (method !== 'POST') throw methodNotAllowed('POST');
-      return handleLog(ctx, req, res);
+      return gate.run(req, () => handleLog(ctx, req, res));
     case '/vcp/anchor':
       if (method !== 'POST') throw methodNotAllowed('POST');
       return handleAnchor(ctx, res);

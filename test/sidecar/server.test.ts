@@ -217,6 +217,14 @@ describe('POST /vcp/log', () => {
       [`[${e},${e}]`, 400, 'duplicate-in-batch'],
       ['"just a string"', 400, 'object'],
       ['[]', 400, 'non-empty'],
+      // A double cannot hold it: refused, never stored rounded (12345678901234567000).
+      [e.replace('"trade_data":{', '"trade_data":{"ref_no":12345678901234567890,'), 400, 'number-precision'],
+      [e.replace('"trade_data":{', '"trade_data":{"__proto__":{"admin":true},'), 400, 'forbidden-key'],
+      [
+        e.replace('"payload":{', '"payload":{"constructor":{"prototype":{"admin":true}},'),
+        400,
+        'forbidden-key',
+      ],
     ];
     for (const [body, status, rule] of bodies) {
       const r = await post(`${s.url}/vcp/log`, body);
@@ -228,10 +236,8 @@ describe('POST /vcp/log', () => {
       ).toContain(rule);
       expect(r.text).not.toMatch(/\n\s+at /);
     }
-    const polluted = e.replace('"trade_data":{', '"trade_data":{"__proto__":{"admin":true},');
-    expect((await post(`${s.url}/vcp/log`, polluted)).status).toBe(201);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
-    expect(s.context.tree.size).toBe(1);
+    expect(s.context.tree.size).toBe(0);
     expect((await post(`${s.url}/vcp/log`, v11Event(1))).status).toBe(201);
   });
 
@@ -350,6 +356,11 @@ describe('authentication', () => {
     });
     expect(evil.status).toBe(403);
     expect(evil.body.error).toBe('forbidden_host');
+    // /health answers a foreign Host too, but with the status only (no store path, tree or root).
+    const evilHealth = await raw(`${s.url}/health`, { method: 'GET', headers: { host: 'attacker.example' } });
+    expect(evilHealth).toEqual({ status: 200, body: { status: 'healthy' } });
+    const ownHealth = await raw(`${s.url}/health`, { method: 'GET', headers: { host: 'localhost' } });
+    expect(ownHealth.body).toMatchObject({ status: 'healthy', tree_size: 0, store: expect.any(String) });
     for (const host of [`localhost:${s.port}`, `127.0.0.1:${s.port}`, 'localhost']) {
       const ok = await raw(`${s.url}/vcp/log`, {
         headers: { host, 'content-type': 'application/json' },
@@ -378,8 +389,14 @@ describe('authentication', () => {
     }
     expect((await get(`${s.url}/metrics`)).status).toBe(401);
     expect((await get(`${s.url}/vcp/export`)).status).toBe(401);
-    expect((await get(`${s.url}/health`)).status).toBe(200);
+    // Without the token /health says only how it is.
+    expect(await get(`${s.url}/health`)).toMatchObject({ status: 200, body: { status: 'healthy' } });
+    expect(Object.keys((await get(`${s.url}/health`)).body)).toEqual(['status']);
     expect((await post(`${s.url}/vcp/log`, e, { authorization: `Bearer ${TOKEN}` })).status).toBe(201);
+    expect((await get(`${s.url}/health`, { authorization: `Bearer ${TOKEN}` })).body).toMatchObject({
+      status: 'healthy',
+      tree_size: 1,
+    });
     expect((await get(`${s.url}/metrics`, { authorization: `bearer ${TOKEN}` })).status).toBe(200);
   });
 });
@@ -470,7 +487,7 @@ describe('anchoring, proofs and queries', () => {
     const h = await get(`${s.url}/health`);
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({
-      status: 'ok',
+      status: 'healthy',
       pending_events: 2,
       tree_size: 2,
       current_root: s.context.tree.root(),
