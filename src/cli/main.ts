@@ -7,6 +7,7 @@ import { fixReplayCommand } from './fix-replay-command.ts';
 import { type CliIo, EXIT, processIo, UsageError } from './io.ts';
 import { keygenCommand } from './keygen-command.ts';
 import { sidecarCommand } from './sidecar-command.ts';
+import { spoolCommand } from './spool-command.ts';
 import { tapCommand } from './tap-command.ts';
 import { verifyCommand } from './verify-command.ts';
 
@@ -20,6 +21,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   },
   keygen: { run: keygenCommand, summary: 'generate an Ed25519 signing key' },
   sidecar: { run: sidecarCommand, summary: 'collect, store, anchor and prove events over HTTP' },
+  spool: {
+    run: spoolCommand,
+    summary: 'list, show and replay spooled events and dead letters (vcp spool list|show|replay)',
+  },
   tap: {
     run: tapCommand,
     summary: 'record Kafka topics or Redis streams as VCP events (vcp tap kafka|redis)',
