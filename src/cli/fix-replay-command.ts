@@ -2,8 +2,9 @@
  * `vcp fix-replay <fix.log> (--out <events.jsonl> | --sidecar <url>) [options]`
  *
  * Replays a FIX engine's message log as sealed, hash-chained VCP events:
- * into an export file that `vcp verify` checks (with a signed anchor record
- * over the Merkle tree of all of them), or to a sidecar's `POST /vcp/log`.
+ * into an export file that `vcp verify` checks (format v2: a META line, the
+ * events, a signed anchor record over the Merkle tree of all of them, and a
+ * closing signed checkpoint), or to a sidecar's `POST /vcp/log`.
  * What becomes what, and how times and ids are chosen: src/adapters/fix/.
  */
 import { stat, writeFile } from 'node:fs/promises';
@@ -35,9 +36,10 @@ Events are sealed in log order on one hash chain, with deterministic ids
 them once) and the log's own timestamps.
 
 output (one of):
-  --out <file>            write an export: events, then a signed anchor record
-                          over their Merkle tree; check it with
-                          vcp verify <file> --pubkey <file>.pub
+  --out <file>            write an export (format v2): a META line, the events,
+                          a signed anchor record over their Merkle tree, and
+                          last a signed checkpoint over that tree; check it
+                          with vcp verify <file> --pubkey <file>.pub
   --sidecar <url>         send the events to a sidecar (POST <url>/vcp/log)
 
 options:
@@ -45,8 +47,9 @@ options:
                           VCP_SIGNING_KEY / VCP_SIGNING_KEY_FILE, else (with
                           --out) a new key whose public half goes to <out>.pub
   --sign <what>           events (default): sign every event; anchor: sign only
-                          the anchor record (faster, --out only)
-  --no-anchor             --out: leave out the Merkle tree and anchor record
+                          the anchor record and checkpoint (faster, --out only)
+  --no-anchor             --out: leave out the anchor record (the closing
+                          checkpoint still covers every event)
   --token <token>         sidecar bearer token (default: env VCP_SIDECAR_TOKEN)
   --policy-id <id>        PolicyID (default local:vcp-fix-replay:default)
   --tier <tier>           ${TIERS.join(' | ')} (default SILVER)
@@ -183,6 +186,7 @@ export async function fixReplayCommand(argv: string[], io: CliIo): Promise<numbe
         pubkey: pub,
         signing_key_id: signer.keyId,
         key: given ? origin : 'generated',
+        origin: result.origin,
       });
       if (result.anchor)
         Object.assign(summary, {
@@ -197,6 +201,9 @@ export async function fixReplayCommand(argv: string[], io: CliIo): Promise<numbe
         lines.push(
           `  anchor   ${result.anchor.anchor_id} over ${result.anchor.tree_size} events, root ${result.anchor.merkle_root}`,
         );
+      lines.push(
+        `  log      ${result.origin} (closed by a signed checkpoint over all ${result.events} events)`,
+      );
       lines.push(`check it: vcp verify ${values.out} --pubkey ${values.out}.pub`);
     } else {
       const token = values.token ?? io.env.VCP_SIDECAR_TOKEN;

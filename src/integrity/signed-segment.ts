@@ -92,13 +92,9 @@ export class SignedSegment {
     return this.#checkpointed;
   }
 
-  /**
-   * A checkpoint line (no newline) over `head` (default: everything appended),
-   * signed now and binding META. The caller writes it, after the events it
-   * covers, then calls {@link markCheckpointed}.
-   */
-  checkpointLine(head: TreeHead = this.head(), time?: Date): string {
-    const note = signCheckpoint(
+  /** A signed checkpoint note over `head` (default: everything appended), signed now, binding META. */
+  checkpointNote(head: TreeHead = this.head(), time?: Date): string {
+    return signCheckpoint(
       {
         origin: this.meta.origin,
         treeSize: head.size,
@@ -109,7 +105,14 @@ export class SignedSegment {
       },
       this.#signer,
     );
-    return checkpointLine(note);
+  }
+
+  /**
+   * {@link checkpointNote} as a checkpoint line (no newline). The caller
+   * writes it after the events it covers, then calls {@link markCheckpointed}.
+   */
+  checkpointLine(head: TreeHead = this.head(), time?: Date): string {
+    return checkpointLine(this.checkpointNote(head, time));
   }
 
   /** Record that a checkpoint over `size` leaves is written. */

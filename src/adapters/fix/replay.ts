@@ -33,8 +33,9 @@ import type { AnchorRecord, DraftEvent, PolicyIdentification, VcpEvent } from '.
 import { createAnchorRecord } from '../../integrity/anchor-record.ts';
 import type { HashChain } from '../../integrity/chain.ts';
 import { exportLine } from '../../integrity/export-format.ts';
-import { MerkleTree } from '../../integrity/merkle/index.ts';
+import { checkpointLine, PRODUCERS } from '../../integrity/export-meta.ts';
 import type { Signer } from '../../integrity/sign.ts';
+import { SignedSegment } from '../../integrity/signed-segment.ts';
 import { createSealer } from '../../recorder/sealer.ts';
 import { serializeEvent } from '../../sinks/serialize.ts';
 import { createFixAdapter, type FixAdapterOptions, type FixAdapterStats } from './adapter.ts';
@@ -174,11 +175,11 @@ export async function replayFixLog(
 
 /** Options of {@link replayFixLogToFile}. */
 export interface FixReplayFileOptions extends Omit<FixReplayOptions, 'write'> {
-  /** Signs the anchor record (and, unless `signEvents` is false, every event). */
+  /** Signs the checkpoint and the anchor record (and, unless `signEvents` is false, every event). */
   signer: Signer;
-  /** Sign each event (default `true`); otherwise only the anchor is signed. */
+  /** Sign each event (default `true`); otherwise only the checkpoint and anchor are signed. */
   signEvents?: boolean;
-  /** Build the Merkle tree and append a signed anchor record (default `true`). */
+  /** Append a signed anchor record over the Merkle tree of all events (default `true`). */
   anchor?: boolean;
   /** Replace an existing output file (default: refuse). */
   force?: boolean;
@@ -188,13 +189,21 @@ export interface FixReplayFileOptions extends Omit<FixReplayOptions, 'write'> {
 export interface FixReplayFileResult extends FixReplayStats {
   out: string;
   anchor?: AnchorRecord;
+  /** The `origin` of the file's segment (its META line and checkpoint). */
+  origin: string;
+  /** The closing checkpoint (signed note) over all events. */
+  checkpoint: string;
 }
 
 /**
- * Replay a log into an export file `vcp verify` reads: a `vcp_export` line,
- * the sealed events with their `merkle_index`, then (by default) one anchor
- * record over the RFC 6962 tree of all of them, signed by `signer`. The file
- * is written in ~1 MiB appends and fsynced before this resolves.
+ * Replay a log into an export file `vcp verify` reads (format v2, one
+ * segment): a `vcp_export` META line (origin
+ * `vcp-instrument/fix-replay/<key id prefix>/<UUIDv7>`, `from: 0`), the sealed
+ * events with their `merkle_index`, (by default) one anchor record over the
+ * RFC 6962 tree of all of them, and last a checkpoint over that tree signed
+ * by `signer`, binding META. The file is written in ~1 MiB appends and
+ * fsynced before this resolves; the checkpoint is the last line, so a file
+ * cut short has none.
  */
 export async function replayFixLogToFile(
   log: string | Readable,
@@ -213,27 +222,24 @@ export async function replayFixLogToFile(
       { cause: e },
     );
   }
-  const tree = options.anchor === false ? undefined : new MerkleTree();
+  const segment = new SignedSegment({
+    signer: options.signer,
+    role: 'fix-replay',
+    producer: PRODUCERS.fixReplay,
+    policyId: options.policy.policy_id,
+  });
   let first: string | undefined;
   let last: string | undefined;
   let pending = '';
   const flushAt = 1024 * 1024;
   try {
-    const meta = {
-      format: 'vcp-export' as const,
-      version: 1 as const,
-      created_at: new Date().toISOString(),
-      merkle_mode: 'rfc6962',
-      policy_id: options.policy.policy_id,
-      producer: 'vcp fix-replay',
-    };
-    pending = `${exportLine({ kind: 'meta', meta })}\n`;
+    pending = `${segment.metaLine()}\n`;
     const stats = await replayFixLog(log, {
       ...options,
       signer: options.signEvents === false ? undefined : options.signer,
       async write(events) {
         for (const event of events) {
-          if (tree) event.security.merkle_index = tree.append(event.security.event_hash);
+          event.security.merkle_index = segment.append(event.security.event_hash);
           first ??= event.header.event_id;
           last = event.header.event_id;
           pending += `${serializeEvent(event)}\n`;
@@ -244,14 +250,16 @@ export async function replayFixLogToFile(
         }
       },
     });
+    const head = segment.head();
+    const note = segment.checkpointNote(head);
     let anchor: AnchorRecord | undefined;
-    if (tree && tree.size > 0) {
+    if (options.anchor !== false && head.size > 0) {
       anchor = createAnchorRecord(
         {
-          merkle_root: tree.root(),
-          tree_size: tree.size,
+          merkle_root: head.rootHex,
+          tree_size: head.size,
           merkle_mode: 'rfc6962',
-          event_count: tree.size,
+          event_count: head.size,
           first_event_id: first!,
           last_event_id: last!,
           first_index: 0,
@@ -266,11 +274,15 @@ export async function replayFixLogToFile(
           },
         },
       );
+      // Its checkpoint: the closing one (same size and root).
+      anchor.checkpoint = note;
       pending += `${exportLine({ kind: 'anchor', anchor })}\n`;
     }
-    if (pending) await fh.write(pending);
+    pending += `${checkpointLine(note)}\n`;
+    await fh.write(pending);
     await fh.sync();
-    return anchor ? { ...stats, out, anchor } : { ...stats, out };
+    const result = { ...stats, out, origin: segment.origin, checkpoint: note };
+    return anchor ? { ...result, anchor } : result;
   } finally {
     await fh.close();
   }

@@ -7,7 +7,9 @@ import type { CliIo } from '../../../src/cli/io.ts';
 import { main } from '../../../src/cli/main.ts';
 import { createPolicy } from '../../../src/core/policy.ts';
 import type { VcpEvent } from '../../../src/core/types.ts';
-import { exportPrivateKey, generateKeyPair } from '../../../src/integrity/keys.ts';
+import { metaHash, verifyCheckpoint } from '../../../src/integrity/checkpoint/index.ts';
+import { exportPrivateKey, generateKeyPair, keyId, loadPublicKey } from '../../../src/integrity/keys.ts';
+import { MerkleTree } from '../../../src/integrity/merkle/index.ts';
 import { resolveSidecarConfig } from '../../../src/sidecar/config.ts';
 import { startSidecar } from '../../../src/sidecar/server.ts';
 import { buildFix } from './fix-builder.ts';
@@ -28,17 +30,66 @@ async function vcp(args: string[], env: NodeJS.ProcessEnv = {}) {
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
 describe('vcp fix-replay --out → vcp verify', () => {
-  it('every fixture log replays into an export that verifies fully (signatures, chain, Merkle, anchor)', async () => {
+  it('every fixture log replays into an export that verifies fully (signatures, chain, Merkle, anchor, checkpoint)', async () => {
     for (const log of ['quickfixj-fix44.log', 'quickfix-fix42.log', 'fixt11-fix50sp2.log']) {
       const out = join(dir, `${log}.jsonl`);
       const r = await vcp(['fix-replay', join(FIXTURES, log), '--out', out]);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toMatch(/check it: vcp verify .* --pubkey .*\.pub/);
-      const v = await vcp(['verify', out, '--pubkey', `${out}.pub`, '--require-signatures', '--strict']);
+      // The anchor is in the file itself (local): accepted for this check only.
+      const v = await vcp([
+        'verify',
+        out,
+        '--pubkey',
+        `${out}.pub`,
+        '--strict',
+        '--insecure-allow-local-anchors',
+      ]);
       expect(v.code, v.out).toBe(0);
-      expect(v.out).toMatch(/VALID: \d+ events/);
-      expect(v.out).toMatch(/anchors {2}1 {2}valid 1/);
+      expect(v.out).toMatch(/PROVEN: .*: \d+ events, complete up to tree size \d+/);
     }
+  });
+
+  it('writes format v2: META first, events, the anchor with its checkpoint, a closing checkpoint last', async () => {
+    const out = join(dir, 'v2.jsonl');
+    expect((await vcp(['fix-replay', join(FIXTURES, 'quickfixj-fix44.log'), '--out', out])).code).toBe(0);
+    const all = lines(out).map((l) => JSON.parse(l));
+    const key = loadPublicKey(readFileSync(`${out}.pub`, 'utf8'));
+    const meta = all[0].vcp_export;
+    expect(meta).toEqual({
+      format: 'vcp-export',
+      version: 2,
+      origin: expect.stringMatching(/^vcp-instrument\/fix-replay\/[0-9a-f]{16}\/[0-9a-f-]{36}$/),
+      producer: 'vcp fix-replay',
+      created_at: expect.any(String),
+      merkle_mode: 'rfc6962',
+      policy_id: 'local:vcp-fix-replay:default',
+      signing_key_id: keyId(key),
+      signing_public_key: expect.stringMatching(/^[0-9a-f]{64}$/),
+      from: 0,
+    });
+    expect(meta.origin).toContain(`/${keyId(key).slice(0, 16)}/`);
+    const events = all.filter((l) => l.header);
+    expect(events).toHaveLength(14);
+    const tree = new MerkleTree();
+    for (const e of events) tree.append(e.security.event_hash);
+    const last = all.at(-1);
+    expect(Object.keys(last)).toEqual(['vcp_checkpoint']);
+    const v = verifyCheckpoint(last.vcp_checkpoint.note, [key]);
+    expect(v.ok && v.checkpoint).toMatchObject({
+      origin: meta.origin,
+      treeSize: 14,
+      rootHex: tree.root(),
+      metaHash: metaHash(meta),
+    });
+    const anchor = all.at(-2).anchor_record;
+    expect(anchor).toMatchObject({ tree_size: 14, merkle_root: tree.root() });
+    expect(anchor.checkpoint).toBe(last.vcp_checkpoint.note);
+    // Another key does not sign it; a file cut before its last line has no closing checkpoint.
+    expect(verifyCheckpoint(last.vcp_checkpoint.note, [generateKeyPair().publicKey]).ok).toBe(false);
+    const cut = join(dir, 'v2-cut.jsonl');
+    writeFileSync(cut, `${lines(out).slice(0, -1).join('\n')}\n`);
+    expect(lines(cut).some((l) => l.includes('"vcp_checkpoint"'))).toBe(false);
   });
 
   it('the 4.4 log gives the expected lifecycle, traces and errors', async () => {
@@ -108,7 +159,10 @@ describe('vcp fix-replay --out → vcp verify', () => {
     expect(ord.direction).toBe('out');
     expect((events[1]!.payload.fix as { direction: string }).direction).toBe('in');
     expect(events.filter((e) => e.header.event_type === 'HBT')).toHaveLength(1);
-    expect((await vcp(['verify', out, '--pubkey', `${out}.pub`, '--strict'])).code).toBe(0);
+    expect(
+      (await vcp(['verify', out, '--pubkey', `${out}.pub`, '--strict', '--insecure-allow-local-anchors']))
+        .code,
+    ).toBe(0);
   });
 
   it('tampering with one line makes verify fail and say where and why', async () => {
@@ -120,7 +174,7 @@ describe('vcp fix-replay --out → vcp verify', () => {
     writeFileSync(out, text.join('\n'));
     const v = await vcp(['verify', out, '--pubkey', `${out}.pub`]);
     expect(v.code).toBe(1);
-    expect(v.out).toMatch(new RegExp(`✗ line ${at + 1} ORD .* event_hash: `));
+    expect(v.out).toMatch(new RegExp(`✗ line ${at + 1} \\S+ \\[hash-mismatch\\]`));
     expect(v.out).toContain('INVALID');
 
     // Removing an event is caught too (chain gap, anchor coverage).
@@ -158,13 +212,17 @@ describe('vcp fix-replay --out → vcp verify', () => {
     ).toBe(0);
     const evs = lines(out).filter((l) => l.startsWith('{"header"'));
     expect(evs.every((l) => !l.includes('"signature"'))).toBe(true);
-    const v = await vcp(['verify', out, '--pubkey', `${out}.pub`]);
+    const v = await vcp(['verify', out, '--pubkey', `${out}.pub`, '--insecure-allow-local-anchors']);
     expect(v.code, v.out).toBe(0);
     const bare = join(dir, 'no-anchor.jsonl');
     expect(
       (await vcp(['fix-replay', join(FIXTURES, 'quickfix-fix42.log'), '--out', bare, '--no-anchor'])).code,
     ).toBe(0);
     expect(lines(bare).some((l) => l.includes('anchor_record'))).toBe(false);
+    // The closing checkpoint still binds every event.
+    expect(lines(bare).at(-1)).toMatch(/^\{"vcp_checkpoint":\{"note":/);
+    const vb = await vcp(['verify', bare, '--pubkey', `${bare}.pub`, '--insecure-allow-local-anchors']);
+    expect(vb.code, vb.out).toBe(0);
   });
 
   it('a hostile log replays to the end: every bad line an ERR_PARSE event, the good ones mapped, the export valid', async () => {
@@ -227,7 +285,10 @@ describe('vcp fix-replay --out → vcp verify', () => {
     ).toBe(true);
     // The garbage line has no timestamp: it carries the previous line's.
     expect(events[3]!.header.timestamp_iso).toBe('2024-01-01T10:00:00.002Z');
-    expect((await vcp(['verify', out, '--pubkey', `${out}.pub`, '--strict'])).code).toBe(0);
+    expect(
+      (await vcp(['verify', out, '--pubkey', `${out}.pub`, '--strict', '--insecure-allow-local-anchors']))
+        .code,
+    ).toBe(0);
 
     const skipped = JSON.parse(
       (await vcp(['fix-replay', log, '--out', join(dir, 'skip.jsonl'), '--skip-non-fix', '--json'])).out,
