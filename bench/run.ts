@@ -22,6 +22,7 @@ const ORDER = [
   'fix-replay',
   'kafka-tap',
   'redis-tap',
+  'verify',
 ];
 
 const wanted = process.argv.slice(2);

@@ -36,7 +36,7 @@ export class Segment {
   readonly checkpoints: PendingLine<unknown>[] = [];
   readonly anchors: PendingLine<unknown>[] = [];
   /** Events' `security.anchor_reference`, checked once the anchors are known. */
-  readonly references: { line: number; id: string }[] = [];
+  readonly references: { line: number; id: string; root?: string }[] = [];
   readonly findings: Finding[] = [];
 
   constructor(

@@ -191,7 +191,12 @@ export class Verifier {
     const leaf = seg.addLeaf(hash, sec, where);
     this.#pass('inclusion', leaf);
     out.push(...leaf);
-    if (typeof sec.anchor_reference === 'string') seg.references.push({ line, id: sec.anchor_reference });
+    if (typeof sec.anchor_reference === 'string')
+      seg.references.push({
+        line,
+        id: sec.anchor_reference,
+        ...(typeof sec.merkle_root === 'string' ? { root: sec.merkle_root } : {}),
+      });
     this.#add(out);
   }
 
@@ -244,16 +249,16 @@ export class Verifier {
         if (r.coverage) this.#checks.checkpoint.passed++;
         better(r.coverage);
       }
-      const anchorIds = new Set<string>();
+      const anchorIds = new Map<string, string | undefined>(); // anchor id → root
       for (const { line, value } of seg.anchors) {
         const r = await checkAnchor(seg, value, line, this.#keys, opts.tsaTrust);
         this.#add(r.findings);
-        if (r.anchorId) anchorIds.add(r.anchorId);
+        if (r.anchorId) anchorIds.set(r.anchorId, r.root);
         if (r.coverage) this.#checks.anchor.passed++;
         better(r.coverage);
         if (r.external && (!external || r.external.treeSize > external.treeSize)) external = r.external;
       }
-      for (const ref of seg.references)
+      for (const ref of seg.references) {
         if (!anchorIds.has(ref.id))
           this.#add([
             finding(
@@ -262,6 +267,15 @@ export class Verifier {
               { line: ref.line },
             ),
           ]);
+        else if (ref.root !== undefined && ref.root !== anchorIds.get(ref.id))
+          this.#add([
+            finding(
+              'anchor-event-mismatch',
+              `security.merkle_root is not the root of anchor ${ref.id}, which the event names`,
+              { line: ref.line },
+            ),
+          ]);
+      }
       this.#add(
         checkCompleteness(seg, coverage, external, {
           trustedKeys: this.#keys.size,

@@ -315,6 +315,15 @@ const variants: Variant[] = [
     code: 'anchor-reference-missing',
   },
   {
+    name: "an event's merkle_root edited",
+    edit: (x) =>
+      mapEvent(x.lines, 1, (e) => {
+        e.security.merkle_root = 'cd'.repeat(32);
+      }),
+    expect: 'INVALID',
+    code: 'anchor-event-mismatch',
+  },
+  {
     name: 'one signature stripped',
     edit: (x) => mapEvent(x.lines, 2, (e) => delete e.security.signature),
     expect: 'INVALID',

@@ -26,6 +26,7 @@ export interface ExternalAnchor {
 /** What one anchor proves. */
 export interface AnchorOutcome {
   anchorId?: string;
+  root?: string;
   coverage?: Coverage;
   external?: ExternalAnchor;
   findings: Finding[];
@@ -107,13 +108,13 @@ export async function checkAnchor(
         treeSize: size,
         via: 'anchor',
         line,
-        keyId: kid as string,
-        ...(typeof r.anchored_at === 'string' ? { signedAt: r.anchored_at } : {}),
+        keyId: kid as string, // anchored_at is not signed: a time is shown only from the anchor's signed checkpoint
       };
   }
   if (r.checkpoint !== undefined) {
     const c = checkCheckpointNote(seg, r.checkpoint, line, keys, { treeSize: size, rootHex: root });
     out.push(...c.findings);
+    if (coverage && c.coverage?.signedAt) coverage.signedAt = c.coverage.signedAt;
   }
   out.push(...checkRootAt(seg, size, root, where, 'anchor'));
   // The events it says it starts and ends with.
@@ -191,9 +192,10 @@ export async function checkAnchor(
   }
   // Anything wrong with the record and it binds nothing; notes (an unchecked token) do not matter.
   if (out.some((f) => SEVERITY[f.code] !== 'note'))
-    return { ...(anchorId ? { anchorId } : {}), findings: out };
+    return { ...(anchorId ? { anchorId } : {}), root, findings: out };
   return {
     ...(anchorId ? { anchorId } : {}),
+    root,
     ...(coverage ? { coverage } : {}),
     ...(external ? { external } : {}),
     findings: out,

@@ -1,0 +1,166 @@
+/**
+ * Question: how fast does `vcp verify` check a 1,000,000-event export on one core, and how does memory grow,
+ * against the floor of reading the same file line by line with JSON.parse + SHA-256 of each line?
+ *
+ * Target (issue 9, DESIGN.md): ≥ 100,000 events/s, flat memory, bounded line length.
+ * Run: `node bench/verify.ts` (BENCH_QUICK=1: 100,000 events). The export is built once per size in the
+ * temp folder (sealed, chained events of ~1 KB, anchors every 100,000, a closing signed checkpoint).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildEvent } from '../src/core/builder.ts';
+import { createPolicy } from '../src/core/policy.ts';
+import { uuidv7 } from '../src/core/uuidv7.ts';
+import { createAnchorRecord } from '../src/integrity/anchor-record.ts';
+import { createHashChain } from '../src/integrity/chain.ts';
+import { signCheckpoint } from '../src/integrity/checkpoint/index.ts';
+import { MerkleTree } from '../src/integrity/merkle/index.ts';
+import { sealEvent } from '../src/integrity/seal.ts';
+import { createSigner, generateSigningKey } from '../src/integrity/sign.ts';
+import { readFileLines, Verifier } from '../src/verify/index.ts';
+
+const N = process.env.BENCH_QUICK ? 100_000 : 1_000_000;
+const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'; // RFC 8032 test 1: a fixed key
+
+async function buildExport(path: string): Promise<void> {
+  const signer = createSigner(SEED);
+  const policy = createPolicy({ policyId: 'com.example:bench', tier: 'GOLD', hashChain: true });
+  const origin = 'vcp-instrument/bench';
+  const meta = {
+    format: 'vcp-export',
+    version: 2,
+    origin,
+    producer: 'bench',
+    merkle_mode: 'rfc6962',
+    from: 0,
+    to: N,
+    tree_size: N,
+    signing_key_id: signer.keyId,
+  };
+  const tmp = `${path}.tmp`;
+  const out = createWriteStream(tmp);
+  const write = (s: string) => (out.write(`${s}\n`) ? undefined : new Promise((r) => out.once('drain', r)));
+  await write(JSON.stringify({ vcp_export: meta }));
+  const chain = createHashChain();
+  const tree = new MerkleTree();
+  const anchors: string[] = [];
+  const traceId = uuidv7();
+  for (let i = 0; i < N; i++) {
+    const e = sealEvent(
+      buildEvent(
+        'ORD',
+        {
+          trade_data: {
+            order_id: `ORD-${i}`,
+            client_order_id: `C-${i}`,
+            side: 'BUY',
+            order_type: 'LIMIT',
+            price: '1.0850',
+            quantity: '100000',
+            time_in_force: 'GTC',
+          },
+          vcp_gov: {
+            algo_id: 'trend-follower',
+            algo_version: '2.3.1',
+            decision_factors: [{ name: 'momentum', value: '0.82' }],
+          },
+        },
+        { policy, traceId, venueId: 'XLON', accountId: 'ACC-7781-PRIME', symbol: 'EURUSD' },
+      ),
+      { chain },
+    );
+    e.security.merkle_index = tree.append(e.security.event_hash);
+    await write(JSON.stringify(e));
+    if ((i + 1) % 100_000 === 0) {
+      const a = createAnchorRecord(
+        {
+          merkle_root: tree.root(),
+          tree_size: tree.size,
+          merkle_mode: 'rfc6962',
+          event_count: 100_000,
+          first_event_id: '',
+          last_event_id: e.header.event_id,
+          policy_id: policy.policy_id,
+        },
+        { signer },
+      );
+      anchors.push(JSON.stringify({ anchor_record: a }));
+    }
+  }
+  for (const a of anchors) await write(a);
+  await write(
+    JSON.stringify({
+      vcp_checkpoint: { note: signCheckpoint({ origin, treeSize: N, rootHex: tree.root(), meta }, signer) },
+    }),
+  );
+  await new Promise<void>((r) => out.end(r));
+  await rename(tmp, path);
+}
+
+function rssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+export async function run(): Promise<void> {
+  const path = join(tmpdir(), `vcp-bench-verify-${N}.jsonl`);
+  if (!existsSync(path)) {
+    const t0 = performance.now();
+    await buildExport(path);
+    console.log(
+      `built ${path} (${(statSync(path).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
+  const mb = statSync(path).size / 1e6;
+
+  // Floor: the same lines, JSON.parse + SHA-256 each, nothing else.
+  global.gc?.();
+  let t0 = performance.now();
+  let n = 0;
+  for await (const l of readFileLines(path)) {
+    if (!('text' in l)) continue;
+    JSON.parse(l.text);
+    createHash('sha256').update(l.text).digest();
+    n++;
+  }
+  const floorS = (performance.now() - t0) / 1000;
+  const floorRate = N / floorS;
+
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const sampler = rssSampler();
+  t0 = performance.now();
+  const v = new Verifier({ publicKeys: [createSigner(SEED).publicKey], allowLocalAnchors: true });
+  await v.pushAll(readFileLines(path));
+  const report = await v.finish();
+  const verifyS = (performance.now() - t0) / 1000;
+  const peak = sampler.stop();
+  const rate = N / verifyS;
+  console.log(`export: ${N} events, ${mb.toFixed(0)} MB, ${n} lines`);
+  console.log(
+    `floor (line reader + JSON.parse + SHA-256 per line): ${(floorRate / 1000).toFixed(1)} k events/s`,
+  );
+  console.log(
+    `vcp verify (all checks, checkpoint + anchors): ${(rate / 1000).toFixed(1)} k events/s, verdict ${report.verdict}`,
+  );
+  console.log(
+    `ratio verify / floor: ${(rate / floorRate).toFixed(2)}; target ≥ 100 k events/s: ${rate >= 100_000 ? 'met' : 'NOT met'}`,
+  );
+  console.log(
+    `RSS: ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (${((peak - rssBefore) / N).toFixed(0)} bytes/event)`,
+  );
+  void generateSigningKey;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
