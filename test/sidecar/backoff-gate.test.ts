@@ -44,6 +44,10 @@ describe('BackoffGate', () => {
     }
     expect(windows).toEqual([100, 200, 400, 800, 1000, 1000]);
     expect(g.down(new Error('x'), 'reading').retryAfterSeconds).toBe(1);
+    // Calls failing inside the same window (concurrent probes) do not widen it again.
+    const before = g.down(new Error('y'), 'reading').retryAfterSeconds;
+    expect(g.down(new Error('z'), 'reading').message).toMatch(/next attempt in 1000 ms/);
+    expect(before).toBe(1);
     g.up();
     expect(g.isDown).toBe(false);
     expect(lines[0]).toMatch(

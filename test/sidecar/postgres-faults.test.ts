@@ -378,7 +378,12 @@ describe.skipIf(!url)('vcp sidecar --store postgres:// through a cut connection'
 
       // Back: it recovers by itself and acknowledges again.
       await proxy.start();
-      for (let i = 0; i < 300 && acked.size < duringCut + 1000; i++) await sleep(50);
+      const backAt = performance.now();
+      let recoveredMs = -1;
+      for (let i = 0; i < 300 && acked.size < duringCut + 1000; i++) {
+        if (recoveredMs < 0 && acked.size > duringCut) recoveredMs = performance.now() - backAt;
+        await sleep(50);
+      }
       const afterCut = acked.size;
 
       // The hardest cut: a group's COMMIT reaches the server, its answer never comes back.
@@ -461,7 +466,8 @@ describe.skipIf(!url)('vcp sidecar --store postgres:// through a cut connection'
       console.log(
         `postgres fault test: ${acked.size} events acknowledged (${beforeCut} before the cut, ` +
           `${acked.size - duringCut} after), ${stats.posted} POSTs, statuses ${JSON.stringify(Object.fromEntries(stats.status))}, ` +
-          `${rows.length} rows stored, ${unacked.length} quarantined after the lost COMMIT answer`,
+          `${rows.length} rows stored, ${unacked.length} quarantined after the lost COMMIT answer, ` +
+          `first 201 ~${Math.round(recoveredMs)} ms after PostgreSQL was reachable again (50 ms polling)`,
       );
 
       // A row deleted from the middle of the table: the sidecar refuses to start and names it.

@@ -11,9 +11,9 @@ import { StoreUnavailableError } from './store-unavailable.ts';
 
 /** Options of {@link BackoffGate}. */
 export interface BackoffGateOptions {
-  /** First window after a failure, ms (default 250). */
+  /** First window after a failure, ms (default 200). */
   baseMs?: number;
-  /** Longest window, ms (default 5 000). */
+  /** Longest window, ms (default 2 000: one connection attempt that often costs the database nothing). */
   maxMs?: number;
   /** One line per state change (down, reconnected). */
   log?: (line: string) => void;
@@ -34,8 +34,8 @@ export class BackoffGate {
 
   constructor(what: string, options: BackoffGateOptions = {}) {
     this.#what = what;
-    this.#baseMs = options.baseMs ?? 250;
-    this.#maxMs = options.maxMs ?? 5000;
+    this.#baseMs = options.baseMs ?? 200;
+    this.#maxMs = options.maxMs ?? 2000;
     this.#log = options.log ?? (() => {});
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
@@ -73,6 +73,15 @@ export class BackoffGate {
   down(error: unknown, doing: string): StoreUnavailableError {
     const now = this.#now();
     const reason = error instanceof Error ? error.message : String(error);
+    const open = this.#down;
+    if (open && now < open.retryAt) {
+      // Another call of the same attempt already failed and set the window: one doubling per attempt.
+      return new StoreUnavailableError(
+        `${this.#what} unavailable while ${doing}: ${reason}; next attempt in ${Math.ceil(open.retryAt - now)} ms`,
+        (open.retryAt - now) / 1000,
+        { cause: error },
+      );
+    }
     const failures = (this.#down?.failures ?? 0) + 1;
     const full = Math.min(this.#maxMs, this.#baseMs * 2 ** Math.min(failures - 1, 20));
     // Jitter: several sidecars (or pool clients) that lost the same server do not come back in step.

@@ -64,7 +64,7 @@ export interface PostgresStoreOptions extends PgConnectionOptions {
   pageSize?: number;
   /** One line per connection loss, reconnection and settled in-doubt batch (default: none). */
   log?: (line: string) => void;
-  /** Reconnect backoff: first and longest wait, ms (default 250 and 5 000). */
+  /** Reconnect backoff: first and longest wait, ms (default 200 and 2 000). */
   backoff?: { baseMs?: number; maxMs?: number };
   /** How long `append` waits for the writer's lock before giving up as unavailable, ms (default 5 000). */
   lockTimeoutMs?: number;
