@@ -13,6 +13,7 @@ import { verifyCommand } from '../../src/cli/verify-command.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { uuidv7 } from '../../src/core/uuidv7.ts';
 import { verifyAnchorSignature } from '../../src/integrity/anchor-record.ts';
+import { verifyCheckpoint } from '../../src/integrity/checkpoint/index.ts';
 import { exportPublicKey } from '../../src/integrity/keys.ts';
 import { verifyInclusion } from '../../src/integrity/merkle/index.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
@@ -81,6 +82,26 @@ describeKafka('sidecar cluster mode over HTTP (in-process, real broker)', (broke
       }
       expect(new Set(partitionOf.values())).toEqual(new Set([0, 1]));
 
+      // Each partition's newest checkpoint before its first anchor: signed on the spot over its tree.
+      const origin = (p: number) => `vcp-instrument/sidecar/${sidecar.signer.keyId.slice(0, 16)}/p${p}`;
+      for (const p of [0, 1]) {
+        const cp = await get(`${sidecar.url}/vcp/checkpoint?partition=${p}`);
+        expect(cp.status).toBe(200);
+        expect(cp.body).toMatchObject({
+          partition: p,
+          origin: origin(p),
+          tree_size: health.partitions[p].tree_size,
+        });
+        const v = verifyCheckpoint(cp.body.note, [sidecar.signer.publicKey]);
+        expect(v.ok && v.checkpoint).toMatchObject({
+          partition: p,
+          origin: origin(p),
+          rootHex: cp.body.root,
+        });
+      }
+      expect((await get(`${sidecar.url}/vcp/checkpoint`)).status).toBe(400);
+      expect((await get(`${sidecar.url}/vcp/checkpoint?partition=7`)).status).toBe(404);
+
       // Anchor both partitions: one record each, naming its partition.
       const anchored = await post(`${sidecar.url}/vcp/anchor`, '');
       expect(anchored.status).toBe(201);
@@ -88,6 +109,12 @@ describeKafka('sidecar cluster mode over HTTP (in-process, real broker)', (broke
       for (const a of anchored.body.anchors) {
         expect(verifyAnchorSignature(a, sidecar.signer.publicKey)).toBe(true);
         expect(a.tree_size).toBe(health.partitions[a.partition].tree_size);
+        // Its checkpoint names the partition, and is now the partition's newest.
+        const v = verifyCheckpoint(a.checkpoint, [sidecar.signer.publicKey]);
+        expect(v.ok && v.checkpoint).toMatchObject({ partition: a.partition, treeSize: a.tree_size });
+        expect((await get(`${sidecar.url}/vcp/checkpoint?partition=${a.partition}`)).body.note).toBe(
+          a.checkpoint,
+        );
       }
       expect((await post(`${sidecar.url}/vcp/anchor?partition=1`, '')).body.anchors[0]).toMatchObject({
         partition: 1,
@@ -126,7 +153,16 @@ describeKafka('sidecar cluster mode over HTTP (in-process, real broker)', (broke
         const res = await fetch(`${sidecar.url}/vcp/export?partition=${p}`);
         expect(res.status).toBe(200);
         const file = join(t.dir, `p${p}.jsonl`);
-        writeFileSync(file, await res.text());
+        const text = await res.text();
+        writeFileSync(file, text);
+        // The export ends with a checkpoint of this partition's tree over exactly its range.
+        const last = JSON.parse(text.trim().split('\n').at(-1)!);
+        const vc = verifyCheckpoint(last.vcp_checkpoint.note, [sidecar.signer.publicKey]);
+        expect(vc.ok && vc.checkpoint).toMatchObject({
+          partition: p,
+          origin: origin(p),
+          treeSize: health.partitions[p].tree_size,
+        });
         const out: string[] = [];
         const code = await verifyCommand(
           [file, '--pubkey', join(t.dir, 'signing.pub'), '--insecure-allow-local-anchors'],
