@@ -386,3 +386,23 @@ describe('the file store directly', () => {
     await store.close();
   });
 });
+
+describe('torn tails twice at the same offset', () => {
+  it('keeps both cut-off copies (never overwrites one) and opens no file after close', async () => {
+    const d = folder();
+    const s = await start(d);
+    await postEvents(s, 2);
+    await stop(s);
+    const file = segments(d).at(-1)!;
+    const size = statSync(file).size;
+    for (const junk of ['0badc0de {"i":2', '12345678 {"i":2,"id":"y"']) {
+      writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(junk)]));
+      const store = new FileEventStore({ dir: d, scrubIntervalMs: 0 });
+      expect((await store.open()).size).toBe(2);
+      await store.close();
+      await expect(store.getByIndex(0)).rejects.toThrow(/is closed/);
+    }
+    expect(readFileSync(`${file}.torn-${size}`, 'utf8')).toBe('0badc0de {"i":2');
+    expect(readFileSync(`${file}.torn-${size}-2`, 'utf8')).toBe('12345678 {"i":2,"id":"y"');
+  });
+});

@@ -222,8 +222,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
     // Every check passed: only now change anything on disk.
     if (torn) {
       const { damage: d, data } = torn;
-      const keep = `${d.file}.torn-${d.offset}`;
-      await writeFile(keep, data);
+      const keep = await keepAside(`${d.file}.torn-${d.offset}`, data);
       await truncateDurably(d.file, d.offset);
       recovery.push(
         `segment ${d.file.slice(this.#segDir.length + 1)}: dropped a torn tail of ${data.length} bytes at offset ` +
@@ -231,8 +230,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
       );
     }
     if (anchorLog.torn) {
-      const keep = `${anchorsPath}.torn-${anchorLog.torn.offset}`;
-      await writeFile(keep, anchorLog.torn.data);
+      const keep = await keepAside(`${anchorsPath}.torn-${anchorLog.torn.offset}`, anchorLog.torn.data);
       await truncateDurably(anchorsPath, anchorLog.torn.offset);
       recovery.push(
         `anchors.log: dropped a torn tail of ${anchorLog.torn.data.length} bytes (${anchorLog.torn.problem}); the bytes are kept in ${keep}`,
@@ -510,6 +508,8 @@ export class FileEventStore implements EventStore, StoreHealthSource {
   }
 
   async #reader(no: number): Promise<FileHandle> {
+    // After close nothing opens a handle any more: close() could no longer close it (DEP0137).
+    if (this.#closed) throw new VcpIoError(`${this.name} is closed`);
     const seg = this.#segments.find((s) => s.no === no);
     if (!seg) throw new VcpIoError(`${this.name}: segment ${no} is not known`);
     if (seg.reader) return seg.reader;
@@ -619,6 +619,19 @@ function recordParts(e: StoredEventWithRaw): string[] {
   if (e.rawEvent !== undefined)
     return [`${head},"s":${JSON.stringify(e.event.security)},"e":`, e.rawEvent, '}'];
   return [`${head},"e":`, JSON.stringify(e.event), '}'];
+}
+
+/** Write cut-off bytes beside the log under `path` (or `path-2`, `-3`, … : an earlier copy is never overwritten). */
+async function keepAside(path: string, data: Buffer): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? path : `${path}-${n}`;
+    try {
+      await writeFile(name, data, { flag: 'wx' });
+      return name;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 1000) throw e;
+    }
+  }
 }
 
 /** Cut a file back to `size` and make that durable. */
