@@ -72,8 +72,6 @@ async function anchor(s: Sidecar): Promise<{ tree_size: number; merkle_root: str
   return r.body.anchor ?? r.body;
 }
 
-const segPath = (d: string, n: number) => join(d, 'segments', `${String(n).padStart(8, '0')}.log`);
-
 function segments(d: string): string[] {
   return readdirSync(join(d, 'segments'))
     .filter((n) => /^\d{8}\.log$/.test(n))
