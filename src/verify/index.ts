@@ -9,6 +9,6 @@ export type { ExternalCheckpoint } from './checks/freshness.ts';
 export { CHECK_NAMES, type CheckName, FINDING_CODES, type Finding, type FindingCode } from './findings.ts';
 export { DEFAULT_MAX_LINE_BYTES, type InputLine, readFileLines, readLines } from './line-reader.ts';
 export { formatFinding, renderText } from './render-text.ts';
-export type { CheckCount, LogReport, VerificationReport } from './report.ts';
+export type { CheckCount, EventSummary, LogReport, StatementReport, VerificationReport } from './report.ts';
 export { decideVerdict, type FindingSeverity, SEVERITY, VERDICT_EXIT, type Verdict } from './verdict.ts';
 export { Verifier, type VerifyOptions, verifyRecords } from './verifier.ts';

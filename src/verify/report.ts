@@ -9,6 +9,35 @@ import type { Coverage } from './checks/checkpoint.ts';
 import { CHECK_NAMES, type CheckName, type Finding } from './findings.ts';
 import { SEVERITY, VERDICT_EXIT, type Verdict } from './verdict.ts';
 
+/** One signed statement about a log (for the coverage picture): what it covers and whether it counted. */
+export interface StatementReport {
+  kind: 'checkpoint' | 'anchor';
+  line: number;
+  /** Tree size it covers (leaves 0..tree_size-1), when readable. */
+  tree_size?: number;
+  /** Signed by a trusted key and consistent with the events. */
+  trusted: boolean;
+  /** Checked at a trusted external time-stamp authority. */
+  external: boolean;
+  signed_at?: string;
+}
+
+/** A few fields of one event, for timelines (kept only with `keepEvents`). */
+export interface EventSummary {
+  line: number;
+  origin: string;
+  leaf: number;
+  event_id?: string;
+  trace_id?: string;
+  event_type?: string;
+  timestamp_iso?: string;
+  symbol?: string;
+  venue_id?: string;
+  account_id?: string;
+  /** Key trade fields (order_id, side, price, quantity, …) as written. */
+  trade?: Record<string, string>;
+}
+
 /** What the report says about one log (segment) of the input. */
 export interface LogReport {
   origin: string;
@@ -27,6 +56,8 @@ export interface LogReport {
   external_anchor?: ExternalAnchor;
   /** Largest out-of-band checkpoint the export was shown consistent with. */
   consistent_with_external?: number;
+  /** Every checkpoint and anchor of the log, in input order. */
+  statements: StatementReport[];
 }
 
 /** Counts of one check. */
@@ -52,6 +83,9 @@ export interface VerificationReport {
   /** Findings, invalid ones first; at most `max_findings` (the verdict counts all). */
   findings: Finding[];
   findings_omitted: number;
+  /** Event summaries, in input order, when asked for (`keepEvents`). */
+  events?: EventSummary[];
+  events_omitted?: number;
 }
 
 /** Counters the verifier fills as it goes. */

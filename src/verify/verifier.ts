@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import type { MerkleMode } from '../core/enums.ts';
 import type { HashVariant } from '../integrity/event-hash.ts';
 import { keyId, loadPublicKey, type PublicKeyInput } from '../integrity/keys.ts';
-import { viewEvent } from '../integrity/normalize.ts';
+import { type EventView, viewEvent } from '../integrity/normalize.ts';
 import type { TimestampTrust } from '../integrity/tsa-token.ts';
 import { checkAnchor, type ExternalAnchor } from './checks/anchor.ts';
 import { ChainCheck } from './checks/chain.ts';
@@ -23,10 +23,12 @@ import { type Finding, finding } from './findings.ts';
 import type { InputLine } from './line-reader.ts';
 import {
   countFindings,
+  type EventSummary,
   emptyChecks,
   exitCodeOf,
   type LogReport,
   orderFindings,
+  type StatementReport,
   summarize,
   type VerificationReport,
 } from './report.ts';
@@ -53,6 +55,8 @@ export interface VerifyOptions {
   strict?: boolean;
   /** Most findings kept in the report (default 1000); the verdict counts all. */
   maxFindings?: number;
+  /** Keep a summary of up to this many events for timelines (default 0: none). */
+  keepEvents?: number;
 }
 
 /** Feed lines in order with {@link Verifier.push}, then {@link Verifier.finish}. */
@@ -72,6 +76,8 @@ export class Verifier {
   #checkpoints = 0;
   #foreignNoted = false;
   readonly #external: ExternalCheckpoint[] = [];
+  readonly #summaries: EventSummary[] = [];
+  #summariesOmitted = 0;
 
   constructor(options: VerifyOptions = {}) {
     this.#opts = options;
@@ -191,6 +197,9 @@ export class Verifier {
     const leaf = seg.addLeaf(hash, sec, where);
     this.#pass('inclusion', leaf);
     out.push(...leaf);
+    if ((this.#opts.keepEvents ?? 0) > this.#summaries.length)
+      this.#summaries.push(summarizeEvent(view, line, seg));
+    else if (this.#opts.keepEvents) this.#summariesOmitted++;
     if (typeof sec.anchor_reference === 'string')
       seg.references.push({
         line,
@@ -243,8 +252,10 @@ export class Verifier {
       const better = (c: Coverage | undefined) => {
         if (c && (!coverage || c.treeSize > coverage.treeSize)) coverage = c;
       };
+      const statements: StatementReport[] = [];
       for (const { line, value } of seg.checkpoints) {
         const r = checkCheckpointNote(seg, value, line, this.#keys);
+        statements.push(statementOf('checkpoint', line, value, r.coverage, undefined));
         this.#add(r.findings);
         if (r.coverage) this.#checks.checkpoint.passed++;
         better(r.coverage);
@@ -252,6 +263,7 @@ export class Verifier {
       const anchorIds = new Map<string, string | undefined>(); // anchor id → root
       for (const { line, value } of seg.anchors) {
         const r = await checkAnchor(seg, value, line, this.#keys, opts.tsaTrust);
+        statements.push(statementOf('anchor', line, value, r.coverage, r.external));
         this.#add(r.findings);
         if (r.anchorId) anchorIds.set(r.anchorId, r.root);
         if (r.coverage) this.#checks.anchor.passed++;
@@ -287,6 +299,7 @@ export class Verifier {
         merkle_mode: seg.mode,
         from: seg.from,
         events: seg.size,
+        statements: statements.sort((a, b) => a.line - b.line),
       };
       if (seg.partition !== undefined) report.partition = seg.partition;
       if (seg.to !== undefined) report.to = seg.to;
@@ -328,8 +341,69 @@ export class Verifier {
       checks: this.#checks,
       findings,
       findings_omitted: omitted,
+      ...(opts.keepEvents ? { events: this.#summaries, events_omitted: this.#summariesOmitted } : {}),
     };
   }
+}
+
+const TRADE_FIELDS = [
+  'order_id',
+  'client_order_id',
+  'side',
+  'order_type',
+  'price',
+  'quantity',
+  'executed_price',
+  'executed_qty',
+  'reject_reason',
+];
+
+function summarizeEvent(view: EventView, line: number, seg: Segment): EventSummary {
+  const h = view.header;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const out: EventSummary = { line, origin: seg.origin, leaf: seg.from + seg.size - 1 };
+  const fields = {
+    event_id: str(h.event_id),
+    trace_id: str(h.trace_id),
+    event_type: str(h.event_type),
+    timestamp_iso: str(h.timestamp_iso),
+    symbol: str(h.symbol),
+    venue_id: str(h.venue_id),
+    account_id: str(h.account_id),
+  };
+  for (const [k, v] of Object.entries(fields))
+    if (v !== undefined) (out as unknown as Record<string, string>)[k] = v;
+  const payload = view.rawPayload as Record<string, unknown> | null;
+  const td = payload && typeof payload === 'object' ? (payload.trade_data ?? payload.TradeData) : undefined;
+  if (td && typeof td === 'object') {
+    const trade: Record<string, string> = {};
+    for (const k of TRADE_FIELDS) {
+      const v = (td as Record<string, unknown>)[k];
+      if (typeof v === 'string' || typeof v === 'number') trade[k] = String(v).slice(0, 120);
+    }
+    if (Object.keys(trade).length) out.trade = trade;
+  }
+  return out;
+}
+
+function statementOf(
+  kind: 'checkpoint' | 'anchor',
+  line: number,
+  value: unknown,
+  coverage: Coverage | undefined,
+  external: ExternalAnchor | undefined,
+): StatementReport {
+  const size = kind === 'anchor' ? (value as { tree_size?: unknown } | null)?.tree_size : undefined;
+  const st: StatementReport = {
+    kind,
+    line,
+    trusted: coverage !== undefined,
+    external: external !== undefined,
+  };
+  const treeSize = coverage?.treeSize ?? (Number.isSafeInteger(size) ? (size as number) : undefined);
+  if (treeSize !== undefined) st.tree_size = treeSize;
+  if (coverage?.signedAt) st.signed_at = coverage.signedAt;
+  return st;
 }
 
 /** Verify records held in memory (events, anchors, metadata and checkpoint lines as objects or JSON text). */
