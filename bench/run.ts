@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 /** In the order a reader meets the layers: integrity primitives, sealing, capture, sidecar, taps. */
 const ORDER = [
   'canonical',
+  'strict-json',
   'hash',
   'sign',
   'merkle',
@@ -19,6 +20,7 @@ const ORDER = [
   'recorder-memory',
   'middleware',
   'sidecar-ingest',
+  'sidecar-soak',
   'fix-replay',
   'kafka-tap',
   'redis-tap',

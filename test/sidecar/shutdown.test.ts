@@ -84,6 +84,7 @@ describe('SIGTERM under load', () => {
     expect(out.refusals).toHaveLength(LOOPS);
     for (const r of out.refusals) expect(r).toEqual({ error: 'shutting_down', connection: 'close' });
     expect(exit, child.stderr()).toEqual({ code: 0, signal: null });
+    expect(child.stderr()).not.toMatch(/Warning|DEP0137|Error/);
 
     const again = await startChild(['--port', '0', '--data-dir', t.dir]);
     children.push(again);
