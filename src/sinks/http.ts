@@ -312,7 +312,7 @@ export class HttpSink implements Sink {
         ? 'check the token (Authorization: Bearer) and the Host the sidecar expects'
         : status === 415
           ? 'something between this process and the sidecar changes the request'
-          : `the URL does not name the sidecar's log endpoint (POST /vcp/log)`;
+          : `the URL does not name a sidecar endpoint that takes events (POST /vcp/log; a cluster takes them from Kafka only)`;
     this.#onWarning(
       `vcp ${this.name}: ${describeRejection(info)}; ${hint}. Events are kept (retried or spooled), not dropped.`,
       'VCP_HTTP_SINK',

@@ -10,6 +10,15 @@ export {
   withCircuitBreaker,
 } from './circuit-breaker.ts';
 export { ConsoleSink, type ConsoleSinkOptions, formatEventLine } from './console.ts';
+export {
+  type DeadLetterHeader,
+  isDeadLetterHeader,
+  type Refusal,
+  type RefusalReason,
+  SinkRejectionError,
+  type SinkRejectionOptions,
+  writeDeadLetterFile,
+} from './dead-letter.ts';
 export { describeError, isRetryable, retryAfterOf, SinkError, type SinkErrorOptions } from './errors.ts';
 export { FanoutSink, type FanoutSinkOptions } from './fanout.ts';
 export { FileSink, type FileSinkOptions, type FsyncPolicy, listLogFiles } from './file.ts';
@@ -34,3 +43,11 @@ export {
 export { serializeEvent } from './serialize.ts';
 export type { Sink } from './sink.ts';
 export { type SpoolOptions, SpoolSink, spooledEventsOf, withSpool } from './spool.ts';
+export {
+  listSpoolFiles,
+  readSpoolFile,
+  type SpoolFileContents,
+  type SpoolFileEntry,
+  type SpoolFileKind,
+  spoolFileKind,
+} from './spool-files.ts';
