@@ -9,7 +9,7 @@
  * Memory stays flat: segments are read in 1 MiB chunks and the root is kept
  * as a stack of perfect subtree hashes (O(log n)).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { AnchorRecord } from '../../../core/types.ts';
 import { checkRecord } from './record.ts';
@@ -53,13 +53,17 @@ class RootAccumulator {
   /** stack[k] covers 2^heights[k] leaves; heights strictly decrease. */
   readonly #stack: Buffer[] = [];
   readonly #heights: number[] = [];
+  /** Reused hash inputs: 0x00 ‖ leaf and 0x01 ‖ left ‖ right. */
+  readonly #leaf = Buffer.alloc(33, 0);
+  readonly #node = Buffer.alloc(65, 1);
   size = 0;
 
   push(eventHashHex: string): void {
-    let node = sha256(Buffer.concat([Buffer.of(0), Buffer.from(eventHashHex, 'hex')]));
+    this.#leaf.write(eventHashHex, 1, 32, 'hex');
+    let node = sha256(this.#leaf);
     let h = 0;
     while (this.#heights.length && this.#heights.at(-1) === h) {
-      node = sha256(Buffer.concat([Buffer.of(1), this.#stack.pop()!, node]));
+      node = this.#join(this.#stack.pop()!, node);
       this.#heights.pop();
       h++;
     }
@@ -72,14 +76,19 @@ class RootAccumulator {
   root(): string {
     if (this.#stack.length === 0) return sha256(Buffer.alloc(0)).toString('hex');
     let r = this.#stack.at(-1)!;
-    for (let k = this.#stack.length - 2; k >= 0; k--)
-      r = sha256(Buffer.concat([Buffer.of(1), this.#stack[k]!, r]));
+    for (let k = this.#stack.length - 2; k >= 0; k--) r = this.#join(this.#stack[k]!, r);
     return r.toString('hex');
+  }
+
+  #join(left: Buffer, right: Buffer): Buffer {
+    left.copy(this.#node, 1);
+    right.copy(this.#node, 33);
+    return sha256(this.#node);
   }
 }
 
 function sha256(b: Buffer): Buffer {
-  return createHash('sha256').update(b).digest();
+  return hash('sha256', b, 'buffer');
 }
 
 /** Reread and check everything; resolves to the problems found (empty: all good) and the counts. */
