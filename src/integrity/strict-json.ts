@@ -287,25 +287,25 @@ function scan(
     // Scalars directly in the root array: note where they start.
     if (elements !== undefined && stack.length === 1 && elementStart === -1) elementStart = i;
     if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
+      // Find the token's end, counting digits: short plain numbers (the common case) are exact
+      // and canonical by construction, and need neither a slice nor a conversion.
+      let digits = c === MINUS ? 0 : 1;
+      let other = false; // '.', 'e', 'E', '+' or a second '-'
       let j = i + 1;
       for (; j < n; j++) {
         const d = text.charCodeAt(j);
-        // digits . e E + -
-        if (
-          !(
-            (d >= DIGIT0 && d <= DIGIT9) ||
-            d === 0x2e ||
-            d === 0x65 ||
-            d === 0x45 ||
-            d === 0x2b ||
-            d === MINUS
-          )
-        )
-          break;
+        if (d >= DIGIT0 && d <= DIGIT9) digits++;
+        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) other = true;
+        else break;
       }
-      if (finding === undefined) {
-        const rule = numberRule(text.slice(i, j), lim.canonicalNumbers);
-        if (rule !== undefined) finding = numberFinding(stack, lastKey, text.slice(i, j), rule);
+      const trivial =
+        !other &&
+        digits <= 15 &&
+        !(lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0);
+      if (finding === undefined && !trivial) {
+        const token = text.slice(i, j);
+        const rule = numberRule(token, lim.canonicalNumbers);
+        if (rule !== undefined) finding = numberFinding(stack, lastKey, token, rule);
       }
       i = j - 1;
     }
