@@ -413,18 +413,20 @@ export class SpoolSink implements Sink {
     if (refusals.length === 0) return;
     this.#rejected += refusals.length;
     const events = refusals.map((r) => r.event);
-    let where = (error as SinkRejectionError).keptIn;
-    if (!where) {
+    const keptIn = error instanceof SinkRejectionError ? error.keptIn : undefined;
+    // A sink that kept them itself (the HTTP sink's dead-letter file) has announced them too.
+    if (!keptIn) {
+      let where: string;
       try {
         where = writeDeadLetterFile(this.dir, refusals, this.inner.name);
       } catch (e) {
         where = `nowhere (${describeError(e)})`;
       }
+      this.#warn(
+        `vcp spool: ${this.inner.name} refused ${refusals.length} spooled event(s) for good; set aside as dead letters in ${where} (vcp spool show)`,
+        'VCP_DEAD_LETTER',
+      );
     }
-    this.#warn(
-      `vcp spool: ${this.inner.name} refused ${refusals.length} spooled event(s) for good; set aside as dead letters in ${where} (vcp spool show)`,
-      'VCP_DEAD_LETTER',
-    );
     this.#opts.onRejected?.(events, error);
   }
 

@@ -217,6 +217,46 @@ describe('HttpSink against the real sidecar: one bad item never takes good ones 
     expect(orderIds(await s.stored())).toEqual(['O-0', 'O-1', 'O-2', 'O-3', 'O-4', 'O-5']);
   });
 
+  it('413 for the body with one event larger than the body limit: that event is dead-lettered, the others arrive', async () => {
+    const s = await sidecar({ 'max-body': '4KiB' });
+    const sink = track(new HttpSink({ url: s.url, onWarning: () => {} }));
+    const big = sealEvent(
+      draftEvent(
+        'ORD',
+        { trade_data: { order_id: 'O-big', price: '1.0', quantity: '1', note: 'x'.repeat(6000) } },
+        { policy, venueId: 'XLON', accountId: 'ACC-1' },
+      ),
+    );
+    const events = [...sealedEvents(3), big, ...sealedEvents(3, 3)];
+    const err = (await sink.write(events).catch((e: unknown) => e)) as SinkRejectionError;
+    expect(orderIds(err.refused)).toEqual(['O-big']);
+    expect(err.refusals[0]!.reasons[0]).toMatchObject({ rule: 'payload_too_large' });
+    expect(orderIds(await s.stored())).toEqual(['O-0', 'O-1', 'O-2', 'O-3', 'O-4', 'O-5']);
+  });
+
+  it('the same event_id twice in one batch (a caller reusing an id): the second is dead-lettered, the first stored', async () => {
+    const s = await sidecar();
+    const recorder = createRecorder({
+      policy,
+      sink: createHttpSink({ url: s.url, onWarning: () => {} }),
+      exitHooks: false,
+      batchSize: 10,
+      onError: () => {},
+    });
+    const id = '0190f3a2-7c1e-7b3d-9a4f-2c8e5d6b1a09';
+    for (let i = 0; i < 10; i++) {
+      recorder.record(
+        'ORD',
+        { trade_data: { order_id: `O-${i}`, price: '1.0850', quantity: '100000' } },
+        i === 3 || i === 6 ? { eventId: id } : undefined,
+      );
+    }
+    await recorder.close();
+    const stored = await s.stored();
+    expect(orderIds(stored)).toEqual(['O-0', 'O-1', 'O-2', 'O-3', 'O-4', 'O-5', 'O-7', 'O-8', 'O-9']);
+    expect(recorder.stats()).toMatchObject({ written: 9, rejected: 1 });
+  });
+
   it('503 while the store fails: retryable with Retry-After, withRetry waits that long and delivers', async () => {
     const s = await sidecar();
     const raw = track(new HttpSink({ url: s.url }));
