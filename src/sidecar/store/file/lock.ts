@@ -91,7 +91,13 @@ export async function acquireLock(dir: string): Promise<FolderLock> {
   try {
     server = await holdHostLock(dir);
     const fd = takeLockFile(dir, path);
-    const mine = fstatSync(fd);
+    let mine: ReturnType<typeof fstatSync>;
+    try {
+      mine = fstatSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      throw new VcpIoError(`cannot stat ${path}: ${(e as Error).message}`, { cause: e });
+    }
     let lost: string | undefined;
     let released = false;
     return {
