@@ -64,9 +64,9 @@ export function computeEventHash(event: HashableEvent, options: EventHashOptions
 /**
  * Hashing conventions in circulation, for the verifier:
  * - `vcp-1.1` — this package and spec v1.1 §6.1 (the default);
- * - `vcp-1.0-sdk` — the v1.0 SDK spec §3.5.2: H(algo byte ‖ JCS(header) ‖ JCS(payload) ‖ prev_hash),
- *   the algo byte being 0x00 SHA256, 0x01 SHA3_256, 0x02 BLAKE3, and prev_hash always appended
- *   (`"0"×64` for genesis);
+ * - `vcp-1.0-sdk` — the v1.0 SDK spec §3.5.2 and the VCP Conformance Test Guide v1.0, Test HCH-003:
+ *   H(algo byte ‖ JCS(header) ‖ JCS(payload) ‖ prev_hash), the algo byte being 0x00 SHA256,
+ *   0x01 SHA3_256, 0x02 BLAKE3 (see {@link computeEventHashVariant} for prev_hash);
  * - `guide-sidecar` — the integration guide's sidecar: SHA-256 of Python
  *   `json.dumps({"header":…, "payload":…}, sort_keys=True, separators=(',', ':'))`.
  */
@@ -76,7 +76,18 @@ export type HashVariant = (typeof HASH_VARIANTS)[number];
 
 const ALGO_BYTE: Record<HashAlgo, number> = { SHA256: 0x00, SHA3_256: 0x01, BLAKE3: 0x02 };
 
-/** Recompute an event hash under a named convention (see {@link HASH_VARIANTS}). */
+/**
+ * Recompute an event hash under a named convention (see {@link HASH_VARIANTS}).
+ *
+ * `vcp-1.0-sdk` and `prev_hash`: the text of `options.prevHash` is appended exactly as given,
+ * the genesis value `"0"×64` included (unlike `vcp-1.1`, which drops it), and nothing is
+ * appended when it is absent (an unchained event). This is what the guide's HCH-003 computes:
+ * `calculate_expected_hash(header, payload, security.get('prev_hash', ''), algo)` appends the
+ * event's own `security.prev_hash`, defaulting to the empty string; HCH-001 and every genesis
+ * example of the guide (VCP_EXAMPLE_PAYLOADS §2–§8, Appendix A.3) carry `"0"×64` explicitly, so a
+ * genesis event hashes with 64 zeros appended and only an event without the field hashes without.
+ * Vectors: test/conformance/fixtures/guide-v1.0 (the guide's own Python run over its examples).
+ */
 export function computeEventHashVariant(
   variant: HashVariant,
   event: HashableEvent,
@@ -87,8 +98,16 @@ export function computeEventHashVariant(
       return computeEventHash(event, options);
     case 'vcp-1.0-sdk': {
       const algo = options.algo ?? 'SHA256';
-      const text =
-        canonicalize(event.header) + canonicalize(event.payload) + (options.prevHash ?? GENESIS_HASH);
+      const prev = options.prevHash;
+      if (prev !== undefined && (typeof prev !== 'string' || !HEX64_RE.test(prev))) {
+        throw new VcpValidationError({
+          path: 'prevHash',
+          rule: 'hex32',
+          message: 'prevHash must be 64 lowercase hex characters',
+        });
+      }
+      // Absent: an unchained event, nothing appended (HCH-003's `security.get('prev_hash', '')`).
+      const text = canonicalize(event.header) + canonicalize(event.payload) + (prev ?? '');
       const body = Buffer.from(text, 'utf8');
       const input = Buffer.allocUnsafe(body.length + 1);
       input[0] = ALGO_BYTE[algo];

@@ -84,10 +84,15 @@ describe('computeEventHash (spec v1.1 §6.1)', () => {
 });
 
 describe('hash variants in circulation', () => {
-  it('vcp-1.0-sdk prefixes the algorithm byte and always appends prev_hash', () => {
-    const text = canonicalize(header) + canonicalize(payload) + GENESIS_HASH;
-    const expected = sha256(Buffer.concat([Buffer.from([0x00]), Buffer.from(text, 'utf8')]));
-    expect(computeEventHashVariant('vcp-1.0-sdk', { header, payload })).toBe(expected);
+  it('vcp-1.0-sdk prefixes the algorithm byte and appends prev_hash as given (genesis zeros too), nothing when absent', () => {
+    const v10 = (text: string) => sha256(Buffer.concat([Buffer.from([0x00]), Buffer.from(text, 'utf8')]));
+    const body = canonicalize(header) + canonicalize(payload);
+    const genesis = computeEventHashVariant('vcp-1.0-sdk', { header, payload }, { prevHash: GENESIS_HASH });
+    expect(genesis).toBe(v10(body + GENESIS_HASH));
+    expect(computeEventHashVariant('vcp-1.0-sdk', { header, payload })).toBe(v10(body));
+    expect(() => computeEventHashVariant('vcp-1.0-sdk', { header, payload }, { prevHash: 'zz' })).toThrow(
+      /prevHash must be 64 lowercase hex/,
+    );
   });
 
   it('guide-sidecar reproduces Python json.dumps(sort_keys=True, separators=(",",":"))', () => {
