@@ -49,20 +49,40 @@ const base: TakeoverFacts = {
 
 describe('decideTakeover', () => {
   it('opens when the group committed nothing yet, whatever the store holds', () => {
-    expect(decideTakeover({ ...base, committed: -1n })).toEqual({ action: 'open' });
-    expect(decideTakeover({ ...base, committed: 0n, storeSize: 10 })).toEqual({ action: 'open' });
+    // An empty store starting from the topic's start must see the group's stream start there.
+    expect(decideTakeover({ ...base, committed: -1n, earliest: 7n })).toEqual({
+      action: 'open',
+      covered: 7n,
+    });
+    expect(decideTakeover({ ...base, committed: -1n, startFrom: 'latest' })).toEqual({
+      action: 'open',
+      covered: undefined,
+    });
+    expect(decideTakeover({ ...base, committed: 0n, storeSize: 10 })).toEqual({
+      action: 'open',
+      covered: undefined,
+    });
+    const marker = { topic: 'vcp.events', partition: 2, offset: 33n };
+    expect(decideTakeover({ ...base, committed: 0n, storeSize: 10, marker })).toEqual({
+      action: 'open',
+      covered: 33n,
+    });
   });
 
   it('opens a folder whose marker covers the committed offset (a shared folder, or its own)', () => {
     const marker = { topic: 'vcp.events', partition: 2, offset: 500n };
-    expect(decideTakeover({ ...base, storeSize: 900, marker })).toEqual({ action: 'open' });
+    expect(decideTakeover({ ...base, storeSize: 900, marker })).toEqual({ action: 'open', covered: 500n });
     expect(decideTakeover({ ...base, storeSize: 900, marker: { ...marker, offset: 640n } })).toEqual({
       action: 'open',
+      covered: 640n,
     });
   });
 
   it('opens a shared store (PostgreSQL) that holds events: every member writes that one store', () => {
-    expect(decideTakeover({ ...base, folderStore: false, storeSize: 3 })).toEqual({ action: 'open' });
+    expect(decideTakeover({ ...base, folderStore: false, storeSize: 3 })).toEqual({
+      action: 'open',
+      covered: undefined,
+    });
   });
 
   it('rebuilds an empty store from offset 0 when the topic still holds every record', () => {

@@ -225,6 +225,11 @@ export class PartitionWorker {
   #markerDir: string | undefined;
   #refusal: PartitionRefusal | undefined;
   #rebuild: PartitionRebuild | undefined;
+  /** The store holds every record before this offset: checked against the first record the stream brings. */
+  #covered: bigint | undefined;
+  /** Replaying records the group committed while the partition was being taken (see #pump). */
+  #catchingUp: Promise<void> | undefined;
+  #dataDir: string | undefined;
 
   constructor(options: PartitionWorkerOptions) {
     this.partition = options.partition;
@@ -391,23 +396,9 @@ export class PartitionWorker {
       }
     }
     if (!this.#starting()) return giveUp();
+    this.#dataDir = dataDir;
     const refuse = async (reason: string, localOffset: bigint): Promise<false> => {
-      this.#refusal = {
-        reason,
-        committedOffset: start.committed.toString(),
-        localOffset: localOffset.toString(),
-        store: ctx.store.name,
-        at: new Date().toISOString(),
-      };
-      this.#state = 'refused';
-      this.counters.dropped += this.queued;
-      this.#queue = [];
-      this.#queueHead = 0;
-      log(
-        `ERROR partition ${p} REFUSED: ${reason}. Committed offset ${start.committed}, store ${ctx.store.name}` +
-          (dataDir ? `, data dir ${dataDir}` : '') +
-          '. This member serves no tree for it and commits none of its records; give every member the same data folder, or use --store postgres://… (docs/sidecar-cluster.md)',
-      );
+      this.#markRefused(reason, start.committed, localOffset);
       return giveUp();
     };
     let marker: ReturnType<typeof readOffsetMarker>;
@@ -449,39 +440,121 @@ export class PartitionWorker {
       }
       if (!this.#starting()) return giveUp();
       rebuild.eventsAfter = ctx.tree.size;
-      // The rebuilt tree must give the roots every reachable signed anchor of the partition gave.
-      let anchors: AnchorRecord[] = [...ctx.tree.anchors];
-      if (history.sharedAnchors) {
-        try {
-          anchors = anchors.concat(await history.sharedAnchors(p));
-        } catch (e) {
-          log(
-            `partition ${p}: the shared anchors cannot be read, the rebuilt tree is checked against its store's only: ${(e as Error).message}`,
-          );
-        }
-      }
-      rebuild.anchorsChecked = anchors.length;
-      const bad = checkAnchors(ctx.tree, anchors);
-      if (bad.length) {
-        const b = bad[0]!;
-        return refuse(
-          `the tree rebuilt from the topic does not reproduce ${bad.length} signed anchor(s) of the partition: anchor ${b.anchor_id} signed root ${b.merkle_root} at tree size ${b.tree_size}, the rebuilt tree ` +
-            (b.rebuilt_root ? `gives ${b.rebuilt_root}` : `has only ${ctx.tree.size} events`),
-          decision.to,
-        );
-      }
+      const mismatch = await this.#checkRebuilt(history);
+      if (mismatch) return refuse(mismatch, decision.to);
       rebuild.done = true;
       log(
         `partition ${p}: rebuilt from the topic: ${counted(this.counters.replayed, 'record')} replayed, ${rebuild.eventsBefore} → ${rebuild.eventsAfter} events, ` +
-          `checked against ${counted(anchors.length, 'signed anchor')}`,
+          `checked against ${counted(rebuild.anchorsChecked ?? 0, 'signed anchor')}`,
       );
       if (dataDir)
         await writeOffsetMarker(dataDir, { topic: history.topic, partition: p, offset: decision.to });
       if (this.#state !== 'rebuilding') return giveUp(); // closed meanwhile
       this.#state = 'opening';
+      this.#covered = decision.to;
+    } else {
+      this.#covered = decision.covered;
     }
     this.#markerDir = dataDir;
     return true;
+  }
+
+  /**
+   * Check the rebuilt tree against every signed anchor of the partition it
+   * can reach (its store's, and the shared ones): each root must be
+   * reproduced. Returns why not, or undefined.
+   */
+  async #checkRebuilt(history: PartitionHistory): Promise<string | undefined> {
+    const ctx = this.#log!.ctx;
+    let anchors: AnchorRecord[] = [...ctx.tree.anchors];
+    if (history.sharedAnchors) {
+      try {
+        anchors = anchors.concat(await history.sharedAnchors(this.partition));
+      } catch (e) {
+        this.#o.log(
+          `partition ${this.partition}: the shared anchors cannot be read, the rebuilt tree is checked against its store's only: ${(e as Error).message}`,
+        );
+      }
+    }
+    if (this.#rebuild) this.#rebuild.anchorsChecked = anchors.length;
+    const bad = checkAnchors(ctx.tree, anchors);
+    if (!bad.length) return undefined;
+    const b = bad[0]!;
+    return (
+      `the tree rebuilt from the topic does not reproduce ${bad.length} signed anchor(s) of the partition: anchor ${b.anchor_id} signed root ${b.merkle_root} at tree size ${b.tree_size}, the rebuilt tree ` +
+      (b.rebuilt_root ? `gives ${b.rebuilt_root}` : `has only ${ctx.tree.size} events`)
+    );
+  }
+
+  /** Record and log a refusal (the caller closes the log): no tree, no commit. */
+  #markRefused(reason: string, committed: bigint, localOffset: bigint): void {
+    const store = this.#log?.ctx.store.name ?? '(unknown)';
+    this.#refusal = {
+      reason,
+      committedOffset: committed.toString(),
+      localOffset: localOffset.toString(),
+      store,
+      at: new Date().toISOString(),
+    };
+    this.#state = 'refused';
+    this.counters.dropped += this.queued;
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#o.log(
+      `ERROR partition ${this.partition} REFUSED: ${reason}. Committed offset ${committed}, store ${store}` +
+        (this.#dataDir ? `, data dir ${this.#dataDir}` : '') +
+        '. This member serves no tree for it and commits none of its records; give every member the same data folder, or use --store postgres://… (docs/sidecar-cluster.md)',
+    );
+  }
+
+  /**
+   * The group's stream starts at `to` but the store holds records before
+   * `from` only: the previous owner committed once more while this member
+   * took the partition. Replay the difference from the topic (checked like a
+   * rebuild) before the first record is taken; refuse if it cannot be.
+   */
+  async #catchUp(from: bigint, to: bigint): Promise<void> {
+    const history = this.#o.history!;
+    const ctx = this.#log!.ctx;
+    const p = this.partition;
+    this.#state = 'rebuilding';
+    const rebuild: PartitionRebuild = {
+      from: from.toString(),
+      to: to.toString(),
+      reached: from.toString(),
+      eventsBefore: ctx.tree.size,
+      eventsAfter: ctx.tree.size,
+      done: false,
+    };
+    this.#rebuild = rebuild;
+    this.#o.log(
+      `partition ${p}: the group's records start at offset ${to} but this store holds records before offset ${from} only (the previous owner committed meanwhile); catching up from the topic`,
+    );
+    let problem: string | undefined;
+    try {
+      await this.#replay(history, from, to);
+      if (this.#state === 'rebuilding') problem = await this.#checkRebuilt(history);
+    } catch (e) {
+      problem = `catching up offsets ${from}–${to - 1n} from the topic failed: ${(e as Error).message}`;
+    }
+    if (this.#state !== 'rebuilding') return; // closing: close() finishes
+    if (problem) {
+      this.#markRefused(problem, to, from);
+      const sidecarLog = this.#log!;
+      this.#log = undefined;
+      await sidecarLog
+        .close({ anchor: false })
+        .catch((e: unknown) => this.#o.log(`partition ${p}: closing: ${(e as Error).message}`));
+      this.#releaseLease();
+      return;
+    }
+    rebuild.done = true;
+    this.#o.log(
+      `partition ${p}: caught up from the topic: offsets ${from}–${to - 1n}, ${rebuild.eventsBefore} → ${ctx.tree.size} events`,
+    );
+    this.#catchingUp = undefined;
+    this.#state = 'active';
+    this.#pump();
   }
 
   /** Store the records `[from, to)` again, from the topic, through the same checks and dedup; nothing is committed. */
@@ -558,6 +631,16 @@ export class PartitionWorker {
   /** Process queued records while the in-flight limit allows. */
   #pump(): void {
     if (this.#state !== 'active') return;
+    if (this.#covered !== undefined) {
+      const head = this.#queue[this.#queueHead];
+      if (!head) return;
+      const covered = this.#covered;
+      this.#covered = undefined;
+      if (head.offset > covered) {
+        this.#catchingUp = this.#catchUp(covered, head.offset).catch((e: unknown) => this.#fail(e));
+        return;
+      }
+    }
     const before = this.#queueHead;
     while (
       this.#queueHead < this.#queue.length &&
@@ -722,7 +805,9 @@ export class PartitionWorker {
   close(options: { anchor?: boolean; reason?: string } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const failed = this.#state === 'failed';
-      const wasOpening = this.#starting();
+      const catchingUp = this.#catchingUp;
+      // A catch-up runs on an open log: it closes like an active partition once the replay stopped.
+      const wasOpening = this.#starting() && catchingUp === undefined;
       if (this.#state === 'refused') {
         // Its log was closed when it was refused; nothing to commit.
         this.#state = 'closed';
@@ -733,6 +818,7 @@ export class PartitionWorker {
       this.#queue = [];
       this.#queueHead = 0;
       if (wasOpening) await this.#opened;
+      if (catchingUp) await catchingUp;
       const sidecarLog = this.#log;
       if (sidecarLog && !wasOpening) {
         // Let the commit queue finish the groups in flight, then commit their offset.

@@ -11,6 +11,12 @@
  * | it does not (no marker, or one behind) and the topic still holds every record from where the store stops (from 0 for an empty store), `start=earliest` | rebuild: replay those records, then check the tree against every reachable signed anchor |
  * | otherwise | refuse: the records the group counts as stored are neither here nor in the topic |
  *
+ * An opened or rebuilt store also says up to which offset it is complete:
+ * if the group's stream then starts beyond it (the previous owner committed
+ * once more while this check ran — separate folders have no lock to order
+ * the two), the worker replays the difference from the topic before taking
+ * the first record, so the tree never gets a hole.
+ *
  * A refused partition gets no tree and none of its offsets is committed by
  * this member: its lag grows and `/health` says why, until an operator gives
  * the member the right data folder (or a shared store).
@@ -38,7 +44,17 @@ export interface TakeoverFacts {
 
 /** The decision; see the module comment. */
 export type TakeoverDecision =
-  | { action: 'open' }
+  | {
+      action: 'open';
+      /**
+       * The store holds every record before this offset (undefined: not
+       * known, or a shared store). The group's stream should start at or
+       * before it; a first record beyond it means the group committed more
+       * while the partition was being taken (a previous owner's last commit
+       * racing this check): those records are caught up from the topic first.
+       */
+      covered: bigint | undefined;
+    }
   | {
       action: 'rebuild';
       /** Replay the records of `[from, to)`. */
@@ -63,10 +79,14 @@ export function decideTakeover(f: TakeoverFacts): TakeoverDecision {
       reason: `the data folder holds partition ${m.partition} of topic ${m.topic}, not partition ${f.partition} of ${f.topic}`,
     };
   }
-  if (f.committed <= 0n) return { action: 'open' };
-  if (!f.folderStore && f.storeSize > 0) return { action: 'open' };
+  if (f.committed <= 0n) {
+    // Nothing promised yet; an empty store starting at the topic's start must see the stream start there too.
+    const covered = m ? m.offset : f.storeSize === 0 && f.startFrom === 'earliest' ? f.earliest : undefined;
+    return { action: 'open', covered };
+  }
+  if (!f.folderStore && f.storeSize > 0) return { action: 'open', covered: undefined };
   const local = m ? m.offset : 0n;
-  if (local >= f.committed) return { action: 'open' };
+  if (local >= f.committed) return { action: 'open', covered: local };
   const what =
     f.storeSize === 0
       ? 'the local store is empty'

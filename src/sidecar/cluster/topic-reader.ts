@@ -62,6 +62,14 @@ export async function readPartitionRange(options: ReadRangeOptions): Promise<voi
   }) as RawConsumer;
   const fetchBytes = options.fetchBytes ?? 4 * 1024 * 1024;
   try {
+    // Say plainly when retention took the start of the range (the fetch itself only answers "out of range").
+    const starts = await consumer.listOffsets({ topics: [ingest.topic], timestamp: -2n });
+    const earliest = starts.get(ingest.topic)?.[partition];
+    if (earliest !== undefined && earliest > options.from) {
+      throw new Error(
+        `offset ${options.from} is no longer in the topic (it starts at ${earliest}: retention deleted the records before)`,
+      );
+    }
     let offset = options.from;
     while (offset < to) {
       if (options.stopped?.()) return;
