@@ -246,6 +246,50 @@ describe('FileSink signed checkpoints', () => {
     expect(lines(plain).every((l) => l.header)).toBe(true);
   });
 
+  it('refuses bad checkpoint settings, naming them', () => {
+    const file = path.join(dir(), 'vcp.jsonl');
+    expect(() => new FileSink({ path: file, checkpointEvery: 0 })).toThrow(
+      /checkpointEvery must be a positive integer/,
+    );
+    expect(() => new FileSink({ path: file, checkpointEvery: 1.5 })).toThrow(/checkpointEvery/);
+    expect(() => new FileSink({ path: file, checkpointIntervalMs: -1 })).toThrow(
+      /checkpointIntervalMs must be positive/,
+    );
+    expect(() => new FileSink({ path: file, checkpointIntervalMs: Number.NaN })).toThrow(
+      /checkpointIntervalMs/,
+    );
+  });
+
+  it('a signer that fails to sign a checkpoint loses no event: the checkpoint comes at the next chance', async () => {
+    const file = path.join(dir(), 'vcp.jsonl');
+    const real = generateSigningKey();
+    let failing = false;
+    const flaky = {
+      keyId: real.keyId,
+      publicKey: real.publicKey,
+      exportPublicKey: real.exportPublicKey.bind(real),
+      signMessage(m: Uint8Array) {
+        if (failing) throw new Error('HSM unavailable');
+        return real.signMessage(m);
+      },
+    } as unknown as typeof real;
+    const sink = new FileSink({
+      path: file,
+      signer: flaky,
+      checkpointEvery: 10,
+      checkpointIntervalMs: 3_600_000,
+    });
+    failing = true;
+    await sink.write(sealedEvents(10));
+    failing = false;
+    await sink.write(sealedEvents(10, 10));
+    await sink.close();
+    const all = lines(file);
+    expect(all.filter((l) => l.header).length).toBe(20);
+    // No checkpoint at 10 (signing failed), one at 20 covering both batches.
+    expect(checkSegment(all, real.publicKey)).toEqual([20]);
+  });
+
   it('keeps its own signer when a recorder signs with another key', async () => {
     const file = path.join(dir(), 'vcp.jsonl');
     const own = generateSigningKey();
