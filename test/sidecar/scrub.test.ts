@@ -4,12 +4,15 @@
  * /health and /metrics show the result; a failing scrub stops writes (503)
  * rather than extend a damaged log.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { AnchorRecord, VcpEvent } from '../../src/core/types.ts';
+import { computeEventHash } from '../../src/integrity/event-hash.ts';
+import { MerkleTree } from '../../src/integrity/merkle/index.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
 import { encodeRecords } from '../../src/sidecar/store/file/record.ts';
-import type { FileEventStore } from '../../src/sidecar/store/file-store.ts';
+import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
 import { get, post, tempDir, testConfig, v11Event } from './helpers.ts';
 
 const running: Sidecar[] = [];
@@ -133,5 +136,55 @@ describe('scrub', () => {
       },
       { timeout: 10_000, interval: 20 },
     );
+  });
+});
+
+describe('scrub across chunk and segment boundaries', () => {
+  it('checks every anchor root of a log larger than its read chunk, and names the one that does not match', async () => {
+    const t = tempDir('vcp-scrub-');
+    cleanups.push(t.cleanup);
+    const store = new FileEventStore({ dir: t.dir, segmentBytes: 600 * 1024, scrubIntervalMs: 0 });
+    await store.open();
+    const hashes: string[] = [];
+    const draft = v11Event(0);
+    for (let base = 0; base < 600; base += 100) {
+      const batch = Array.from({ length: 100 }, (_, k) => {
+        const i = base + k;
+        const d = {
+          ...draft,
+          header: { ...draft.header, event_id: `0190a0b0-0000-7000-8000-${String(i).padStart(12, '0')}` },
+        };
+        const eventHash = computeEventHash(d);
+        hashes.push(eventHash);
+        const event = { ...d, security: { event_hash: eventHash, merkle_index: i } } as unknown as VcpEvent;
+        return {
+          index: i,
+          eventId: d.header.event_id,
+          eventHash,
+          event,
+          receivedAt: new Date().toISOString(),
+        };
+      });
+      await store.append(batch);
+    }
+    // Records straddle the scrub's 256 KiB reads, and the log spans two segments.
+    const segs = readdirSync(join(t.dir, 'segments')).filter((n) => n.endsWith('.log'));
+    expect(segs.length).toBe(2);
+    expect(statSync(join(t.dir, 'segments', segs[0]!)).size).toBeGreaterThan(2 * 256 * 1024);
+    const tree = MerkleTree.fromLeaves(hashes);
+    const anchorAt = (size: number, root = tree.root(size)) =>
+      ({ anchor_id: `a${size}`, tree_size: size, merkle_root: root, merkle_mode: 'rfc6962' }) as AnchorRecord;
+    for (const size of [1, 2, 255, 256, 257, 511, 600]) await store.putAnchor(anchorAt(size));
+    const good = await store.scrub();
+    expect(good).toMatchObject({ ok: true, events_checked: 600, anchors_checked: 7 });
+
+    await store.putAnchor(anchorAt(300, 'ab'.repeat(32)));
+    const bad = await store.scrub();
+    expect(bad.ok).toBe(false);
+    expect(bad.problems).toEqual([
+      `the root recomputed from the segments at tree_size 300 is ${tree.root(300)}, but anchor a300 signed ${'ab'.repeat(32)}`,
+    ]);
+    expect(store.storeHealth().writable).toBe(false);
+    await store.close();
   });
 });
