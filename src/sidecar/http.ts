@@ -136,28 +136,36 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /**
  * After refusing a body early: discard (not buffer) what the client still
- * sends, for at most `maxBytes` or `ms`, so it can read the answer; then
- * close the connection.
+ * sends, so it can finish writing and read the answer instead of failing
+ * with EPIPE; then close the connection. Gives up (closes at once) past
+ * `maxBytes`, after `idleMs` without data, or after `maxMs` in all: a slow
+ * but steady sender of an 8 MiB body on a busy server still finishes.
  */
 export function drainAndClose(
   req: IncomingMessage,
   res: ServerResponse,
   maxBytes = 64 * 1024 * 1024,
-  ms = 2000,
+  idleMs = 2000,
+  maxMs = 20_000,
 ): void {
   let seen = 0;
   const close = () => {
-    clearTimeout(timer);
+    clearTimeout(idle);
+    clearTimeout(hard);
     req.socket.destroy();
   };
-  const timer = setTimeout(close, ms);
-  timer.unref();
+  const idle = setTimeout(close, idleMs);
+  const hard = setTimeout(close, maxMs);
+  idle.unref();
+  hard.unref();
   req.on('data', (c: Buffer) => {
     seen += c.length;
-    if (seen > maxBytes) close();
+    if (seen > maxBytes) return close();
+    idle.refresh();
   });
   req.on('end', () => {
-    clearTimeout(timer);
+    clearTimeout(idle);
+    clearTimeout(hard);
     if (!res.writableFinished) res.on('finish', () => req.socket.destroy());
     else req.socket.destroy();
   });

@@ -19,7 +19,8 @@ import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash } from '../integrity/event-hash.ts';
-import { parseJsonStrict } from '../integrity/strict-json.ts';
+import { prescanJsonBytes } from '../integrity/json-prescan.ts';
+import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { HttpError, validationError } from './http.ts';
 
 /** How a body is framed. */
@@ -99,6 +100,20 @@ export function parseLogBody(
     maxBatchEvents: limits.maxBatchEvents,
     maxEventBytes: limits.maxEventBytes ?? body.length,
   };
+  if (body.length > PRESCAN_MIN_BYTES) {
+    // A large body's limits are checked on its bytes first: a hostile one is refused before it is decoded.
+    try {
+      prescanJsonBytes(body, {
+        maxDepth: MAX_JSON_DEPTH,
+        maxKeysPerObject: INGEST_MAX_KEYS_PER_OBJECT,
+        maxKeys: MAX_JSON_KEYS,
+        maxStringLength: parseLimits.maxEventBytes,
+        maxItems: kind === 'json' ? parseLimits.maxBatchEvents : Number.POSITIVE_INFINITY,
+      });
+    } catch (e) {
+      throw parseRefusal(e, '', parseLimits);
+    }
+  }
   if (!isUtf8(body)) {
     throw validationError([{ path: '', rule: 'utf8', message: 'the body is not valid UTF-8' }]);
   }
@@ -142,6 +157,9 @@ export function parseLogBody(
   return { items, raws, batch: true };
 }
 
+/** Bodies larger than this have their limits checked on the bytes before decoding (json-prescan.ts). */
+export const PRESCAN_MIN_BYTES = 1024 * 1024;
+
 /**
  * Most keys in one object of an ingested body. Events hold a few dozen; a
  * 100 000-key object costs `JSON.parse` a second (objects that large fall
@@ -163,29 +181,37 @@ function parseJson(
       maxItems: limits.maxBatchEvents,
     });
   } catch (e) {
-    if (e instanceof VcpValidationError) {
-      if (e.rule === 'max-items') throw tooManyEvents(undefined, limits.maxBatchEvents);
-      if (e.rule === 'max-string-length') {
-        // A string longer than an event may be: the event is too large (413), named as prepareEvents names it.
-        const item = path || (/^\[\d+\]/.exec(e.path)?.[0] ?? '');
-        throw new HttpError(
-          413,
-          'payload_too_large',
-          `${item ? `event ${item}` : 'the event'} holds a string longer than the ${limits.maxEventBytes} bytes an event may have (at ${path}${e.path || '(root)'})`,
-          { limit: limits.maxEventBytes, what: 'event', path: item },
-        );
-      }
-      const where = line !== undefined ? `line ${line}: ` : '';
-      throw validationError(
-        e.issues.map((i) => ({
-          path: path + (i.path && path && !i.path.startsWith('[') ? '.' : '') + i.path,
-          rule: i.rule,
-          message: where + i.message,
-        })),
-      );
-    }
-    throw e;
+    throw parseRefusal(e, path, limits, line);
   }
+}
+
+/** The HTTP answer for a parser refusal: 413 for the size limits, else 400 naming each path and rule. */
+function parseRefusal(
+  e: unknown,
+  path: string,
+  limits: Pick<IngestLimits, 'maxBatchEvents' | 'maxEventBytes'>,
+  line?: number,
+): unknown {
+  if (!(e instanceof VcpValidationError)) return e;
+  if (e.rule === 'max-items') return tooManyEvents(undefined, limits.maxBatchEvents);
+  if (e.rule === 'max-string-length') {
+    // A string longer than an event may be: the event is too large (413), named as prepareEvents names it.
+    const item = path || (/^\[\d+\]/.exec(e.path)?.[0] ?? '');
+    return new HttpError(
+      413,
+      'payload_too_large',
+      `${item ? `event ${item}` : 'the event'} holds a string longer than the ${limits.maxEventBytes} bytes an event may have (at ${path}${e.path || '(root)'})`,
+      { limit: limits.maxEventBytes, what: 'event', path: item },
+    );
+  }
+  const where = line !== undefined ? `line ${line}: ` : '';
+  return validationError(
+    e.issues.map((i) => ({
+      path: path + (i.path && path && !i.path.startsWith('[') ? '.' : '') + i.path,
+      rule: i.rule,
+      message: where + i.message,
+    })),
+  );
 }
 
 /** One event ready for the commit queue. */

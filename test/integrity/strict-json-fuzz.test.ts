@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { VcpValidationError } from '../../src/core/errors.ts';
+import { prescanJsonBytes } from '../../src/integrity/json-prescan.ts';
 import { parseJsonStrict, parseStrictJson } from '../../src/integrity/strict-json.ts';
 import { parseStrictJson as referenceParse } from '../reference/strict-json-reference.ts';
 
@@ -169,5 +170,34 @@ describe('strict JSON, properties', () => {
       }
     }
     expect(refused).toBeGreaterThan(1000);
+  });
+
+  it('the byte prescan refuses only what the parser refuses, and names the same limit and path', () => {
+    const r = rng(99);
+    const limits = { maxDepth: 4, maxKeysPerObject: 3, maxKeys: 12, maxItems: 3, maxStringLength: 1_000_000 };
+    let limited = 0;
+    for (let round = 0; round < 4000; round++) {
+      let text = JSON.stringify(randomValue(r, 0), null, round % 3 === 0 ? 1 : undefined);
+      if (round % 2) {
+        const at = r(text.length + 1);
+        text = text.slice(0, at) + MUTATION_CHARS[r(MUTATION_CHARS.length)]! + text.slice(at + 1);
+      }
+      const full = verdict(() => parseJsonStrict(text, limits));
+      const pre = verdict(() => prescanJsonBytes(Buffer.from(text), limits));
+      if (!pre.ok) expect(full.ok, text).toBe(false);
+      if (!full.ok && ['depth', 'max-keys', 'max-items'].includes(full.rule)) {
+        limited++;
+        expect(pre, text).toEqual({ ok: false, rule: full.rule, path: full.path });
+      }
+    }
+    expect(limited).toBeGreaterThan(200);
+    // String length counts bytes: 3 characters of 2 bytes each are 6 bytes.
+    expect(
+      verdict(() => prescanJsonBytes(Buffer.from('{"a":{"s":"ééé"}}'), { ...limits, maxStringLength: 5 })),
+    ).toEqual({
+      ok: false,
+      rule: 'max-string-length',
+      path: 'a',
+    });
   });
 });

@@ -253,6 +253,33 @@ describe('prepareEvents', () => {
     expect([many.status, many.extra.what]).toEqual([413, 'batch']);
   });
 
+  it('checks a large body (over 1 MiB) on its bytes first, with the same rules and paths', () => {
+    const big = { maxBatchEvents: 10_000, maxEventBytes: 128 * 1024 };
+    const filler = JSON.stringify(Array.from({ length: 1500 }, (_, i) => v11Event(i)));
+    expect(filler.length).toBeGreaterThan(1024 * 1024);
+    // Valid: accepted as a whole.
+    expect(parseLogBody(Buffer.from(filler), 'json', big).items).toHaveLength(1500);
+    const keys = Array.from({ length: 5000 }, (_, i) => `"k${i}":1`).join(',');
+    const wide = `${filler.slice(0, -1)},{"header":{},"payload":{"x":{${keys}}}}]`;
+    const k = refusal(() => parseLogBody(Buffer.from(wide), 'json', big));
+    expect([k.status, issues(k)[0]!.rule, issues(k)[0]!.path]).toEqual([400, 'max-keys', '[1500].payload.x']);
+    const deep = `${filler.slice(0, -1)},${'['.repeat(100)}`;
+    expect(issues(refusal(() => parseLogBody(Buffer.from(deep), 'json', big)))[0]!.rule).toBe('depth');
+    // Checked before decoding: the limit is found even though the body is not UTF-8 (a small one says "utf8").
+    const notUtf8 = Buffer.concat([
+      Buffer.from('["\xff"'),
+      Buffer.from(`,${filler.slice(1, -1)},${'['.repeat(100)}`),
+    ]);
+    notUtf8[2] = 0xff;
+    expect(issues(refusal(() => parseLogBody(notUtf8, 'json', big)))[0]!.rule).toBe('depth');
+    expect(issues(refusal(() => parseLogBody(notUtf8.subarray(0, 1000), 'json', big)))[0]!.rule).toBe('utf8');
+    const long = `${filler.slice(0, -1)},{"payload":{"s":"${'x'.repeat(200_000)}"}}]`;
+    expect(refusal(() => parseLogBody(Buffer.from(long), 'json', big)).extra).toMatchObject({
+      what: 'event',
+      path: '[1500]',
+    });
+  });
+
   it('refuses an event larger than the limit with 413 naming it', () => {
     const big = v11Event() as any;
     big.payload.note = 'x'.repeat(70 * 1024);
