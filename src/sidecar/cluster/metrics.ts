@@ -45,6 +45,12 @@ export function renderClusterMetrics(input: {
     'Owned partitions whose log is open (not waiting for a lock).',
     [`vcp_cluster_partitions_open ${parts.filter((p) => p.state === 'active').length}`],
   );
+  family(
+    'vcp_cluster_partitions_refused',
+    'gauge',
+    'Owned partitions this member refused: the group committed records their store lacks and cannot get back (see /health).',
+    [`vcp_cluster_partitions_refused ${parts.filter((p) => p.state === 'refused').length}`],
+  );
   family('vcp_cluster_generation', 'gauge', 'Consumer-group generation of the current assignment.', [
     `vcp_cluster_generation ${input.generation}`,
   ]);
@@ -59,6 +65,12 @@ export function renderClusterMetrics(input: {
     'counter',
     'Records skipped as re-deliveries of records already taken.',
     each('vcp_kafka_redelivered_total', (p) => p.counters.redelivered),
+  );
+  family(
+    'vcp_kafka_replayed_total',
+    'counter',
+    'Records replayed from the topic to rebuild a partition whose store lacked committed records.',
+    each('vcp_kafka_replayed_total', (p) => p.counters.replayed),
   );
   family(
     'vcp_kafka_commit_errors_total',
