@@ -42,7 +42,7 @@ import { type FileHandle, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord } from '../../core/types.ts';
-import { newestAnchor, readAnchorLog } from './file/anchor-log.ts';
+import { type AnchoredFloor, anchoredFloor, readAnchorLog } from './file/anchor-log.ts';
 import { EventIndex } from './file/event-index.ts';
 import { acquireLock, type FolderLock } from './file/lock.ts';
 import { checkRecord, encodeRecords } from './file/record.ts';
@@ -177,7 +177,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
     const leaves: string[] = [];
     const anchorsPath = join(this.#dir, 'anchors.log');
     const anchorLog = await readAnchorLog(anchorsPath);
-    const newest = newestAnchor(anchorLog.anchors);
+    const newest = await anchoredFloor(this.#dir, anchorLog.anchors);
     const anchored = newest?.tree_size ?? 0;
     const names = readdirSync(this.#segDir)
       .filter((n) => SEGMENT_RE.test(n))
@@ -203,17 +203,25 @@ export class FileEventStore implements EventStore, StoreHealthSource {
               : !d.tornShaped
                 ? 'it is a complete record that fails its check, not a record cut short by a crash'
                 : d.leaf < anchored
-                  ? `anchor ${newest!.anchor_id} already covers tree_size ${anchored}, so these events were acknowledged and anchored`
+                  ? `anchor ${newest!.anchor_id} (${newest!.file}) already covers tree_size ${anchored}, so these events were acknowledged and anchored`
                   : undefined;
         if (why) throw this.#damageError(d, why, newer, newest);
         torn = { damage: d, data: Buffer.from(buf.subarray(check.validEnd)) };
       }
       this.#segments.push({ no, path, size: check.validEnd });
     }
+    // anchors.log is created on the first open, before any event: events without it mean it was lost.
+    if (!anchorLog.exists && this.#index.size > 0) {
+      throw new LogDamageError(
+        `data folder ${this.#dir} has event segments but no anchors.log, and the store will not start: without it ` +
+          'the store cannot tell which merkle_index values anchors already cover. Restore anchors.log from a backup ' +
+          '(if this folder never anchored anything, create it empty: touch anchors.log).',
+      );
+    }
     if (this.#index.size < anchored) {
       throw new LogDamageError(
         `data folder ${this.#dir} is missing anchored events and the store will not start: the segments hold ` +
-          `${this.#index.size} events, but anchor ${newest!.anchor_id} (anchored_at ${newest!.anchored_at}) covers ` +
+          `${this.#index.size} events, but anchor ${newest!.anchor_id} (in ${newest!.file}) covers ` +
           `tree_size ${anchored}, so merkle_index ${this.#index.size}–${anchored - 1} are lost from this copy. ` +
           'Handing those indexes out again would fork the signed tree. Restore the segments from a backup.',
       );
@@ -226,7 +234,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
       await truncateDurably(d.file, d.offset);
       recovery.push(
         `segment ${d.file.slice(this.#segDir.length + 1)}: dropped a torn tail of ${data.length} bytes at offset ` +
-          `${d.offset} (${d.problem}; the unacknowledged write of merkle_index ${d.leaf} on) ; the bytes are kept in ${keep}`,
+          `${d.offset} (${d.problem}: the unacknowledged write of merkle_index ${d.leaf} onward); the bytes are kept in ${keep}`,
       );
     }
     if (anchorLog.torn) {
@@ -250,7 +258,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
     return { size: this.#index.size, leaves, anchors: [...this.#anchors], recovery };
   }
 
-  #damageError(d: Damage, why: string, newer: number, newest: AnchorRecord | undefined): LogDamageError {
+  #damageError(d: Damage, why: string, newer: number, newest: AnchoredFloor | undefined): LogDamageError {
     const anchored = newest?.tree_size ?? 0;
     const later = newer > 0 ? ` Every event in the ${newer} newer segment(s) lies behind it too.` : '';
     const covered =

@@ -6,6 +6,7 @@
  * corruption, and the store does not guess which anchors it held.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { VcpIoError } from '../../../core/errors.ts';
 import type { AnchorRecord } from '../../../core/types.ts';
 import { decodeRecords } from './record.ts';
@@ -16,6 +17,8 @@ export interface AnchorLog {
   anchors: AnchorRecord[];
   /** Bytes of the file. */
   bytes: number;
+  /** False when the file does not exist. */
+  exists: boolean;
   /** A torn tail to cut off: where it starts and why. */
   torn?: { offset: number; problem: string; data: Buffer };
 }
@@ -30,12 +33,14 @@ export function newestAnchor(anchors: readonly AnchorRecord[]): AnchorRecord | u
 /** Read and check `anchors.log` (missing: empty). Throws `VcpIoError` on corruption. */
 export async function readAnchorLog(path: string): Promise<AnchorLog> {
   let buf: Buffer;
+  let exists = true;
   try {
     buf = await readFile(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
       throw new VcpIoError(`cannot read ${path}: ${(e as Error).message}`, { cause: e });
     buf = Buffer.alloc(0);
+    exists = false;
   }
   const anchors: AnchorRecord[] = [];
   const byId = new Map<string, number>();
@@ -62,7 +67,7 @@ export async function readAnchorLog(path: string): Promise<AnchorLog> {
     'the store will not open: it cannot tell which anchors it made, and so which merkle_index values are already promised. ' +
     'Restore anchors.log from a backup (the local anchor target also keeps a copy of every record in anchors-local.jsonl).';
   if (notRecord) throw new VcpIoError(`${path} is corrupt: ${notRecord}; ${restore}`);
-  const out: AnchorLog = { anchors, bytes: buf.length };
+  const out: AnchorLog = { anchors, bytes: buf.length, exists };
   if (result.problem) {
     const tail = buf.subarray(result.validEnd);
     const tornShaped = result.validAfterProblem === 0 && (tail.at(-1) !== 0x0a || tail.includes(0));
@@ -78,4 +83,55 @@ export async function readAnchorLog(path: string): Promise<AnchorLog> {
     out.torn = { offset: result.validEnd, problem: result.problem, data: Buffer.from(tail) };
   }
   return out;
+}
+
+/** Name of the local anchor target's copy of every anchor record, in the data folder. */
+export const LOCAL_ANCHOR_COPY = 'anchors-local.jsonl';
+
+/** The largest tree size a set of anchors has promised, and where that promise is written. */
+export interface AnchoredFloor {
+  tree_size: number;
+  anchor_id: string;
+  /** The file that holds it. */
+  file: string;
+}
+
+/**
+ * The largest promise among `anchors.log`'s records and the local anchor
+ * target's copies (`anchors-local.jsonl`, second evidence: it survives a
+ * lost or truncated `anchors.log`). Unreadable lines of the copy are
+ * skipped: it only ever raises the floor.
+ */
+export async function anchoredFloor(
+  dir: string,
+  anchors: readonly AnchorRecord[],
+): Promise<AnchoredFloor | undefined> {
+  let best: AnchoredFloor | undefined;
+  const newest = newestAnchor(anchors);
+  if (newest)
+    best = { tree_size: newest.tree_size, anchor_id: newest.anchor_id, file: join(dir, 'anchors.log') };
+  const copy = join(dir, LOCAL_ANCHOR_COPY);
+  let text: string;
+  try {
+    text = await readFile(copy, 'utf8');
+  } catch {
+    return best;
+  }
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const r = (JSON.parse(line) as { record?: { tree_size?: unknown; anchor_id?: unknown } }).record;
+      if (
+        r &&
+        Number.isSafeInteger(r.tree_size) &&
+        typeof r.anchor_id === 'string' &&
+        (r.tree_size as number) > (best?.tree_size ?? 0)
+      ) {
+        best = { tree_size: r.tree_size as number, anchor_id: r.anchor_id, file: copy };
+      }
+    } catch {
+      // a torn last line of the copy: skip
+    }
+  }
+  return best;
 }

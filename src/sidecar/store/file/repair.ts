@@ -32,7 +32,7 @@ import { VcpIoError } from '../../../core/errors.ts';
 import type { AnchorRecord } from '../../../core/types.ts';
 import { canonicalize } from '../../../integrity/canonical.ts';
 import type { Signer } from '../../../integrity/sign.ts';
-import { newestAnchor, readAnchorLog } from './anchor-log.ts';
+import { anchoredFloor, readAnchorLog } from './anchor-log.ts';
 import { acquireLock } from './lock.ts';
 import { checkRecord } from './record.ts';
 import {
@@ -133,11 +133,19 @@ async function repairLocked(options: RepairOptions, segDir: string, names: strin
   const { dir, log } = options;
   let anchors: AnchorRecord[];
   try {
-    anchors = (await readAnchorLog(join(dir, 'anchors.log'))).anchors;
+    const anchorLog = await readAnchorLog(join(dir, 'anchors.log'));
+    if (!anchorLog.exists && names.length > 0) {
+      return refused(
+        log,
+        `repair refused: ${dir} has event segments but no anchors.log, so which merkle_index values anchors cover is ` +
+          'unknown. Restore anchors.log from a backup (if this folder never anchored anything, create it empty: touch anchors.log).',
+      );
+    }
+    anchors = anchorLog.anchors;
   } catch (e) {
     return refused(log, `repair refused: ${(e as Error).message}`);
   }
-  const newest = newestAnchor(anchors);
+  const newest = await anchoredFloor(dir, anchors);
   const anchored = newest?.tree_size ?? 0;
 
   let leaf = 0;
