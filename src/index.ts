@@ -56,10 +56,12 @@ export {
   parseExport,
 } from './integrity/export-format.ts';
 export {
+  type Ed25519Jwk,
   type Ed25519KeyPair,
   exportPrivateKey,
   exportPublicKey,
   generateKeyPair,
+  type JwkInput,
   type KeyExportFormat,
   keyId,
   loadPrivateKey,
@@ -101,43 +103,14 @@ export * from './verify/index.ts';
 
 // Recorder and sinks.
 
-// FIX adapter (live and replay).
-export {
-  createFixAdapter,
-  type FixAdapter,
-  type FixAdapterOptions,
-  type FixMessageMeta,
-  fixDictionary,
-  parseFixMessage,
-  replayFixLog,
-  replayFixLogToFile,
-} from './adapters/fix/index.ts';
-export { KafkaTap, type KafkaTapOptions } from './adapters/kafka-tap.ts';
-export {
-  createDefaultMapping,
-  type DefaultMappingOptions,
-  type MappedEvent,
-  type MessageMapping,
-  TapMappingError,
-  type TapMessage,
-} from './adapters/message-mapping.ts';
-export { RedisTap, type RedisTapOptions } from './adapters/redis-tap.ts';
-export { type SourcePosition, sourceEventId, traceIdFromKey } from './adapters/source-ids.ts';
-export { TapDeliveryError, TapRunner, type TapRunnerOptions, type TapStats } from './adapters/tap-runner.ts';
 // Sidecar REST client.
 export * from './client/index.ts';
 // Capture: decorators, cls-style facade.
 export * from './context/namespace.ts';
 export * from './instrument/index.ts';
 export * from './recorder/index.ts';
-// Sinks (Kafka and Redis sinks live in their own modules: they load optional packages).
+// Sinks. The Kafka and Redis sinks and taps, the FIX adapter and the embedded sidecar are
+// subpath exports (vcp-instrument/kafka, /redis, /fix, /sidecar): their types name optional
+// packages, and the main entry's declarations must compile without them.
 export * from './sinks/index.ts';
-// Streams: Kafka and Redis sinks and taps (their client libraries are optional peers, loaded on first use).
-export {
-  KAFKA_COMPRESSIONS,
-  type KafkaCompression,
-  KafkaSink,
-  type KafkaSinkOptions,
-} from './sinks/kafka.ts';
-export { RedisStreamSink, type RedisStreamSinkOptions } from './sinks/redis.ts';
 export type { Sink } from './sinks/sink.ts';

@@ -22,16 +22,43 @@
  * This definition is part of the wire format: do not change it.
  */
 
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { VcpConfigError, VcpCryptoError } from '../core/errors.ts';
 
+/**
+ * An Ed25519 JSON Web Key (RFC 8037) as the `export*Key(…, 'jwk')` functions
+ * return it: `x` is the base64url public key, `d` (private keys only) the seed.
+ * Our own type, not `node:crypto`'s `JsonWebKey`, so that the declarations do
+ * not depend on one @types/node release (that name left @types/node 26).
+ * A type alias, not an interface, so that it is also a `JwkInput`.
+ */
+export type Ed25519Jwk = {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  d?: string;
+};
+
+/**
+ * A JWK object as the load functions accept it: any object with string
+ * members; `kty`, `crv`, `x` and `d` are checked when it is loaded. A
+ * `node:crypto` `JsonWebKey` or a parsed JWK file fits.
+ */
+export interface JwkInput {
+  readonly kty?: string;
+  readonly crv?: string;
+  readonly x?: string;
+  readonly d?: string;
+  readonly [member: string]: unknown;
+}
+
 /** Anything `loadPrivateKey` accepts. */
-export type PrivateKeyInput = string | Uint8Array | JsonWebKey | KeyObject;
+export type PrivateKeyInput = string | Uint8Array | JwkInput | KeyObject;
 
 /** Anything `loadPublicKey` accepts. */
-export type PublicKeyInput = string | Uint8Array | JsonWebKey | KeyObject;
+export type PublicKeyInput = string | Uint8Array | JwkInput | KeyObject;
 
 /** Formats keys export to: PEM text, a JWK object, or lowercase hex of the raw 32 bytes. */
 export type KeyExportFormat = 'pem' | 'jwk' | 'hex';
@@ -167,9 +194,9 @@ export function keyId(publicKey: PublicKeyInput): string {
 
 /** Export a public key as SPKI PEM text, a JWK `{kty, crv, x}` or 64 hex chars. */
 export function exportPublicKey(publicKey: PublicKeyInput, format: 'pem' | 'hex'): string;
-export function exportPublicKey(publicKey: PublicKeyInput, format: 'jwk'): JsonWebKey;
-export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportFormat): string | JsonWebKey;
-export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportFormat): string | JsonWebKey {
+export function exportPublicKey(publicKey: PublicKeyInput, format: 'jwk'): Ed25519Jwk;
+export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportFormat): string | Ed25519Jwk;
+export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportFormat): string | Ed25519Jwk {
   const raw = publicKeyBytes(publicKey);
   if (format === 'hex') return raw.toString('hex');
   if (format === 'jwk') return { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') };
@@ -182,9 +209,9 @@ export function exportPublicKey(publicKey: PublicKeyInput, format: KeyExportForm
  * 64-hex-char seed. The result is secret: store it with care, never log it.
  */
 export function exportPrivateKey(privateKey: PrivateKeyInput, format: 'pem' | 'hex'): string;
-export function exportPrivateKey(privateKey: PrivateKeyInput, format: 'jwk'): JsonWebKey;
-export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportFormat): string | JsonWebKey;
-export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportFormat): string | JsonWebKey {
+export function exportPrivateKey(privateKey: PrivateKeyInput, format: 'jwk'): Ed25519Jwk;
+export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportFormat): string | Ed25519Jwk;
+export function exportPrivateKey(privateKey: PrivateKeyInput, format: KeyExportFormat): string | Ed25519Jwk {
   const key = loadPrivateKey(privateKey);
   if (format === 'pem') return key.export({ format: 'pem', type: 'pkcs8' }) as string;
   const jwk = key.export({ format: 'jwk' });

@@ -16,11 +16,12 @@
  * Verification functions never throw: malformed input of any type gives `false`.
  */
 
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import { inspect } from 'node:util';
 import { VcpValidationError } from '../core/errors.ts';
 import {
+  type Ed25519Jwk,
   exportPublicKey,
   isStrictPoint,
   type KeyExportFormat,
@@ -60,8 +61,8 @@ export interface Signer {
   signMessage(message: Uint8Array): Buffer;
   /** The public key as SPKI PEM, 64 hex chars, or a JWK. */
   exportPublicKey(format: 'pem' | 'hex'): string;
-  exportPublicKey(format: 'jwk'): JsonWebKey;
-  exportPublicKey(format: KeyExportFormat): string | JsonWebKey;
+  exportPublicKey(format: 'jwk'): Ed25519Jwk;
+  exportPublicKey(format: KeyExportFormat): string | Ed25519Jwk;
 }
 
 const HEX64_RE = /^[0-9a-fA-F]{64}$/;
@@ -92,9 +93,9 @@ class Ed25519Signer implements Signer {
   }
 
   exportPublicKey(format: 'pem' | 'hex'): string;
-  exportPublicKey(format: 'jwk'): JsonWebKey;
-  exportPublicKey(format: KeyExportFormat): string | JsonWebKey;
-  exportPublicKey(format: KeyExportFormat): string | JsonWebKey {
+  exportPublicKey(format: 'jwk'): Ed25519Jwk;
+  exportPublicKey(format: KeyExportFormat): string | Ed25519Jwk;
+  exportPublicKey(format: KeyExportFormat): string | Ed25519Jwk {
     return exportPublicKey(this.publicKey, format);
   }
 

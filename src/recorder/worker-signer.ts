@@ -16,12 +16,13 @@
  * text). Workers are unref'd while idle: they never keep a process alive.
  */
 
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import { inspect } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { VcpConfigError, VcpCryptoError } from '../core/errors.ts';
 import {
+  type Ed25519Jwk,
   type KeyExportFormat,
   type LoadPrivateKeyOptions,
   loadPrivateKey,
@@ -130,9 +131,9 @@ class WorkerSigner implements BatchSigner {
   }
 
   exportPublicKey(format: 'pem' | 'hex'): string;
-  exportPublicKey(format: 'jwk'): JsonWebKey;
-  exportPublicKey(format: KeyExportFormat): string | JsonWebKey;
-  exportPublicKey(format: KeyExportFormat): string | JsonWebKey {
+  exportPublicKey(format: 'jwk'): Ed25519Jwk;
+  exportPublicKey(format: KeyExportFormat): string | Ed25519Jwk;
+  exportPublicKey(format: KeyExportFormat): string | Ed25519Jwk {
     return this.#local.exportPublicKey(format);
   }
 

@@ -1,0 +1,164 @@
+/**
+ * The package as a user installs it: `npm pack`, unpacked into fresh consumer
+ * projects that have none of the optional peers (ioredis, pg,
+ * @platformatic/kafka), then compiled with `skipLibCheck: false` — so every
+ * shipped declaration file is type-checked — by the oldest and the newest
+ * supported TypeScript (6 and 7), against the oldest and newest supported
+ * @types/node (22 and 26), as ESM with TC39 decorators and as CommonJS with
+ * legacy decorators; then each compiled consumer runs.
+ *
+ * Offline by design: the tarball's runtime dependencies are linked from this
+ * checkout's node_modules (npm's cache holds tarballs, not the registry
+ * documents an `npm install --offline` needs).
+ */
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '../..');
+const work = mkdtempSync(join(tmpdir(), 'vcp-consumer-'));
+const unpacked = join(work, 'package');
+
+const COMPILERS = [
+  { name: 'TypeScript 6', tsc: join(root, 'node_modules/typescript/bin/tsc') },
+  { name: 'TypeScript 7', tsc: join(root, 'node_modules/typescript7/bin/tsc') },
+] as const;
+const NODE_TYPES = [
+  { name: '@types/node 22', dir: join(root, 'node_modules/types-node-oldest') },
+  { name: '@types/node 26', dir: join(root, 'node_modules/types-node-newest') },
+] as const;
+const MODULES = [
+  { name: 'ESM, TC39 decorators', type: 'module', decorators: {} },
+  {
+    name: 'CommonJS, legacy decorators',
+    type: 'commonjs',
+    decorators: { experimentalDecorators: true, emitDecoratorMetadata: true },
+  },
+] as const;
+const OPTIONAL_PEERS = ['ioredis', 'pg', '@platformatic/kafka'];
+
+interface Result {
+  code: number;
+  out: string;
+}
+
+async function exec(cmd: string, args: string[], cwd: string): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, { cwd, timeout: 180_000, maxBuffer: 16 << 20 });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+/** A fresh consumer folder: the unpacked package, its dependencies, one @types/node, a tsconfig and a source file. */
+function consumer(name: string, nodeTypes: string, mod: (typeof MODULES)[number], source: string): string {
+  const dir = join(work, name);
+  const modules = join(dir, 'node_modules');
+  mkdirSync(join(modules, '@types'), { recursive: true });
+  cpSync(unpacked, join(modules, 'vcp-instrument'), { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  for (const dep of Object.keys(manifest.dependencies)) {
+    mkdirSync(join(modules, dep, '..'), { recursive: true });
+    symlinkSync(join(root, 'node_modules', dep), join(modules, dep));
+  }
+  symlinkSync(nodeTypes, join(modules, '@types/node'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: mod.type }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        skipLibCheck: false,
+        types: ['node'],
+        outDir: 'out',
+        ...mod.decorators,
+      },
+      files: ['app.ts'],
+    }),
+  );
+  writeFileSync(join(dir, 'app.ts'), source);
+  return dir;
+}
+
+beforeAll(async () => {
+  // `npm pack` runs `prepack` (the build), exactly as `npm publish` does.
+  const packed = await exec('npm', ['pack', '--pack-destination', work, '--silent'], root);
+  if (packed.code !== 0) throw new Error(`npm pack failed (${packed.code}):\n${packed.out}`);
+  const tgz = readdirSync(work).find((f) => f.endsWith('.tgz'));
+  if (tgz === undefined) throw new Error(`npm pack wrote no tarball into ${work}:\n${packed.out}`);
+  const untar = await exec('tar', ['xzf', join(work, tgz), '-C', work], work);
+  if (untar.code !== 0) throw new Error(`tar failed:\n${untar.out}`);
+}, 300_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed package', () => {
+  it('has no install-time scripts, and ships LICENSE, CHANGELOG and docs', () => {
+    const manifest = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as {
+      scripts?: Record<string, string>;
+    };
+    for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) {
+      expect(manifest.scripts?.[hook], `scripts.${hook}`).toBeUndefined();
+    }
+    for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md', 'docs/sidecar-cluster.md', 'bin/vcp.cjs']) {
+      expect(existsSync(join(unpacked, file)), file).toBe(true);
+    }
+  });
+
+  it("main entry's declarations name no optional peer", () => {
+    for (const file of ['index.d.mts', 'index.d.cts']) {
+      const text = readFileSync(join(unpacked, 'dist', file), 'utf8');
+      for (const peer of OPTIONAL_PEERS)
+        expect(text, `${file} imports ${peer}`).not.toContain(`from "${peer}"`);
+    }
+  });
+
+  const source = readFileSync(join(import.meta.dirname, 'consumer/app.ts'), 'utf8');
+  const cases = COMPILERS.flatMap((c) => NODE_TYPES.flatMap((t) => MODULES.map((m) => [c, t, m] as const)));
+  for (const [compiler, types, mod] of cases)
+    it(`compiles with skipLibCheck off and runs: ${compiler.name}, ${types.name}, ${mod.name}`, async () => {
+      const name = `${compiler.name}-${types.name}-${mod.type}`.replace(/[^a-z0-9]+/gi, '-');
+      const dir = consumer(name, types.dir, mod, source);
+      const tsc = await exec(process.execPath, [compiler.tsc, '-p', dir], dir);
+      expect(tsc.out).toBe('');
+      expect(tsc.code).toBe(0);
+      const ran = await exec(process.execPath, [join(dir, 'out/app.js')], dir);
+      expect(ran.out.trim()).toBe('ORD OKP 2 function function function');
+      expect(ran.code).toBe(0);
+    }, 180_000);
+
+  it('a declaration naming a missing peer does fail the compile (the check above can fail)', async () => {
+    const dir = consumer(
+      'control-redis',
+      NODE_TYPES[1].dir,
+      MODULES[0],
+      "import { RedisTap } from 'vcp-instrument/redis';\nconsole.log(typeof RedisTap);\n",
+    );
+    const tsc = await exec(process.execPath, [COMPILERS[0].tsc, '-p', dir], dir);
+    expect(tsc.code).not.toBe(0);
+    expect(tsc.out).toMatch(/Cannot find module 'ioredis'/);
+  }, 180_000);
+});
