@@ -107,6 +107,21 @@ describe('caller-given ids', () => {
     expect(stats.invalid).toBe(0);
   });
 
+  it.each([
+    ['venueId', { venueId: 42 as unknown as string }, 'header.venue_id', 'string'],
+    ['symbol', { symbol: 'EUR\ud800USD' }, 'header.symbol', 'canonical-json'],
+    ['accountId', { accountId: {} as unknown as string }, 'header.account_id', 'string'],
+    ['operatorId', { operatorId: ['x'] as unknown as string }, 'header.operator_id', 'string'],
+  ] as [string, RecordOptions, string, string][])(
+    '%s that the sidecar would refuse: ERR_SYSTEM naming it, the replacement itself valid',
+    async (_n, options, at, rule) => {
+      const { event } = await recordAmongGood(order(1), options);
+      expect(event.header.event_type).toBe('ERR_SYSTEM');
+      expect(issuesOf(event)).toContainEqual(expect.objectContaining({ path: at, rule }));
+      expect(validateEvent(event).errors).toEqual([]);
+    },
+  );
+
   it('options whose getters throw: counted and captured, never thrown into the caller', async () => {
     const hostile = new Proxy(
       {},
