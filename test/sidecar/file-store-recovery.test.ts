@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAnchoringFactory } from '../../src/sidecar/anchor/server-adapter.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
 import { verifyRepairNote } from '../../src/sidecar/store/file/repair.ts';
 import { LogDamageError } from '../../src/sidecar/store/file/segment-check.ts';
@@ -43,8 +44,14 @@ function folder(): string {
 
 const FLAGS = { 'segment-size': '8KiB', 'scrub-interval': '0' };
 
-async function start(dir: string): Promise<Sidecar> {
-  const s = await startSidecar({ config: testConfig(dir, FLAGS), log: (l) => logs.push(l) });
+/** A sidecar on `dir`; `service`: the anchoring service the CLI runs (local file target: anchors-local.jsonl). */
+async function start(dir: string, service = false): Promise<Sidecar> {
+  const config = testConfig(dir, FLAGS);
+  const s = await startSidecar({
+    config,
+    log: (l) => logs.push(l),
+    ...(service ? { anchoring: createAnchoringFactory({ targets: [], tier: config.tier }) } : {}),
+  });
   running.push(s);
   return s;
 }
@@ -101,9 +108,13 @@ function flip(path: string, offset: number, within = 60): void {
 }
 
 /** A sidecar with `before` anchored events, then `after` acknowledged unanchored ones; closed cleanly. */
-async function populated(before: number, after = 0): Promise<{ d: string; ids: string[]; anchored: number }> {
+async function populated(
+  before: number,
+  after = 0,
+  service = false,
+): Promise<{ d: string; ids: string[]; anchored: number }> {
   const d = folder();
-  const s = await start(d);
+  const s = await start(d, service);
   const ids = await postEvents(s, before);
   const a = await anchor(s);
   expect(a.tree_size).toBe(before);
@@ -246,6 +257,27 @@ describe('the tree never restarts below an anchored size', () => {
     const r = await runVcp(d, 'sidecar', 'repair', '--data-dir', d);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`merkle_index ${first}–29 are lost from this copy`);
+  });
+});
+
+describe('the anchored size has two witnesses', () => {
+  it('a deleted anchors.log refuses the start (the store could not tell what is promised)', async () => {
+    const { d } = await populated(5);
+    unlinkSync(join(d, 'anchors.log'));
+    const err = await refusal(d);
+    expect(err.message).toMatch(/has event segments but no anchors\.log/);
+  });
+
+  it('an emptied anchors.log does not lower the floor: the local anchor copy still names the anchored size', async () => {
+    const { d } = await populated(30, 0, true);
+    expect(readFileSync(join(d, 'anchors-local.jsonl'), 'utf8')).toContain('"tree_size":30');
+    writeFileSync(join(d, 'anchors.log'), '');
+    const file = segments(d).at(-1)!;
+    const first = records(file)[0]!.index;
+    unlinkSync(file);
+    const err = await refusal(d);
+    expect(err.message).toContain(`merkle_index ${first}–29 are lost from this copy`);
+    expect(err.message).toContain('anchors-local.jsonl');
   });
 });
 
