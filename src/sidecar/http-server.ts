@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net, { type Socket } from 'node:net';
 import { VcpConfigError } from '../core/errors.ts';
 import { isLoopbackHostHeader } from './auth.ts';
-import { drainAndClose, HttpError, sendError } from './http.ts';
+import { discardBody, drainAndClose, HttpError, sendError } from './http.ts';
 
 /**
  * After in-flight requests finished, how long idle kept-alive connections stay
@@ -208,8 +208,21 @@ export function answerError(
     return;
   }
   if (res.destroyed) return;
-  const unread = !req.complete;
-  if (unread) err.headers.connection = 'close';
-  sendError(res, err);
-  if (unread) drainAndClose(req, res);
+  if (req.complete) {
+    sendError(res, err);
+    return;
+  }
+  if (err.status === 413) {
+    // Over the size limit: answer now and stop reading (bounded drain, then close).
+    err.headers.connection = 'close';
+    sendError(res, err);
+    drainAndClose(req, res);
+    return;
+  }
+  // Refused before its body was read (401, 403, 415, 503 overloaded / shutting_down…): read and discard
+  // the body first, then answer. Answering first would close a socket the client is still writing to:
+  // it would see a reset (EPIPE), not the answer.
+  discardBody(req, () => {
+    if (!res.destroyed) sendError(res, err);
+  });
 }

@@ -172,6 +172,41 @@ export function drainAndClose(
   req.resume();
 }
 
+/**
+ * Read and discard the rest of a request body, then call `done`. Gives up
+ * (closes the connection, `done` never called) past `maxBytes`, after
+ * `idleMs` without data or `maxMs` in all.
+ */
+export function discardBody(
+  req: IncomingMessage,
+  done: () => void,
+  maxBytes = 64 * 1024 * 1024,
+  idleMs = 2000,
+  maxMs = 20_000,
+): void {
+  let seen = 0;
+  const giveUp = () => {
+    clearTimeout(idle);
+    clearTimeout(hard);
+    req.socket.destroy();
+  };
+  const idle = setTimeout(giveUp, idleMs);
+  const hard = setTimeout(giveUp, maxMs);
+  idle.unref();
+  hard.unref();
+  req.on('data', (c: Buffer) => {
+    seen += c.length;
+    if (seen > maxBytes) return giveUp();
+    idle.refresh();
+  });
+  req.once('end', () => {
+    clearTimeout(idle);
+    clearTimeout(hard);
+    done();
+  });
+  req.resume();
+}
+
 /** Parse a non-negative integer query parameter; undefined when absent; 400 when malformed. */
 export function intParam(params: URLSearchParams, name: string): number | undefined {
   const raw = params.get(name);
