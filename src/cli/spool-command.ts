@@ -262,10 +262,18 @@ async function replay(where: string, isDir: boolean, o: ReplayOptions): Promise<
   let files: SpoolFileEntry[];
   if (isDir) files = listSpoolFiles(where);
   else {
+    // One file: as listed in its directory (owner included), or any JSONL of events.
     const name = path.basename(where);
+    const listed = listSpoolFiles(path.dirname(where)).find((e) => e.name === name);
     const st = fs.statSync(where);
     files = [
-      { path: where, name, kind: spoolFileKind(name) ?? 'dead-letter', bytes: st.size, modified: st.mtime },
+      listed ?? {
+        path: where,
+        name,
+        kind: spoolFileKind(name) ?? 'dead-letter',
+        bytes: st.size,
+        modified: st.mtime,
+      },
     ];
   }
   let http: HttpSink;
