@@ -4,6 +4,8 @@
  * with two `vcp sidecar --ingest kafka://…` processes and 4 000 events:
  *
  * - one shared data folder: the survivor reopens the dead member's stores;
+ * - a data folder per member over one PostgreSQL store: the same, through
+ *   the shared tables;
  * - a data folder per member (the layout the docs call unsafe), the topic
  *   still holding every record: the survivor finds no state for partitions
  *   the group already committed and rebuilds them from the topic — the same
@@ -18,9 +20,11 @@
  * partition and verifies, and while the dead member's partitions wait,
  * the survivor's /health says so (`unserved_partitions`, `degraded`).
  */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Admin, Consumer } from '@platformatic/kafka';
+import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { verifyCommand } from '../../src/cli/verify-command.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
@@ -31,13 +35,26 @@ import { parseKafkaIngestUrl } from '../../src/sidecar/cluster/ingest-url.ts';
 import { readPartitionRange } from '../../src/sidecar/cluster/topic-reader.ts';
 import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
 import { KafkaSink } from '../../src/sinks/kafka.ts';
+import { postgresUrl } from '../helpers/env.ts';
 import { createTopic, deleteTopics, describeKafka, uniqueTopic, withTimeout } from '../helpers/kafka.ts';
 import { type ChildSidecar, startChild, tempDir, v11Event } from './helpers.ts';
 
 const PARTITIONS = 4;
+const pgUrl = postgresUrl();
+
+/** One statement on the test server's maintenance connection (CREATE/DROP DATABASE). */
+async function adminSql(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 const EVENTS = 4000;
 
-type Layout = 'shared' | 'separate' | 'separate-truncated';
+type Layout = 'shared' | 'separate' | 'separate-truncated' | 'separate-postgres';
 
 interface PartitionHealth {
   partition: number;
@@ -102,6 +119,13 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
     const dirA = layout === 'shared' ? t.dir : join(t.dir, 'a');
     const dirB = layout === 'shared' ? t.dir : join(t.dir, 'b');
     const ingestUrl = `kafka://${brokers.join(',')}/${topic}?group=${group}&session_timeout=6s&heartbeat_interval=500ms`;
+    let database: string | undefined;
+    if (layout === 'separate-postgres') {
+      // A database of its own: the partition tables (vcp_p<N>_*) are named after the partition only.
+      database = `vcp_takeover_${randomBytes(6).toString('hex')}`;
+      await adminSql(`CREATE DATABASE ${database}`);
+    }
+    const store = database ? ['--store', pgUrl!.replace(/\/[^/?]*(\?|$)/, `/${database}$1`)] : [];
     const args = (dir: string) => [
       '--port',
       '0',
@@ -111,6 +135,7 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
       ingestUrl,
       '--anchor-interval',
       '1s',
+      ...store,
     ];
     const children: ChildSidecar[] = [];
     const sink = new KafkaSink({ brokers, topic, clientId: 'vcp-takeover-producer', timeoutMs: 20_000 });
@@ -251,7 +276,7 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
         expect(code, `partition ${p}: ${out.join('')}`).toBe(0);
 
         // A tree the survivor rebuilt is the one the victim anchored, root for root.
-        if (victim.includes(p) && layout !== 'shared') {
+        if (victim.includes(p) && layout === 'separate') {
           const store = new FileEventStore({ dir: join(dirA, `p${p}`) });
           const state = await store.open();
           await store.close();
@@ -312,6 +337,7 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
       await sink.close().catch(() => {});
       await groupReader.close().catch(() => {});
       await admin.close().catch(() => {});
+      if (database) await adminSql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
       t.cleanup();
     }
   };
@@ -319,6 +345,11 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
   it(
     'one shared data folder: the survivor reopens the dead member’s stores; 4 000 of 4 000 exported',
     () => run('shared'),
+    60_000,
+  );
+  it.skipIf(!pgUrl)(
+    'a folder per member over one PostgreSQL store: the survivor continues the shared tables; 4 000 of 4 000 exported',
+    () => run('separate-postgres'),
     60_000,
   );
   it(
