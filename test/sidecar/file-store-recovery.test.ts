@@ -205,6 +205,18 @@ describe('bit rot is not a torn write: the start is refused, naming file, offset
     expect(err.message).toMatch(/No anchor covers them.*vcp sidecar repair --data-dir/);
   });
 
+  it('a flipped final newline of the last record (unanchored) is bit rot too, not a torn write', async () => {
+    const { d } = await populated(10, 6);
+    const file = segments(d).at(-1)!;
+    const last = records(file).at(-1)!;
+    const bytes = readFileSync(file);
+    bytes[last.offset + last.length - 1]! ^= 0x01;
+    writeFileSync(file, bytes);
+    const err = await refusal(d);
+    expect(err.message).toContain(`at byte offset ${last.offset}: incomplete record`);
+    expect(err.message).toContain('a complete record that fails its check');
+  });
+
   it('a genuinely torn tail (the last, unacknowledged record cut short) is recovered quietly', async () => {
     const { d, ids } = await populated(10, 6);
     const file = segments(d).at(-1)!;

@@ -146,13 +146,26 @@ export function checkSegment(
       leaf,
       bytes: tail.length,
       validAfter,
-      tornShaped: validAfter.length === 0 && (tail.at(-1) !== NL || tail.includes(0)),
+      tornShaped:
+        validAfter.length === 0 && (tail.at(-1) !== NL || tail.includes(0)) && !completeButNewline(tail),
     };
     const guess = looseHead(buf.subarray(at, end));
     if (guess) damage.damagedHead = guess;
     return { validEnd: at, count: leaf - firstLeaf, damage };
   }
   return { validEnd: at, count: leaf - firstLeaf };
+}
+
+/**
+ * A whole record whose only fault is its last byte (the newline flipped
+ * into something else): its checksum matches the bytes before it. A torn
+ * write leaves the file shorter or zero-filled, never that.
+ */
+function completeButNewline(tail: Buffer): boolean {
+  if (tail.length < 11 || tail.at(-1) === 0 || tail.indexOf(NL) !== -1) return false;
+  const copy = Buffer.from(tail);
+  copy[copy.length - 1] = NL;
+  return typeof checkRecord(copy, 0, copy.length) !== 'string';
 }
 
 /** Index and id as far as a damaged record's bytes still show them. */
