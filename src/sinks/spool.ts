@@ -37,6 +37,7 @@ import { type Refusal, SinkRejectionError, writeDeadLetterFile } from './dead-le
 import { describeError, isRetryable, retryAfterOf, SinkError } from './errors.ts';
 import { Sleeper } from './retry.ts';
 import type { Sink } from './sink.ts';
+import { spoolFileKind } from './spool-files.ts';
 
 /** Options of {@link withSpool}. */
 export interface SpoolOptions {
@@ -146,6 +147,7 @@ export class SpoolSink implements Sink {
       this.#spooledEvents += lines;
       this.#spooledBytes += bytes;
     }
+    this.#announceDeadLetters();
     // A previous run left events: they go before anything written now.
     if (this.#segments.length > 0) {
       this.#outage = { since: Date.now(), replayedAtStart: 0 };
@@ -428,6 +430,18 @@ export class SpoolSink implements Sink {
       );
     }
     this.#opts.onRejected?.(events, error);
+  }
+
+  /** Dead letters left in the directory are never replayed by themselves: say they are there. */
+  #announceDeadLetters(): void {
+    try {
+      const dead = fs.readdirSync(this.dir).filter((n) => spoolFileKind(n) === 'dead-letter');
+      if (dead.length === 0) return;
+      this.#warn(
+        `vcp spool: ${dead.length} dead-letter file(s) in ${this.dir} hold events the downstream refused; nothing replays them by itself: vcp spool list ${this.dir}`,
+        'VCP_DEAD_LETTER',
+      );
+    } catch {}
   }
 
   #beginOutage(error: unknown): void {

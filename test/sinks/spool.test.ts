@@ -165,6 +165,18 @@ describe('withSpool', () => {
     await sink.close();
   });
 
+  it('announces dead letters left in its directory at start (nothing replays them by itself)', async () => {
+    const d = dir();
+    fs.writeFileSync(path.join(d, 'vcp-dead-letter-1-2-3.jsonl'), '');
+    fs.writeFileSync(path.join(d, 'vcp-rejected-1-2.jsonl'), '');
+    const said: [string, string][] = [];
+    const sink = withSpool(new ControlledSink(), { dir: d, onWarning: (m, c) => said.push([m, c]) });
+    expect(said).toEqual([
+      [expect.stringMatching(/2 dead-letter file\(s\) in .*vcp spool list/), 'VCP_DEAD_LETTER'],
+    ]);
+    await sink.close();
+  });
+
   it('one owner per directory', async () => {
     const d = dir();
     const a = withSpool(new ControlledSink(), { dir: d });
