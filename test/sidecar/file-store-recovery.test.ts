@@ -217,6 +217,36 @@ describe('bit rot is not a torn write: the start is refused, naming file, offset
     expect(err.message).toContain('a complete record that fails its check');
   });
 
+  it('a space flipped into a zero byte inside the last record (unanchored) is bit rot, not a zero-filled page', async () => {
+    const { d } = await populated(10, 6);
+    const file = segments(d).at(-1)!;
+    const last = records(file).at(-1)!;
+    const bytes = readFileSync(file);
+    // A byte with the 0x20 bit set (a space is one flip away from zero), set to zero; not a page's last byte.
+    let k = last.offset + 40;
+    while ((bytes[k]! & 0x20) === 0 || (k + 1) % 4096 === 0) k++;
+    bytes[k] = 0;
+    writeFileSync(file, bytes);
+    const err = await refusal(d);
+    expect(err.message).toContain(`at byte offset ${last.offset}: record checksum mismatch`);
+  });
+
+  it('a zero-filled page inside the unacknowledged tail (power cut, pages written out of order) is a torn write', async () => {
+    const { d } = await populated(10, 6);
+    const file = segments(d).at(-1)!;
+    const size = statSync(file).size;
+    // The next group's first page never reached the disk (zeros up to the page boundary); its second did.
+    const pageEnd = (Math.floor(size / 4096) + 1) * 4096;
+    writeFileSync(
+      file,
+      Buffer.concat([readFileSync(file), Buffer.alloc(pageEnd - size), Buffer.from('"SELL"}}}\n')]),
+    );
+    const s = await start(d);
+    expect(s.context.tree.size).toBe(16);
+    expect(statSync(file).size).toBe(size);
+    expect(s.recovery.join('\n')).toMatch(/dropped a torn tail/);
+  });
+
   it('a genuinely torn tail (the last, unacknowledged record cut short) is recovered quietly', async () => {
     const { d, ids } = await populated(10, 6);
     const file = segments(d).at(-1)!;

@@ -147,13 +147,35 @@ export function checkSegment(
       bytes: tail.length,
       validAfter,
       tornShaped:
-        validAfter.length === 0 && (tail.at(-1) !== NL || tail.includes(0)) && !completeButNewline(tail),
+        validAfter.length === 0 &&
+        (tail.at(-1) !== NL || unwrittenPage(tail, at)) &&
+        !completeButNewline(tail),
     };
     const guess = looseHead(buf.subarray(at, end));
     if (guess) damage.damagedHead = guess;
     return { validEnd: at, count: leaf - firstLeaf, damage };
   }
   return { validEnd: at, count: leaf - firstLeaf };
+}
+
+/** Page size the zero-fill rule assumes (the smallest common one; larger pages are multiples). */
+const PAGE = 4096;
+
+/**
+ * Whether a tail that ends in a newline holds a page the file system
+ * extended but never wrote: a run of zero bytes ending on a page boundary.
+ * (A bit flip can turn one space into a zero byte inside a record; it lands
+ * on a page's last byte once in 4096.)
+ */
+function unwrittenPage(tail: Buffer, fileOffset: number): boolean {
+  let k = tail.indexOf(0);
+  while (k !== -1) {
+    let end = k;
+    while (end < tail.length && tail[end] === 0) end++;
+    if ((fileOffset + end) % PAGE === 0) return true;
+    k = tail.indexOf(0, end);
+  }
+  return false;
 }
 
 /**
