@@ -5,7 +5,10 @@ import { defineConfig } from 'tsdown';
 // One entry per subpath export (package.json "exports"): the main entry's
 // declarations import nothing but node:*, so a project without the optional
 // peers (ioredis, pg, @platformatic/kafka) compiles with skipLibCheck off;
-// the parts that need a peer live behind their own subpath.
+// the parts that need a peer live behind their own subpath. Mind that an
+// entry's bundled declarations keep the imports of every module they touch,
+// even unused ones: exporting one more symbol from `/sidecar` can pull `pg`
+// into it (test/package/consumer.test.ts fails when it does).
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
@@ -13,6 +16,7 @@ export default defineConfig({
     redis: 'src/entry/redis.ts',
     fix: 'src/entry/fix.ts',
     sidecar: 'src/entry/sidecar.ts',
+    postgres: 'src/entry/postgres.ts',
     testing: 'src/entry/testing.ts',
     cli: 'src/cli/main.ts',
   },

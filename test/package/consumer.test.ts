@@ -101,6 +101,20 @@ function consumer(name: string, nodeTypes: string, mod: (typeof MODULES)[number]
   return dir;
 }
 
+/** The declaration files `roots` import, transitively (`from "./chunk.mjs"` → `chunk.d.mts`). */
+function declarationClosure(dir: string, roots: string[]): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...roots];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/from "\.\/([^"]+)\.(mjs|cjs)"/g)) {
+      queue.push(`${m[1]}.d.${m[2] === 'mjs' ? 'mts' : 'cts'}`);
+    }
+  }
+  return seen;
+}
+
 beforeAll(async () => {
   // `npm pack` runs `prepack` (the build), exactly as `npm publish` does.
   const packed = await exec('npm', ['pack', '--pack-destination', work, '--silent'], root);
@@ -128,11 +142,13 @@ describe('the packed package', () => {
     }
   });
 
-  it("main entry's declarations name no optional peer", () => {
-    for (const file of ['index.d.mts', 'index.d.cts']) {
-      const text = readFileSync(join(unpacked, 'dist', file), 'utf8');
-      for (const peer of OPTIONAL_PEERS)
-        expect(text, `${file} imports ${peer}`).not.toContain(`from "${peer}"`);
+  it('the declarations of the entries that need no peer (and the chunks they import) name no optional peer', () => {
+    for (const entry of ['index', 'sidecar', 'fix', 'testing']) {
+      for (const file of declarationClosure(join(unpacked, 'dist'), [`${entry}.d.mts`, `${entry}.d.cts`])) {
+        const text = readFileSync(join(unpacked, 'dist', file), 'utf8');
+        for (const peer of OPTIONAL_PEERS)
+          expect(text, `${entry}: ${file} imports ${peer}`).not.toContain(`from "${peer}"`);
+      }
     }
   });
 
