@@ -34,6 +34,8 @@ export class CircuitBreakerSink implements Sink {
   readonly name: string;
   readonly inner: Sink;
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
+  /** Passes the recorder's signer on to the wrapped sink (a FileSink signs checkpoints with it). */
+  readonly attachSigner?: Sink['attachSigner'];
   readonly #threshold: number;
   readonly #resetMs: number;
   readonly #isFailure: (error: unknown) => boolean;
@@ -55,6 +57,7 @@ export class CircuitBreakerSink implements Sink {
     this.#onChange = options.onStateChange;
     this.#now = options.now ?? Date.now;
     if (inner.writeSync) this.writeSync = (events) => inner.writeSync!(events);
+    if (inner.attachSigner) this.attachSigner = (signer, info) => inner.attachSigner!(signer, info);
   }
 
   /** The current state (an open circuit past its timeout reads as half-open). */

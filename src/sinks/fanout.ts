@@ -42,6 +42,8 @@ export class FanoutSink implements Sink {
   /** The sinks, primary first. */
   readonly sinks: readonly Sink[];
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
+  /** Passes the recorder's signer on to every sink that takes one (a FileSink signs checkpoints with it). */
+  readonly attachSigner?: Sink['attachSigner'];
   readonly #mode: 'all' | 'primary';
   readonly #maxPending: number;
   readonly #onError: FanoutSinkOptions['onError'];
@@ -70,6 +72,11 @@ export class FanoutSink implements Sink {
             .slice(1)
             .map((sink) => ({ sink, tail: Promise.resolve(), pending: 0, failed: 0, skipped: 0 }))
         : [];
+    if (this.sinks.some((s) => typeof s.attachSigner === 'function')) {
+      this.attachSigner = (signer, info) => {
+        for (const s of this.sinks) s.attachSigner?.(signer, info);
+      };
+    }
     // Synchronous only if every sink that must succeed can write synchronously.
     const required = this.#mode === 'all' ? this.sinks : this.sinks.slice(0, 1);
     if (required.every((s) => typeof s.writeSync === 'function')) {

@@ -90,6 +90,8 @@ export class RetrySink implements Sink {
   readonly name: string;
   readonly inner: Sink;
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
+  /** Passes the recorder's signer on to the wrapped sink (a FileSink signs checkpoints with it). */
+  readonly attachSigner?: Sink['attachSigner'];
   readonly #opts: RetryOptions;
   readonly #sleeper = new Sleeper();
   #closed = false;
@@ -101,6 +103,7 @@ export class RetrySink implements Sink {
     this.name = `retry(${inner.name})`;
     this.#opts = options;
     if (inner.writeSync) this.writeSync = (events) => inner.writeSync!(events);
+    if (inner.attachSigner) this.attachSigner = (signer, info) => inner.attachSigner!(signer, info);
   }
 
   async write(events: readonly VcpEvent[]): Promise<void> {

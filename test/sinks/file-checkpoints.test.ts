@@ -12,7 +12,11 @@ import { CompactMerkleRange } from '../../src/integrity/merkle/compact.ts';
 import { EMPTY_ROOT_HEX, MerkleTree } from '../../src/integrity/merkle/index.ts';
 import { generateSigningKey } from '../../src/integrity/sign.ts';
 import { createRecorder } from '../../src/recorder/recorder.ts';
+import { withCircuitBreaker } from '../../src/sinks/circuit-breaker.ts';
+import { FanoutSink } from '../../src/sinks/fanout.ts';
 import { FileSink, listLogFiles } from '../../src/sinks/file.ts';
+import { MemorySink } from '../../src/sinks/memory.ts';
+import { withRetry } from '../../src/sinks/retry.ts';
 import { sealedEvents, tempDir } from './_helpers.ts';
 
 const cleanups: (() => void)[] = [];
@@ -288,6 +292,20 @@ describe('FileSink signed checkpoints', () => {
     expect(all.filter((l) => l.header).length).toBe(20);
     // No checkpoint at 10 (signing failed), one at 20 covering both batches.
     expect(checkSegment(all, real.publicKey)).toEqual([20]);
+  });
+
+  it('the signer reaches a FileSink through fan-out, retry and circuit-breaker wrappers', async () => {
+    const file = path.join(dir(), 'vcp.jsonl');
+    const signer = generateSigningKey();
+    const memory = new MemorySink();
+    const sink = new FanoutSink([withCircuitBreaker(withRetry(new FileSink({ path: file }))), memory]);
+    const recorder = createRecorder({ policyId: 'local:test:file-cp', signer, sink, exitHooks: false });
+    for (let i = 0; i < 30; i++) recorder.record('ORD', order(i));
+    await recorder.close();
+    const all = lines(file);
+    expect(all[0]!.vcp_export.signing_key_id).toBe(signer.keyId);
+    expect(checkSegment(all, signer.publicKey)).toEqual([30]);
+    expect(memory.events).toHaveLength(30); // the other sink gets events only
   });
 
   it('keeps its own signer when a recorder signs with another key', async () => {
