@@ -28,7 +28,14 @@ const events = (file: string) =>
   readFileSync(join(DIR, file), 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { header: any; payload: unknown; security: Record<string, string> });
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          header: { event_id: string };
+          payload: unknown;
+          security: Record<string, string>;
+        },
+    );
 
 describe('HCH-003 (v1.0 hash) on the guide’s example events', () => {
   for (const file of ['payload-blocks.jsonl', 'collections.jsonl'] as const) {
