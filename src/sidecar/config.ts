@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { TIER_PROFILES, TIERS, type Tier } from '../core/enums.ts';
 import { VcpConfigError } from '../core/errors.ts';
 import { isValidPolicyId } from '../core/policy.ts';
+import { loadPublicKeyFile, publicKeyBytes } from '../integrity/keys.ts';
 import { type KafkaIngest, parseKafkaIngestUrl } from './cluster/ingest-url.ts';
 
 /** Limits that protect the sidecar from oversized or abusive requests. */
@@ -63,6 +64,10 @@ export interface SidecarConfig {
    * partition; see cluster/README.md).
    */
   ingest: KafkaIngest | undefined;
+  /** Serve the auditor's console at `/console` (off by default). */
+  console: boolean;
+  /** Ed25519 public key (raw, hex) the console pins for checking checkpoints in the browser; default: the sidecar's own. */
+  consolePublicKeyHex: string | undefined;
 }
 
 type Kind = 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'tier' | 'path';
@@ -194,6 +199,18 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     help: 'http (POST /vcp/log), or kafka://<host:port>[,…]/<topic>?group=<id>: cluster mode, one tree per partition',
     default: 'http',
+  },
+  {
+    flag: 'console',
+    env: 'VCP_SIDECAR_CONSOLE',
+    kind: 'bool',
+    help: "serve the auditor's console at /console (same token and Host rules as the API; docs/console.md)",
+  },
+  {
+    flag: 'console-pubkey',
+    env: 'VCP_SIDECAR_CONSOLE_PUBKEY',
+    kind: 'path',
+    help: "public key the console pins to check checkpoints in the browser (default: the sidecar's own)",
   },
 ];
 
@@ -386,7 +403,18 @@ export function resolveSidecarConfig(
     tsaCertFile: abs(v['tsa-cert']),
     store: storeSpec(v.store as string),
     ingest: ingestSpec(v.ingest as string),
+    console: (v.console as boolean | undefined) ?? false,
+    consolePublicKeyHex: consoleKey(abs(v['console-pubkey'])),
   };
+}
+
+function consoleKey(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return publicKeyBytes(loadPublicKeyFile(path)).toString('hex');
+  } catch (e) {
+    throw new VcpConfigError(`--console-pubkey ${path}: ${(e as Error).message}`);
+  }
 }
 
 function ingestSpec(spec: string): KafkaIngest | undefined {

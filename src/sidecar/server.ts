@@ -22,10 +22,12 @@ import { accessAllowed, checkAccess, listenHttp, methodNotAllowed, shuttingDown 
 import { openSidecarLog } from './log.ts';
 import { handleAnchor } from './routes/anchor.ts';
 import { handleCheckpoint } from './routes/checkpoint.ts';
+import { handleConsole, isConsolePath } from './routes/console.ts';
 import { handleExport } from './routes/export.ts';
 import { handleHealth, handleMetrics } from './routes/health.ts';
 import { handleLog } from './routes/log.ts';
 import { handleAnchors, handleConsistency, handleGetEvent, handleProof } from './routes/query.ts';
+import { handleSearch } from './routes/search.ts';
 import { type KeySource, loadSidecarSigner } from './signing-key.ts';
 import { FileEventStore } from './store/file-store.ts';
 import type { EventStore } from './store/store.ts';
@@ -172,6 +174,7 @@ async function dispatch(
     return;
   }
   if (ctx.shuttingDown) throw shuttingDown();
+  if (isConsolePath(path)) return handleConsole(ctx, check, req, res, path);
   checkAccess(check, req);
   const params = () => new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
   switch (path) {
@@ -196,6 +199,9 @@ async function dispatch(
     case '/vcp/checkpoint':
       if (method !== 'GET') throw methodNotAllowed('GET');
       return handleCheckpoint(ctx, res);
+    case '/vcp/search':
+      if (method !== 'GET') throw methodNotAllowed('GET');
+      return handleSearch(ctx, res, params());
   }
   if (path.startsWith(EVENTS_PREFIX)) {
     if (method !== 'GET') throw methodNotAllowed('GET');
