@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
-import { HASH_VARIANTS, type HashVariant } from '../integrity/event-hash.ts';
 import type { TimestampTrust } from '../integrity/tsa-token.ts';
+import { type EvidencePack, EvidencePackError, readEvidencePack } from '../verify/evidence-pack.ts';
 import {
   DEFAULT_MAX_LINE_BYTES,
   type ExternalCheckpoint,
@@ -20,14 +20,19 @@ import {
   type VerificationReport,
   Verifier,
 } from '../verify/index.ts';
+import { PROFILE_NAMES } from '../verify/profiles.ts';
+import { HTML_MAX_EVENTS } from '../verify/render-html.ts';
 import { type CliIo, UsageError } from './io.ts';
+import { isCertificateFile, verifyCertificateFile, writeHtmlReport } from './verify-certificate.ts';
 
-export const VERIFY_USAGE = `usage: vcp verify <export.jsonl> --pubkey <key> [options]
+export const VERIFY_USAGE = `usage: vcp verify <export.jsonl | evidence-pack folder> --pubkey <key> [options]
 
 Checks an export offline against the keys you trust, and says whether the
 log it holds is PROVEN complete and unchanged. The files may have been edited
 by anyone: only signatures by the trusted keys (and RFC 3161 tokens of a TSA
-you trust) count. See docs/verification.md for what each verdict means.
+you trust) count. A folder is read as another producer's evidence pack: its event
+log (JSONL or a JSON document with "events"), anchors, batches and keys (keys in
+the pack are named, never trusted). See docs/verification.md for the verdicts.
 
 options:
   --pubkey <file>          trusted Ed25519 public key (PEM, JWK or hex); repeat for several
@@ -42,8 +47,12 @@ options:
                            accept logs that no external anchor covers (development only:
                            the key holder could rewrite and re-sign the whole log)
   --json                   print the report as JSON
+  --html <file>            also write the report as one self-contained HTML file (timelines of up
+                           to ${HTML_MAX_EVENTS} events; opens offline, prints to PDF)
   --strict                 v1.1 conformance gaps (UUIDv4, ms timestamps) are INVALID
-  --hash-variant <name>    ${HASH_VARIANTS.join(' | ')} (default vcp-1.1)
+  --profile <name>         hashing and field convention: ${PROFILE_NAMES.join(' | ')}
+                           (default: detected from the first event, and named in the report;
+                           --hash-variant is an alias)
   --merkle-mode <mode>     ${MERKLE_MODES.join(' | ')} for logs whose metadata does not say (default rfc6962)
   --max-line-bytes <n>     longest line read (default ${DEFAULT_MAX_LINE_BYTES}); longer lines are INVALID
 
@@ -126,8 +135,10 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
       'tsa-cert': { type: 'string', multiple: true },
       'insecure-allow-local-anchors': { type: 'boolean' },
       json: { type: 'boolean' },
+      html: { type: 'string' },
       strict: { type: 'boolean' },
       'hash-variant': { type: 'string' },
+      profile: { type: 'string' },
       'merkle-mode': { type: 'string' },
       'max-line-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -138,9 +149,9 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one export file\n\n${VERIFY_USAGE}`);
-  const variant = values['hash-variant'] ?? 'vcp-1.1';
-  if (!HASH_VARIANTS.includes(variant as HashVariant))
-    throw new UsageError(`unknown --hash-variant "${variant}"`);
+  const profile = values.profile ?? values['hash-variant'];
+  if (profile !== undefined && !PROFILE_NAMES.includes(profile))
+    throw new UsageError(`unknown --profile "${profile}"; use one of ${PROFILE_NAMES.join(', ')}`);
   const mode = values['merkle-mode'] ?? 'rfc6962';
   if (!MERKLE_MODES.includes(mode as MerkleMode)) throw new UsageError(`unknown --merkle-mode "${mode}"`);
   const maxLine =
@@ -173,40 +184,80 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
     tsaTrust = { caCertPem: pems.join('\n') };
   }
 
+  const file = resolve(io.cwd, positionals[0]!);
+  let pack: EvidencePack | undefined;
+  try {
+    const s = await stat(file);
+    if (s.isDirectory()) {
+      pack = await readEvidencePack(file);
+      anchors.push(...pack.anchors);
+    } else if (!s.isFile()) throw new UsageError(`${positionals[0]} is neither a file nor a folder`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    if (e instanceof EvidencePackError) throw new UsageError(e.message);
+    throw new UsageError(
+      `cannot read ${positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+
+  if (!pack && (await isCertificateFile(file)))
+    return verifyCertificateFile(
+      file,
+      positionals[0]!,
+      {
+        publicKeys,
+        ...(tsaTrust ? { tsaTrust } : {}),
+        allowLocalAnchors: values['insecure-allow-local-anchors'] ?? false,
+        strict: values.strict ?? false,
+      },
+      {
+        json: values.json ?? false,
+        html: values.html ? resolve(io.cwd, values.html) : undefined,
+        outOfBand: externalCheckpoints.length > 0 || values.sidecar !== undefined || anchors.length > 0,
+        maxLineBytes: maxLine,
+      },
+      io,
+    );
   let verifier: Verifier;
   try {
     verifier = new Verifier({
       publicKeys,
       anchors,
       externalCheckpoints,
-      hashVariant: variant as HashVariant,
-      merkleMode: mode as MerkleMode,
+      ...(profile ? { profile } : {}),
+      ...(values['merkle-mode'] ? { merkleMode: mode as MerkleMode } : {}),
       ...(tsaTrust ? { tsaTrust } : {}),
       allowLocalAnchors: values['insecure-allow-local-anchors'] ?? false,
       strict: values.strict ?? false,
+      ...(values.html ? { keepEvents: HTML_MAX_EVENTS } : {}),
     });
   } catch (e) {
     throw new UsageError(`a --pubkey could not be loaded: ${(e as Error).message}`);
   }
-  const file = resolve(io.cwd, positionals[0]!);
-  try {
-    const s = await stat(file);
-    if (!s.isFile()) throw new UsageError(`${positionals[0]} is not a file`);
-    await verifier.pushAll(readFileLines(file, maxLine));
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(
-      `cannot read ${positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+  if (pack) {
+    await verifier.pushAll(readLines([pack.lines.join('\n')], maxLine));
+    for (const f of pack.findings) verifier.addFinding(f);
+  } else {
+    try {
+      await verifier.pushAll(readFileLines(file, maxLine));
+    } catch (e) {
+      throw new UsageError(
+        `cannot read ${positionals[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
   }
   if (values.sidecar) {
     const token = values['sidecar-token'] ?? io.env.VCP_SIDECAR_TOKEN;
     verifier.addExternalCheckpoint(await fetchSidecarCheckpoint(values.sidecar, token, verifier));
   }
   const report: VerificationReport = await verifier.finish();
+  report.source = pack
+    ? { path: file, kind: 'evidence-pack', events_file: pack.eventsFile, files: pack.files }
+    : { path: file, kind: 'file' };
   if (report.input.events === 0 && report.input.lines === 0)
     throw new UsageError(`${positionals[0]} is empty`);
-  if (values.json) io.out(`${JSON.stringify({ file, ...report }, null, 2)}\n`);
+  if (values.html) await writeHtmlReport(resolve(io.cwd, values.html), positionals[0]!, report);
+  if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else io.out(renderText(positionals[0]!, report));
   return report.exit_code;
 }

@@ -52,6 +52,11 @@ export interface StrictJsonOptions {
   maxItems?: number;
   /** Refuse number text that is not its RFC 8785 form (`2.0`, `1E2`, `-0`): rule `number-form`. */
   canonicalNumbers?: boolean;
+  /**
+   * Accept numbers a double cannot hold exactly (default `false`: rule `number-precision`).
+   * Only for readers that keep the number text themselves (the verifier's `parseLossless`).
+   */
+  inexactNumbers?: boolean;
 }
 
 const QUOTE = 0x22;
@@ -99,6 +104,7 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
     maxStringLength: o.maxStringLength ?? MAX_JSON_STRING_LENGTH,
     maxItems: o.maxItems ?? Number.POSITIVE_INFINITY,
     canonicalNumbers: o.canonicalNumbers === true,
+    inexactNumbers: o.inexactNumbers === true,
   };
   const { elements, finding } = scan(text, limits);
   let value: unknown;
@@ -140,6 +146,7 @@ interface Limits {
   maxStringLength: number;
   maxItems: number;
   canonicalNumbers: boolean;
+  inexactNumbers: boolean;
 }
 
 interface Finding {
@@ -305,7 +312,8 @@ function scan(
       if (finding === undefined && !trivial) {
         const token = text.slice(i, j);
         const rule = numberRule(token, lim.canonicalNumbers);
-        if (rule !== undefined) finding = numberFinding(stack, lastKey, token, rule);
+        if (rule !== undefined && !(rule === 'number-precision' && lim.inexactNumbers))
+          finding = numberFinding(stack, lastKey, token, rule);
       }
       i = j - 1;
     }

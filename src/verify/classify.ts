@@ -18,12 +18,29 @@ export type ExportRecord =
 const SNAKE_EVENT_KEYS = new Set(['header', 'payload', 'security', 'policy_identification']);
 const PASCAL_EVENT_KEYS = new Set(['Header', 'Payload', 'Security', 'PolicyIdentification', 'Signature']);
 
+/** The line as a PascalCase event when it is one (strict checks but numbers as written), else `undefined`. */
+function pascalEvent(text: string): Record<string, unknown> | undefined {
+  try {
+    const v = parseStrictJson(text, { inexactNumbers: true }) as Record<string, unknown> | null;
+    return v && typeof v === 'object' && 'Header' in v && !('header' in v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parse and classify one line; a finding instead when it cannot be read unambiguously. */
 export function classifyLine(text: string, line: number): ExportRecord | Finding {
   let value: unknown;
   try {
     value = parseStrictJson(text, { canonicalNumbers: true });
   } catch (e) {
+    // Other producers' PascalCase events hash Python's re-serialisation, not RFC 8785 text: their numbers are
+    // read losslessly by the profile, so only the strict checks other than number spelling apply to them.
+    const foreign =
+      e instanceof VcpValidationError &&
+      /^number-(form|precision)$/.test(e.issues[0]?.rule ?? '') &&
+      pascalEvent(text);
+    if (foreign) return { kind: 'event', value: foreign };
     if (e instanceof VcpValidationError) {
       const issue = e.issues[0];
       const code =

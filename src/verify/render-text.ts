@@ -19,8 +19,13 @@ export function formatFinding(f: Finding): string {
 export function renderText(name: string, r: VerificationReport, maxListed = 50): string {
   const out: string[] = [`vcp verify ${name}`];
   out.push(`  verdict  ${r.verdict} (exit ${r.exit_code})`);
+  if (r.source?.kind === 'evidence-pack')
+    for (const f of r.source.files ?? []) out.push(`  file     ${f.path}: ${f.role}`);
   out.push(
-    `  input    ${r.input.events} events, ${r.input.anchors} anchors, ${r.input.checkpoints} checkpoints, ${r.input.segments} log(s); hashing ${r.hash_variant}`,
+    `  input    ${r.input.events} events, ${r.input.anchors} anchors, ${r.input.checkpoints} checkpoints, ${r.input.segments} log(s)`,
+  );
+  out.push(
+    `  profile  ${r.profile.name} (${r.profile.producer})${r.profile.weaker_than_rfc8785 ? `\n           weaker than RFC 8785: ${r.profile.weaker_than_rfc8785}` : ''}`,
   );
   out.push(`  keys     ${r.trusted_keys.length ? r.trusted_keys.join(', ') : 'none trusted (--pubkey)'}`);
   for (const l of r.logs) {

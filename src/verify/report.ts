@@ -3,7 +3,6 @@
  * built once by the verifier; renderers never decide anything.
  */
 import type { MerkleMode } from '../core/enums.ts';
-import type { HashVariant } from '../integrity/event-hash.ts';
 import type { ExternalAnchor } from './checks/anchor.ts';
 import type { Coverage } from './checks/checkpoint.ts';
 import { CHECK_NAMES, type CheckName, type Finding } from './findings.ts';
@@ -74,7 +73,8 @@ export interface VerificationReport {
   exit_code: 0 | 1 | 3;
   /** One sentence a non-engineer reads. */
   summary: string;
-  hash_variant: HashVariant;
+  /** The hashing and field convention the events were verified under (see profiles.ts). */
+  profile: { name: string; producer: string; merkle_mode: MerkleMode; weaker_than_rfc8785?: string };
   trusted_keys: string[];
   input: { lines: number; events: number; anchors: number; checkpoints: number; segments: number };
   logs: LogReport[];
@@ -83,6 +83,13 @@ export interface VerificationReport {
   /** Findings, invalid ones first; at most `max_findings` (the verdict counts all). */
   findings: Finding[];
   findings_omitted: number;
+  /** What was read (set by the caller: a file, or an evidence-pack folder and the role of each file in it). */
+  source?: {
+    path: string;
+    kind: 'file' | 'evidence-pack';
+    events_file?: string;
+    files?: { path: string; role: string }[];
+  };
   /** Event summaries, in input order, when asked for (`keepEvents`). */
   events?: EventSummary[];
   events_omitted?: number;

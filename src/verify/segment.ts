@@ -25,8 +25,10 @@ export class Segment {
   /** End of the declared range (exclusive), for a bounded export. */
   readonly to: number | undefined;
   readonly partition: number | undefined;
-  readonly mode: MerkleMode;
-  readonly tree: MerkleTree<MerkleMode>;
+  mode: MerkleMode;
+  tree: MerkleTree<MerkleMode>;
+  /** The mode was stated (metadata or option), not defaulted. */
+  readonly modeStated: boolean;
   /** Input line of each leaf. */
   readonly lines: number[] = [];
   /** Event id of each leaf. */
@@ -38,6 +40,8 @@ export class Segment {
   /** Events' `security.anchor_reference`, checked once the anchors are known. */
   readonly references: { line: number; id: string; root?: string }[] = [];
   readonly findings: Finding[] = [];
+  /** Signed items seen (events with a signature, signed anchors, checkpoints), trusted or not. */
+  signed = 0;
 
   constructor(
     meta: Record<string, unknown> | undefined,
@@ -69,11 +73,19 @@ export class Segment {
     this.to = int('to');
     if (this.to !== undefined && this.to < this.from) bad('vcp_export.to is below from');
     this.partition = int('partition');
+    this.modeStated = m.merkle_mode !== undefined;
     const mode = m.merkle_mode ?? defaultMode;
     if (!MERKLE_MODES.includes(mode as MerkleMode))
       bad(`unknown vcp_export.merkle_mode ${JSON.stringify(mode)}`);
     this.mode = MERKLE_MODES.includes(mode as MerkleMode) ? (mode as MerkleMode) : defaultMode;
     this.tree = new MerkleTree({ mode: this.mode });
+  }
+
+  /** Before the first leaf: take the producer's tree shape when nothing stated one. */
+  adoptMode(mode: MerkleMode): void {
+    if (this.modeStated || this.tree.size > 0 || this.mode === mode) return;
+    this.mode = mode;
+    this.tree = new MerkleTree({ mode });
   }
 
   /** Leaves present (events readable enough to be placed). */

@@ -35,6 +35,8 @@ export const SEVERITY: Record<FindingCode, FindingSeverity> = {
   'anchor-reference-missing': 'invalid',
   'bad-metadata': 'invalid',
   'not-hashed': 'note',
+  'pack-inconsistent': 'invalid',
+  'pack-note': 'note',
   // schema: a malformed event is not the event that was sealed
   'schema-error': 'invalid',
   'conformance-gap': 'note',
@@ -57,6 +59,9 @@ export const SEVERITY: Record<FindingCode, FindingSeverity> = {
   'merkle-index-mismatch': 'invalid',
   'partial-export': 'unproven',
   'tree-unbuildable': 'invalid',
+  // inclusion proofs of an evidence certificate (certificate.ts): the event is not in the signed tree
+  'inclusion-proof-invalid': 'invalid',
+  'inclusion-proof-missing': 'invalid',
   // checkpoints
   'checkpoint-malformed': 'invalid',
   'checkpoint-untrusted': 'invalid',
@@ -73,6 +78,7 @@ export const SEVERITY: Record<FindingCode, FindingSeverity> = {
   'anchor-event-mismatch': 'invalid',
   'tsa-token-invalid': 'invalid',
   'tsa-token-unchecked': 'note',
+  'external-proof-unchecked': 'note',
   'external-anchor-missing': 'unproven',
   'local-anchor-accepted': 'note',
   // completeness
@@ -80,6 +86,7 @@ export const SEVERITY: Record<FindingCode, FindingSeverity> = {
   'events-missing-in-range': 'invalid',
   'uncovered-tail': 'unproven',
   'no-checkpoint': 'unproven',
+  unauthenticated: 'unproven',
   // freshness against checkpoints obtained out of band
   'external-checkpoint-untrusted': 'invalid',
   'external-checkpoint-mismatch': 'invalid',

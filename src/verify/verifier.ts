@@ -6,21 +6,23 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { MerkleMode } from '../core/enums.ts';
-import type { HashVariant } from '../integrity/event-hash.ts';
+import { VcpConfigError } from '../core/errors.ts';
 import { keyId, loadPublicKey, type PublicKeyInput } from '../integrity/keys.ts';
 import { type EventView, viewEvent } from '../integrity/normalize.ts';
+import { parseLossless } from '../integrity/python-json.ts';
 import type { TimestampTrust } from '../integrity/tsa-token.ts';
 import { checkAnchor, type ExternalAnchor } from './checks/anchor.ts';
 import { ChainCheck } from './checks/chain.ts';
 import { type Coverage, checkCheckpointNote } from './checks/checkpoint.ts';
 import { checkCompleteness } from './checks/completeness.ts';
-import { checkEventHash } from './checks/event-hash.ts';
+import { checkEventHash, matchingProfile } from './checks/event-hash.ts';
 import { checkFreshness, type ExternalCheckpoint } from './checks/freshness.ts';
 import { checkSchema } from './checks/schema.ts';
 import { SignatureCheck } from './checks/signature.ts';
 import { classifyLine } from './classify.ts';
 import { type Finding, finding } from './findings.ts';
 import type { InputLine } from './line-reader.ts';
+import { PROFILE_NAMES, PROFILES, type Profile, profileByName } from './profiles.ts';
 import {
   countFindings,
   type EventSummary,
@@ -43,8 +45,11 @@ export interface VerifyOptions {
   anchors?: unknown[];
   /** Trusted checkpoints obtained out of band (freshness). */
   externalCheckpoints?: ExternalCheckpoint[];
-  /** Hashing convention (default `vcp-1.1`). */
-  hashVariant?: HashVariant;
+  /**
+   * Hashing and field convention (see `profiles.ts`); default: detected from
+   * the first event (the first profile of its form its hash matches), and named in the report.
+   */
+  profile?: string;
   /** Tree mode of segments whose metadata does not say (default `rfc6962`). */
   merkleMode?: MerkleMode;
   /** Trust for RFC 3161 tokens (`--tsa-cert`). Without it tokens are unchecked. */
@@ -75,6 +80,7 @@ export class Verifier {
   #anchors = 0;
   #checkpoints = 0;
   #foreignNoted = false;
+  #profile: Profile | undefined;
   readonly #external: ExternalCheckpoint[] = [];
   readonly #summaries: EventSummary[] = [];
   #summariesOmitted = 0;
@@ -109,6 +115,7 @@ export class Verifier {
         return;
       case 'checkpoint':
         this.#checkpoints++;
+        this.#current().signed++;
         this.#current().checkpoints.push({ line: input.line, value: rec.note });
         return;
       case 'anchor':
@@ -116,8 +123,13 @@ export class Verifier {
         this.#current().anchors.push({ line: input.line, value: rec.value });
         return;
       case 'event':
-        this.#event(rec.value, input.line);
+        this.#event(rec.value, input.line, input.text);
     }
+  }
+
+  /** Add a finding made outside the line checks (e.g. about an evidence pack's files). */
+  addFinding(f: Finding): void {
+    this.#findings.push(f);
   }
 
   /** Add a trusted checkpoint obtained out of band (e.g. fetched once the export's size is known). */
@@ -157,7 +169,29 @@ export class Verifier {
     this.#segments.push(seg);
   }
 
-  #event(event: Record<string, unknown>, line: number): void {
+  /** The profile of this input: fixed by `--profile`, else detected from its first event. */
+  #profileFor(view: EventView, event: Record<string, unknown>, text: string): Profile {
+    if (this.#profile) return this.#profile;
+    const named = this.#opts.profile;
+    if (named) {
+      const p = profileByName(named);
+      if (!p) throw new VcpConfigError(`unknown profile "${named}"; use one of ${PROFILE_NAMES.join(', ')}`);
+      this.#profile = p;
+      return p;
+    }
+    // Detected from the data, fixed at the first event some profile's hash matches; until then (an edited
+    // first event) the first profile of the event's form that finds a hash in it judges the event.
+    const lossless = parseLossless(text) as Record<string, unknown>;
+    const match = matchingProfile(view, lossless);
+    if (match) {
+      this.#profile = match;
+      return match;
+    }
+    const ofForm = PROFILES.filter((p) => p.form === view.form);
+    return ofForm.find((p) => typeof p.facts(view, lossless).claimedHash === 'string') ?? ofForm[0]!;
+  }
+
+  #event(event: Record<string, unknown>, line: number, text: string): void {
     this.#events++;
     const view = viewEvent(event)!;
     const id = typeof view.header.event_id === 'string' ? view.header.event_id : undefined;
@@ -184,16 +218,20 @@ export class Verifier {
         out.push(finding('duplicate-event-id', `event_id ${id} already appears at line ${first}`, where));
       else this.#ids.set(id, line);
     }
-    const { hash, findings: hashFindings } = checkEventHash(view, this.#opts.hashVariant ?? 'vcp-1.1', where);
+    const profile = this.#profileFor(view, event, text);
+    const raw = profile.lossless ? (parseLossless(text) as Record<string, unknown>) : event;
+    const facts = profile.facts(view, raw);
+    const { hash, findings: hashFindings } = checkEventHash(profile, view, raw, facts, where);
     this.#pass('event_hash', hashFindings);
     out.push(...hashFindings);
-    const sec = view.security ?? {};
-    const chain = this.#chain.push(sec.prev_hash, hash, where);
+    const chain = this.#chain.push(facts.prevHash, hash, where);
     out.push(...chain);
-    const sig = this.#signatures.push(sec, hash, where);
-    if (sec.signature !== undefined) this.#pass('signature', sig);
+    const sig = this.#signatures.push(facts.signature, facts.keyId, hash, where);
     out.push(...sig);
     const seg = this.#current();
+    const sec = facts.placement;
+    if (facts.signature !== undefined) seg.signed++;
+    if (this.#opts.merkleMode === undefined) seg.adoptMode(profile.merkleMode);
     const leaf = seg.addLeaf(hash, sec, where);
     this.#pass('inclusion', leaf);
     out.push(...leaf);
@@ -223,6 +261,7 @@ export class Verifier {
     this.#add(this.#chain.finish());
     this.#checks.chain.passed = this.#chain.linked;
     this.#add(this.#signatures.finish());
+    this.#checks.signature.passed = this.#signatures.trustedSigned;
     for (const a of opts.anchors ?? []) {
       this.#anchors++;
       const p = (a as { partition?: unknown } | null)?.partition;
@@ -327,7 +366,7 @@ export class Verifier {
       verdict,
       exit_code: exitCodeOf(verdict),
       summary: summarize(verdict, logs, this.#findings),
-      hash_variant: opts.hashVariant ?? 'vcp-1.1',
+      profile: describeProfile(this.#profile ?? profileByName(opts.profile ?? 'vcp-1.1') ?? PROFILES[0]!),
       trusted_keys: [...this.#keys.keys()],
       input: {
         lines: this.#lines,
@@ -404,6 +443,15 @@ function statementOf(
   if (treeSize !== undefined) st.tree_size = treeSize;
   if (coverage?.signedAt) st.signed_at = coverage.signedAt;
   return st;
+}
+
+function describeProfile(p: Profile): VerificationReport['profile'] {
+  return {
+    name: p.name,
+    producer: p.producer,
+    merkle_mode: p.merkleMode,
+    ...(p.weaker ? { weaker_than_rfc8785: p.weaker } : {}),
+  };
 }
 
 /** Verify records held in memory (events, anchors, metadata and checkpoint lines as objects or JSON text). */

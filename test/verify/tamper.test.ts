@@ -134,7 +134,7 @@ const variants: Variant[] = [
     expect: 'INVALID',
   },
   {
-    name: 'unsigned events: anchors and checkpoint deleted, price changed and rehashed',
+    name: 'unsigned events: anchors and checkpoint deleted, price changed and rehashed (nothing signed is left)',
     build: { eventSigner: null },
     edit: (x) =>
       mapEvent(
@@ -148,7 +148,7 @@ const variants: Variant[] = [
         },
       ),
     expect: 'UNPROVEN',
-    code: 'no-checkpoint',
+    code: 'unauthenticated',
   },
   {
     name: 'unsigned events: price changed and rehashed, checkpoint kept',

@@ -6,12 +6,15 @@
  * (`--tsa-cert`). A token that cannot be checked is said to be unchecked.
  */
 import type { KeyObject } from 'node:crypto';
+import { keyId } from '../../integrity/keys.ts';
 import { verifySignature } from '../../integrity/sign.ts';
 import { type TimestampTrust, verifyTimestampToken } from '../../integrity/tsa-token.ts';
 import { type Finding, finding } from '../findings.ts';
+import { decodeSignatureText } from '../profiles.ts';
 import type { Segment } from '../segment.ts';
 import { SEVERITY } from '../verdict.ts';
 import { type Coverage, checkCheckpointNote, checkRootAt } from './checkpoint.ts';
+import { candidateKeys } from './signature.ts';
 
 const HEX64_RE = /^[0-9a-f]{64}$/;
 
@@ -85,17 +88,22 @@ export async function checkAnchor(
   // Signature by a trusted key.
   let coverage: Coverage | undefined;
   const kid = typeof r.signing_key_id === 'string' ? r.signing_key_id : undefined;
-  const key = kid ? keys.get(kid) : undefined;
-  if (keys.size > 0) {
-    if (!key)
+  // An unsigned anchor (another producer's batch or local anchor) binds nothing; its root is still checked.
+  if (keys.size > 0 && r.signature !== undefined && r.signature !== null) {
+    const candidates = candidateKeys(keys, kid);
+    const sig = decodeSignatureText(r.signature)?.toString('base64');
+    const key = sig ? candidates.find((k) => verifySignature(root, sig, k)) : undefined;
+    if (key)
+      coverage = { treeSize: size, via: 'anchor', line, keyId: keyId(key) }; // anchored_at is not signed: a time comes only from the anchor's signed checkpoint
+    else if (candidates.length === 0)
       out.push(
         finding(
           'anchor-untrusted',
-          `anchor ${anchorId ?? '?'} is signed by key ${kid ?? '(none)'}, which is not trusted`,
+          `anchor ${anchorId ?? '?'} is signed by key ${kid}, which is not trusted`,
           named,
         ),
       );
-    else if (!verifySignature(root, r.signature, key))
+    else if (kid !== undefined && keys.has(kid))
       out.push(
         finding(
           'anchor-signature-invalid',
@@ -104,12 +112,7 @@ export async function checkAnchor(
         ),
       );
     else
-      coverage = {
-        treeSize: size,
-        via: 'anchor',
-        line,
-        keyId: kid as string, // anchored_at is not signed: a time is shown only from the anchor's signed checkpoint
-      };
+      out.push(finding('anchor-untrusted', `anchor ${anchorId ?? '?'} is signed by no trusted key`, named));
   }
   if (r.checkpoint !== undefined) {
     const c = checkCheckpointNote(seg, r.checkpoint, line, keys, { treeSize: size, rootHex: root });
@@ -154,6 +157,14 @@ export async function checkAnchor(
     (t): t is Record<string, unknown> => !!t && typeof t === 'object',
   );
   for (const t of targets) {
+    if (t.type !== 'TSA' && t.type !== 'LOCAL_FILE' && typeof t.type === 'string')
+      out.push(
+        finding(
+          'external-proof-unchecked',
+          `anchor ${anchorId ?? '?'} names a ${t.type} anchor${t.identifier ? ` (${String(t.identifier)})` : ''}, but no proof in the input can be checked offline (only RFC 3161 tokens can)`,
+          named,
+        ),
+      );
     if (t.type !== 'TSA' || typeof t.proof !== 'string' || t.proof === '') continue;
     if (!tsaTrust) {
       out.push(

@@ -46,6 +46,19 @@ export function checkCompleteness(
       );
   }
   if (seg.size === 0) return out;
+  const signedAnchor = seg.anchors.some(
+    (a) => (a.value as { signature?: unknown } | null)?.signature != null,
+  );
+  if (seg.signed === 0 && !signedAnchor) {
+    out.push(
+      finding(
+        'unauthenticated',
+        `nothing in ${seg.origin} is signed: its hashes, chain and roots can only be consistent, not authenticated (consistent but unauthenticated)`,
+        where,
+      ),
+    );
+    return out;
+  }
   const covered = coverage?.treeSize ?? 0;
   if (policy.trustedKeys > 0 && covered < end) {
     const from = Math.max(covered, seg.from);

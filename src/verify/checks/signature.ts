@@ -1,57 +1,71 @@
 /**
- * Per-event Ed25519 signatures over the raw EventHash bytes. An event signed
- * by a trusted key proves nothing about completeness on its own (a
- * checkpoint does that), but a bad signature is a change, and an unsigned or
- * foreign-signed event among events a trusted key signed is an insertion.
+ * Per-event Ed25519 signatures over the raw EventHash bytes (base64 or hex,
+ * as producers write them). An event signed by a trusted key proves nothing
+ * about completeness on its own (a checkpoint does that), but a bad
+ * signature is a change, and an unsigned or foreign-signed event among
+ * events a trusted key signed is an insertion.
  */
 import type { KeyObject } from 'node:crypto';
 import { verifySignature } from '../../integrity/sign.ts';
 import { type Finding, finding } from '../findings.ts';
+import { decodeSignatureText } from '../profiles.ts';
+
+const OUR_KEY_ID = /^[0-9a-f]{32}$/;
+type Where = { line: number; event_id?: string };
+
+/** The trusted key a signature names: ours by fingerprint; other producers' ids (or none) try every trusted key. */
+export function candidateKeys(keys: Map<string, KeyObject>, keyId: string | undefined): KeyObject[] {
+  if (keyId !== undefined && keys.has(keyId)) return [keys.get(keyId)!];
+  if (keyId !== undefined && OUR_KEY_ID.test(keyId)) return [];
+  return [...keys.values()];
+}
 
 /** Stateful: unsigned events are judged once it is known whether others were signed. */
 export class SignatureCheck {
   readonly #keys: Map<string, KeyObject>;
   trustedSigned = 0;
-  #notTrusted: { where: { line: number; event_id?: string }; why: string }[] = [];
+  #notTrusted: { where: Where; why: string }[] = [];
+  #overflow = 0;
 
   constructor(keys: Map<string, KeyObject>) {
     this.#keys = keys;
   }
 
-  push(
-    security: Record<string, unknown>,
-    hash: string | undefined,
-    where: { line: number; event_id?: string },
-  ): Finding[] {
-    const sig = security.signature;
-    if (sig === undefined) {
+  push(signature: unknown, keyId: string | undefined, hash: string | undefined, where: Where): Finding[] {
+    if (signature === undefined) {
       this.#remember(where, 'is not signed');
       return [];
     }
-    const kid = typeof security.signing_key_id === 'string' ? security.signing_key_id : undefined;
-    const key = kid ? this.#keys.get(kid) : undefined;
-    if (!key) {
-      this.#remember(where, `is signed by key ${kid ?? '(no signing_key_id)'}, which is not trusted`);
+    const bytes = decodeSignatureText(signature);
+    if (!bytes)
+      return [finding('signature-invalid', 'the signature is neither 64 bytes of base64 nor of hex', where)];
+    const candidates = candidateKeys(this.#keys, keyId);
+    if (candidates.length === 0) {
+      this.#remember(where, `is signed by key ${keyId ?? '(unnamed)'}, which is not trusted`);
       return [];
     }
-    if (!hash || !verifySignature(hash, sig, key))
+    const b64 = bytes.toString('base64');
+    if (hash && candidates.some((k) => verifySignature(hash, b64, k))) {
+      this.trustedSigned++;
+      return [];
+    }
+    if (keyId !== undefined && this.#keys.has(keyId))
       return [
         finding(
           'signature-invalid',
-          `the Ed25519 signature by trusted key ${kid} does not verify over event_hash`,
+          `the Ed25519 signature by trusted key ${keyId} does not verify over the event hash`,
           where,
         ),
       ];
-    this.trustedSigned++;
+    this.#remember(where, `is signed${keyId ? ` (key id ${keyId})` : ''} by no trusted key`);
     return [];
   }
 
-  #remember(where: { line: number; event_id?: string }, why: string): void {
+  #remember(where: Where, why: string): void {
     // Only the first few are kept for the report; the count is what matters.
     if (this.#notTrusted.length < 1000) this.#notTrusted.push({ where, why });
     else this.#overflow++;
   }
-  #overflow = 0;
 
   /** Unsigned or foreign-signed events, judged against the rest. */
   finish(): Finding[] {
