@@ -444,6 +444,30 @@ describe('the anchors file under the same rule', () => {
   });
 });
 
+describe('the anchors file, newest record', () => {
+  it('a newest anchor record whose newline flipped is refused, not dropped as torn (it would lower the anchored size)', async () => {
+    const { d } = await populated(6);
+    const path = join(d, 'anchors.log');
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1]! ^= 0x01;
+    writeFileSync(path, bytes);
+    const err = await startSidecar({ config: testConfig(d, FLAGS), log: () => {} }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/anchors\.log is corrupt at byte offset 0 \(incomplete record/);
+  });
+
+  it('an anchor record cut short by a crash (putAnchor never resolved) is dropped as torn', async () => {
+    const { d } = await populated(6);
+    const path = join(d, 'anchors.log');
+    writeFileSync(
+      path,
+      Buffer.concat([readFileSync(path), Buffer.from('0123abcd {"anchor_id":"x","tree_si')]),
+    );
+    const s = await start(d);
+    expect(s.context.tree.anchoredSize).toBe(6);
+    expect(s.recovery.join('\n')).toMatch(/anchors\.log: dropped a torn tail/);
+  });
+});
+
 describe('the file store directly', () => {
   it('opens a folder with an unanchored torn tail and reports it, changing nothing else', async () => {
     const d = folder();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { VcpIoError } from '../../../core/errors.ts';
 import type { AnchorRecord } from '../../../core/types.ts';
 import { decodeRecords } from './record.ts';
+import { tornShapedTail } from './segment-check.ts';
 
 /** What {@link readAnchorLog} found. */
 export interface AnchorLog {
@@ -70,7 +71,7 @@ export async function readAnchorLog(path: string): Promise<AnchorLog> {
   const out: AnchorLog = { anchors, bytes: buf.length, exists };
   if (result.problem) {
     const tail = buf.subarray(result.validEnd);
-    const tornShaped = result.validAfterProblem === 0 && (tail.at(-1) !== 0x0a || tail.includes(0));
+    const tornShaped = result.validAfterProblem === 0 && tornShapedTail(tail, result.validEnd);
     if (!tornShaped) {
       throw new VcpIoError(
         `${path} is corrupt at byte offset ${result.validEnd} (${result.problem}` +

@@ -4,8 +4,8 @@
  *
  * A crash can only tear the group being written, which was never
  * acknowledged. What it leaves at the end of the newest segment is a record
- * cut short (no final newline) or a block the file system extended but never
- * filled (zero bytes), with nothing valid after it, and never at a leaf index
+ * cut short (no final newline) or a page the file system extended but never
+ * filled (zero bytes up to a page boundary), with nothing valid after it, and never at a leaf index
  * that an anchor already covers. Anything else — a complete record with a
  * wrong checksum, checksum-valid records after a bad one, damage in an older
  * segment, damage below the anchored size — is corruption (bit rot, a bad
@@ -146,16 +146,23 @@ export function checkSegment(
       leaf,
       bytes: tail.length,
       validAfter,
-      tornShaped:
-        validAfter.length === 0 &&
-        (tail.at(-1) !== NL || unwrittenPage(tail, at)) &&
-        !completeButNewline(tail),
+      tornShaped: validAfter.length === 0 && tornShapedTail(tail, at),
     };
     const guess = looseHead(buf.subarray(at, end));
     if (guess) damage.damagedHead = guess;
     return { validEnd: at, count: leaf - firstLeaf, damage };
   }
   return { validEnd: at, count: leaf - firstLeaf };
+}
+
+/**
+ * Whether the bytes from the first bad record to the end of a log file look
+ * like what a crash leaves (the caller checks that no valid record follows):
+ * cut short (no final newline, and not a whole record whose newline alone
+ * is damaged), or ending in a newline after a page that was never written.
+ */
+export function tornShapedTail(tail: Buffer, fileOffset: number): boolean {
+  return (tail.at(-1) !== NL || unwrittenPage(tail, fileOffset)) && !completeButNewline(tail);
 }
 
 /** Page size the zero-fill rule assumes (the smallest common one; larger pages are multiples). */
