@@ -131,10 +131,7 @@ async function sidecarOutput(): Promise<void> {
     expect(r.status).toBe(200);
     proofs.push(r.body as SidecarProof);
   }
-  const keys = [
-    loadPublicKey(signer.exportPublicKey('pem')),
-    sidecar.context.signer.exportPublicKey('pem'),
-  ].map((k) => loadPublicKey(k));
+  const keys = [signer, sidecar.context.signer].map((k) => loadPublicKey(k.exportPublicKey('pem')));
   outputs.set('sidecar', {
     out: { name: 'sidecar', events: eventsOf(lines), chained: true, keys, proofs },
     lines,
@@ -256,17 +253,20 @@ for (const c of GUIDE_CASES) {
 }
 
 describe('HCH-020 tamper detection, as the verifier sees it', () => {
-  it.each(PRODUCERS)('%s: the output verifies; with one header field edited it is INVALID', async (p) => {
-    const { out, lines } = output(p);
-    const options = { publicKeys: out.keys, allowLocalAnchors: true };
-    const clean = await verifyRecords(lines, options);
-    expect(clean.verdict, JSON.stringify(clean.findings.slice(0, 3))).not.toBe('INVALID');
-    const k = lines.findIndex((l) => l.startsWith('{"header"'));
-    const e = JSON.parse(lines[k]!) as VcpEvent;
-    e.header.symbol = 'TAMPERED';
-    const edited = lines.with(k, JSON.stringify(e));
-    expect((await verifyRecords(edited, options)).verdict).toBe('INVALID');
-  });
+  it.each(PRODUCERS)(
+    '%s: the output is PROVEN (local anchors allowed); with one header field edited, INVALID',
+    async (p) => {
+      const { out, lines } = output(p);
+      const options = { publicKeys: out.keys, allowLocalAnchors: true };
+      const clean = await verifyRecords(lines, options);
+      expect(clean.verdict, JSON.stringify(clean.findings.slice(0, 3))).toBe('PROVEN');
+      const k = lines.findIndex((l) => l.startsWith('{"header"'));
+      const e = JSON.parse(lines[k]!) as VcpEvent;
+      e.header.symbol = 'TAMPERED';
+      const edited = lines.with(k, JSON.stringify(e));
+      expect((await verifyRecords(edited, options)).verdict).toBe('INVALID');
+    },
+  );
 });
 
 describe('the cases catch what they are for (edited copies of the sidecar’s output)', () => {
