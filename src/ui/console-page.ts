@@ -35,7 +35,8 @@ export function consolePage(config: ConsoleConfig): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(CONSOLE_CSP)}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(CONSOLE_CSP.replace(/; frame-ancestors [^;]*/, ''))}">
+<link rel="icon" href="data:,">
 <title>VCP audit console</title>
 <link rel="stylesheet" href="/console/app.css">
 <script type="application/json" id="vcp-console-config">${jsonForHtml(config)}</script>
