@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { verifyAnchorSignature } from '../../src/integrity/anchor-record.ts';
+import { sidecarOrigin } from '../../src/integrity/export-meta.ts';
 import { verifyInclusion } from '../../src/integrity/merkle/index.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
 import { generateSigningKey } from '../../src/integrity/sign.ts';
@@ -140,7 +141,7 @@ describe('a record of the events topic', () => {
       [value('{"header":'), 'validation', /json/],
       [Buffer.from([0xff, 0xfe, 0x00]), 'validation', /utf8/],
       [value('{"a":1,"a":2}'), 'validation', /duplicate-key/],
-      [value('{"__proto__":{"x":1}}'), 'validation', /header/],
+      [value('{"__proto__":{"x":1}}'), 'validation', /__proto__/],
       [value(`${'['.repeat(5000)}${']'.repeat(5000)}`), 'validation', /depth|non-empty|json/],
       [value({ ...e, security: { ...e.security, event_hash: 'ab'.repeat(32) } }), 'validation', /event-hash/],
       [value({ ...e, header: { ...e.header, event_id: 'not-a-uuid' } }), 'validation', /event_id/],
@@ -354,7 +355,7 @@ describe('partition worker', () => {
       vcp_export: {
         format: 'vcp-export',
         version: 2,
-        origin: 'p3',
+        origin: sidecarOrigin(signer.keyId, 3),
         merkle_mode: 'rfc6962',
         from: 0,
         partition: 3,

@@ -137,13 +137,16 @@ describe('crash safety (SIGKILL under load)', () => {
       const file = join(t.dir, 'export.jsonl');
       writeFileSync(file, await (await fetch(`${child.url}/vcp/export`)).text());
       const out: string[] = [];
-      const code = await verifyCommand([file, '--pubkey', join(t.dir, 'signing.pub')], {
-        out: (s) => out.push(s),
-        err: (s) => out.push(s),
-        errIsTty: false,
-        env: {},
-        cwd: t.dir,
-      });
+      const code = await verifyCommand(
+        [file, '--pubkey', join(t.dir, 'signing.pub'), '--insecure-allow-local-anchors'],
+        {
+          out: (s) => out.push(s),
+          err: (s) => out.push(s),
+          errIsTty: false,
+          env: {},
+          cwd: t.dir,
+        },
+      );
       expect(code, out.join('')).toBe(0);
 
       // A graceful stop ends with exit code 0.
