@@ -68,6 +68,18 @@ describe('HCH-003 (v1.0 hash) on the guide’s example events', () => {
     expect(computeEventHash(parts, { prevHash: GENESIS_HASH })).toBe(computeEventHash(parts));
   });
 
+  it('refuses a malformed prev_hash or an unknown algorithm, naming the field', () => {
+    const parts = { header: { a: 1 }, payload: {} };
+    for (const prevHash of ['', 'zz', 'AB'.repeat(32), `${GENESIS_HASH}0`]) {
+      expect(() => computeEventHashVariant('vcp-1.0-sdk', parts, { prevHash })).toThrow(
+        /prevHash must be 64 lowercase hex/,
+      );
+    }
+    expect(() => computeEventHashVariant('vcp-1.0-sdk', parts, { algo: 'MD5' as never })).toThrow(
+      /algo: unsupported/,
+    );
+  });
+
   it('SHA3_256 takes the 0x01 prefix byte', () => {
     const c = expected.sha3_256;
     const parts = { header: c.header, payload: c.payload };
