@@ -51,9 +51,12 @@ function timeParam(params: URLSearchParams, name: string): bigint | undefined {
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
   if (raw.length > 40) throw bad(name, 'time', 'an ISO 8601 time (at most 40 characters)');
-  const ms = Date.parse(raw);
+  // Date.parse keeps milliseconds only: the fraction is read to the nanosecond, as events are stamped.
+  const frac = /\.(\d+)/.exec(raw);
+  if (frac && frac[1]!.length > 9) throw bad(name, 'time', 'at most 9 fraction digits');
+  const ms = Date.parse(frac ? raw.replace(frac[0], '') : raw);
   if (Number.isNaN(ms)) throw bad(name, 'time', `"${raw}" is not an ISO 8601 time`);
-  return BigInt(ms) * 1_000_000n;
+  return BigInt(ms) * 1_000_000n + BigInt((frac?.[1] ?? '').padEnd(9, '0'));
 }
 
 /** Parse and bound the query; 400 naming the parameter otherwise. */
