@@ -82,6 +82,12 @@ export interface InstrumentStats {
   recorderErrors: number;
   /** Extractors that threw or returned something other than an object. */
   extractorErrors: number;
+  /**
+   * `ERR_*` events not recorded because the same error object was already
+   * recorded in the same trace (an inner decorated call, or the decorator
+   * before the HTTP middleware): one failure, one ERR event.
+   */
+  duplicateErrorsSkipped: number;
 }
 
 interface SharedConfig {
@@ -94,7 +100,7 @@ interface SharedConfig {
   warnedRecorderError: boolean;
 }
 
-const CONFIG_VERSION = 1;
+const CONFIG_VERSION = 2; // 2: stats.duplicateErrorsSkipped
 const GLOBAL_KEY = Symbol.for('vcp-instrument.instrument-config');
 
 function freshShared(): SharedConfig {
@@ -108,7 +114,7 @@ function freshShared(): SharedConfig {
   return {
     version: CONFIG_VERSION,
     config,
-    stats: { unrecorded: 0, recorderErrors: 0, extractorErrors: 0 },
+    stats: { unrecorded: 0, recorderErrors: 0, extractorErrors: 0, duplicateErrorsSkipped: 0 },
     redactTerms: redactTermsOf(config),
     warnedNoRecorder: false,
     warnedRecorderError: false,

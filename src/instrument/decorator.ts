@@ -23,7 +23,10 @@
  *    queues it; sealing happens off the caller's path).
  * 5. On throw/reject: record an `ERR_*` event (mapped from the error, or
  *    `options.errorType`) with `error_details`, then rethrow the original
- *    error object untouched.
+ *    error object untouched. One failure, one ERR event: an error object
+ *    already recorded in this trace (by an inner decorated call) is not
+ *    recorded again, and the Express/Koa middleware links to that event
+ *    instead of recording its own (recorded-errors.ts).
  *
  * Calling `super.method()` from a decorated override logs once, not twice:
  * a decorated method that overrides another decorated method marks the call
@@ -59,6 +62,7 @@ import {
   type VcpComponentOptions,
   type VcpMethodRecord,
 } from './metadata.ts';
+import { noteRecordedError, recordedErrorEventId } from './recorded-errors.ts';
 import { summarizeArgs, summarizeValue } from './summary.ts';
 
 /** What an extractor learns about the call besides its arguments and result. */
@@ -271,15 +275,16 @@ function safeRecord(
   payload: VcpPayload,
   options: RecordOptions | undefined,
   store: TraceStore | undefined,
-): void {
+): string | undefined {
   let id: string | undefined;
   try {
     id = options === undefined ? recorder.record(type, payload) : recorder.record(type, payload, options);
   } catch (error) {
     noteRecorderError(error);
-    return;
+    return undefined;
   }
   if (id !== undefined && store) store.lastEventId = id;
+  return id;
 }
 
 function noteExtractorError(recorder: VcpRecorder): void {
@@ -524,6 +529,11 @@ function recordFailure(
   durationNs: number,
 ): void {
   if (!spec.logErrors) return;
+  // One failure, one ERR event: an inner decorated call already recorded this error in this trace.
+  if (recordedErrorEventId(error, store?.traceId) !== undefined) {
+    shared.stats.duplicateErrorsSkipped++;
+    return;
+  }
   try {
     const className = classNameOf(spec, ctorOf(spec, self));
     const type = errorTypeFor(spec, error);
@@ -555,7 +565,14 @@ function recordFailure(
       }
     }
     payload ??= { error_details: details, call: callSummary(spec, className, args, durationNs, undefined) };
-    safeRecord(recorder, type, payload, recordOptions(spec, comp, args, undefined, recorder), store);
+    const id = safeRecord(
+      recorder,
+      type,
+      payload,
+      recordOptions(spec, comp, args, undefined, recorder),
+      store,
+    );
+    if (id !== undefined) noteRecordedError(error, store?.traceId, id);
   } catch (e) {
     noteRecorderError(e);
   }

@@ -38,6 +38,7 @@ import { uuidv7 } from '../core/uuidv7.ts';
 import type { RecordOptions, VcpRecorder } from '../recorder/types.ts';
 import { noteRecorderError, shared } from './configure.ts';
 import { buildErrorDetails, errorCodeOf, errorMessageOf, mapErrorToEventType } from './error-mapping.ts';
+import { recordedErrorEventId } from './recorded-errors.ts';
 
 /** What a route mapping learns about the request besides the framework's own objects. */
 export interface RouteInfo {
@@ -401,6 +402,16 @@ export interface HttpCaptureOptions<A extends unknown[]> {
   echoTraceHeader?: boolean;
   /** `affected_component` of `ERR_*` events (default `'express'` / `'koa'`). */
   component?: string;
+  /**
+   * A thrown error that a `@VcpLogged` method already recorded as an `ERR_*`
+   * event in this request's trace. `'link'` (default): one failure, one ERR
+   * event — the middleware records no second one; the decorator's event, on
+   * the request's trace id, is the request's error (counted in
+   * `getInstrumentStats().duplicateErrorsSkipped`). `'record'`: also record
+   * the middleware's own `ERR_*` event (HTTP status, method, route) with the
+   * decorator's event as its `correlated_event_id`; error counts then see two.
+   */
+  errorAlreadyRecorded?: 'link' | 'record';
 }
 
 /**
@@ -484,13 +495,14 @@ export class HttpCapture<A extends unknown[]> {
   readonly #classify: HttpErrorClassifier | undefined;
   readonly #abort: Required<ClientAbortOptions> | undefined;
   readonly #component: string;
+  readonly #recordDuplicates: boolean;
 
   /** Validates the options; throws {@link VcpConfigError} at start-up, never per request. */
   constructor(options: HttpCaptureOptions<A>, defaultComponent: string) {
     if (typeof options !== 'object' || options === null) {
       throw new VcpConfigError(`${defaultComponent} middleware: options must be an object`);
     }
-    const { recorder, routes, errorEventType, clientAbort, component } = options;
+    const { recorder, routes, errorEventType, clientAbort, component, errorAlreadyRecorded } = options;
     if (recorder !== undefined && (typeof recorder !== 'object' || typeof recorder?.record !== 'function')) {
       throw new VcpConfigError('`recorder` must have a record() method (see createRecorder)');
     }
@@ -515,6 +527,15 @@ export class HttpCapture<A extends unknown[]> {
     if (component !== undefined && (typeof component !== 'string' || component === '')) {
       throw new VcpConfigError('`component` must be a non-empty string');
     }
+    if (
+      errorAlreadyRecorded !== undefined &&
+      errorAlreadyRecorded !== 'link' &&
+      errorAlreadyRecorded !== 'record'
+    ) {
+      throw new VcpConfigError(
+        `\`errorAlreadyRecorded\` must be 'link' or 'record', got ${JSON.stringify(String(errorAlreadyRecorded))}`,
+      );
+    }
     this.table = routes === undefined ? undefined : new RouteTable(routes);
     this.echo = options.echoTraceHeader !== false;
     this.#recorder = recorder;
@@ -525,6 +546,7 @@ export class HttpCapture<A extends unknown[]> {
         ? undefined
         : { eventType: clientAbort?.eventType ?? 'ERR_CONN', severity: clientAbort?.severity ?? 'WARNING' };
     this.#component = component ?? defaultComponent;
+    this.#recordDuplicates = errorAlreadyRecorded === 'record';
   }
 
   /** The trace id for a request: a valid incoming one (when trusted), else a new UUIDv7. */
@@ -577,8 +599,13 @@ export class HttpCapture<A extends unknown[]> {
     };
 
     let errType: ErrorEventType | false;
+    // The decorator's ERR event for this very error, in this trace (recorded-errors.ts).
+    const recordedAs = state.thrown ? recordedErrorEventId(state.error, state.store.traceId) : undefined;
     if (aborted && !state.thrown) {
       errType = this.#abort ? this.#abort.eventType : false;
+    } else if (recordedAs !== undefined && !this.#recordDuplicates) {
+      shared.stats.duplicateErrorsSkipped++;
+      errType = false;
     } else {
       errType = this.#classifyOutcome(outcome);
     }
@@ -597,8 +624,12 @@ export class HttpCapture<A extends unknown[]> {
     // The listener may run in no trace, or in another request's (emitters keep the context of
     // whoever triggered them): record inside this request's own store, so extractors see its
     // trace and the recorder's `lastEventId` bookkeeping lands on the right request.
-    if (traceStorage.getStore() === state.store) this.#record(recorder, state, outcome, mapped, errType);
-    else traceStorage.run(state.store, () => this.#record(recorder, state, outcome, mapped, errType));
+    if (traceStorage.getStore() === state.store)
+      this.#record(recorder, state, outcome, mapped, errType, recordedAs);
+    else
+      traceStorage.run(state.store, () =>
+        this.#record(recorder, state, outcome, mapped, errType, recordedAs),
+      );
   }
 
   #record(
@@ -607,11 +638,17 @@ export class HttpCapture<A extends unknown[]> {
     outcome: HttpOutcome,
     match: RouteMatch<A> | undefined,
     errType: ErrorEventType | false,
+    recordedAs: string | undefined,
   ): void {
     let mappedId: string | undefined;
     if (match) mappedId = this.#recordMapped(recorder, state, match, outcome.status ?? 0);
     if (errType !== false) {
-      const details = this.#errorDetails(errType, outcome, state, mappedId ?? state.store.lastEventId);
+      const details = this.#errorDetails(
+        errType,
+        outcome,
+        state,
+        recordedAs ?? mappedId ?? state.store.lastEventId,
+      );
       safeRecord(
         recorder,
         errType,
