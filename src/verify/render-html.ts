@@ -264,7 +264,10 @@ function timelineData(r: VerificationReport): unknown {
     byLine[f.line] = list;
     if (list.length < 5) list.push([SEVERITY[f.code], f.code, f.message]);
   }
+  // Leaves below this size (per origin) are bound to a trusted signature.
+  const covered = origins.map((o) => r.logs.find((l) => l.origin === o)?.proven_up_to?.treeSize ?? 0);
   return {
+    covered,
     cols: [
       'line',
       'leaf',

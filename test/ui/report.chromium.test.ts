@@ -58,6 +58,7 @@ describe.skipIf(!HAS_CHROMIUM)('HTML report in Chromium', () => {
     expect(await page.locator('figure.coverage rect.untrusted').count()).toBe(0);
     expect(await page.locator('section.trace').count()).toBe(fx.traces.length);
     expect(await page.locator('.timeline li.failed').count()).toBe(0);
+    expect(await page.locator('.timeline .mark.ok').count()).toBe(fx.events.length);
     // The hostile order id is shown as text, and ran nothing.
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await page.locator('#trace-filter').fill('script');
@@ -96,6 +97,18 @@ describe.skipIf(!HAS_CHROMIUM)('HTML report in Chromium', () => {
     expect(seen.errors).toEqual([]);
     await failed.scrollIntoViewIfNeeded();
     await screenshot(page, 'report-tampered');
+    await page.close();
+  });
+
+  it('an export cut after its last anchor: UNPROVEN, the uncovered tail drawn and its events marked "?"', async () => {
+    const { r, page, seen } = await report('cut', lines.slice(0, -1));
+    expect(r.code).toBe(3);
+    await expect(page.locator('#verdict h1').textContent()).resolves.toContain('UNPROVEN');
+    expect(await page.locator('figure.coverage rect.gap').count()).toBe(1);
+    // The last order flow (4 events) came after the last anchor.
+    expect(await page.locator('.timeline .mark.warn').count()).toBe(4);
+    expect(seen.errors).toEqual([]);
+    await screenshot(page, 'report-unproven');
     await page.close();
   });
 });

@@ -8,6 +8,8 @@
 interface Data {
   cols: string[];
   origins: string[];
+  /** Per origin: leaves below this are bound to a trusted signature. */
+  covered: number[];
   rows: [number, number, number, string, string, string, string, string, string][];
   findings: Record<string, [string, string, string][]>;
 }
@@ -89,10 +91,21 @@ function start(): void {
     for (const r of t.rows.slice(0, limit)) {
       const [line, leaf, origin, id, , type, time, symbol, trade] = r;
       const problems = data.findings[String(line)];
-      const li = el('li', problems ? 'failed' : '');
+      // ✗ an invalid finding at this line; ? not bound to a trusted signature; ✓ bound and nothing found.
+      const bound = leaf < (data.covered[origin] ?? 0);
+      const invalid = problems?.some(([sev]) => sev === 'invalid') ?? false;
+      const li = el('li', invalid ? 'failed' : problems ? 'unproven' : '');
       li.id = `event-line-${line}`;
+      const kind = invalid ? 'bad' : problems || !bound ? 'warn' : 'ok';
+      const mark = el('span', `mark ${kind}`, kind === 'bad' ? '✗' : kind === 'warn' ? '?' : '✓');
+      mark.title =
+        kind === 'bad'
+          ? 'a finding shows this event was changed, removed, reordered or added'
+          : kind === 'warn'
+            ? 'not bound to a trusted signature'
+            : 'covered by a trusted signature; nothing found';
       li.append(
-        el('span', `mark ${problems ? 'bad' : 'ok'}`, problems ? '✗' : '✓'),
+        mark,
         el('span', `badge t-${family(type)}`, type || '?'),
         el('span', 'time', time),
         el('span', 'trade', [symbol, trade].filter(Boolean).join(' ')),
