@@ -12,8 +12,8 @@ import { isLoopbackHostHeader } from './auth.ts';
 import { discardBody, drainAndClose, HttpError, sendError } from './http.ts';
 
 /**
- * After in-flight requests finished, how long idle kept-alive connections stay
- * open during a stop: a request already under way on one still gets its 503.
+ * During a stop, how long kept-alive connections stay open after the last
+ * sign of activity: a request already under way on one still gets its 503.
  */
 const STOP_GRACE_MS = 300;
 
@@ -51,16 +51,20 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
   const { host, log } = options;
   let inflight = 0;
   let stopping = false;
+  /** When a request last started or ended or a connection closed (the stop's grace counts from it). */
+  let lastActivity = 0;
   let onIdle: (() => void) | undefined;
   const sockets = new Set<Socket>();
   const server: Server = createServer(
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000, maxHeaderSize: 16 * 1024 },
     (req, res) => {
       inflight++;
+      lastActivity = performance.now();
       // While stopping, every answer closes its connection: the client opens no further request on it.
       if (stopping) res.shouldKeepAlive = false;
       res.on('close', () => {
         options.onResponse?.(res.statusCode);
+        lastActivity = performance.now();
         if (--inflight === 0) onIdle?.();
       });
       options.handle(req, res).catch((e: unknown) => answerError(log, req, res, e));
@@ -70,6 +74,7 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
+      lastActivity = performance.now();
       if (sockets.size === 0) onIdle?.();
     });
   });
@@ -127,7 +132,20 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
               };
             });
       await until(() => inflight === 0, deadline - Date.now());
-      await until(() => sockets.size === 0, Math.min(STOP_GRACE_MS, deadline - Date.now()));
+      // Grace: kept-alive connections stay open while they show activity (a request answered 503, a
+      // connection closing), until all are closed, none has shown any for STOP_GRACE_MS, or the deadline.
+      while (sockets.size > 0 && Date.now() < deadline) {
+        const quiet = STOP_GRACE_MS - (performance.now() - lastActivity);
+        if (quiet > 0 || inflight > 0) {
+          await until(() => sockets.size === 0, Math.min(Math.max(quiet, 10), deadline - Date.now()));
+          continue;
+        }
+        // Before cutting, let one poll phase run: a busy process sees its timers before the requests
+        // the kernel already holds for it, and those must count as activity, not be cut.
+        const before = lastActivity;
+        await new Promise<void>((r) => setImmediate(r));
+        if (lastActivity === before && inflight === 0) break;
+      }
       server.close();
       server.closeAllConnections();
     },
