@@ -132,13 +132,13 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
 
   // 1. A sidecar on a free loopback port, local file anchoring.
   const config = resolveSidecarConfig(
-    { port: '0', 'data-dir': dataDir, tier: 'GOLD', 'policy-id': 'local:vcp-demo:sidecar' },
+    { port: '0', 'data-dir': dataDir, tier: 'SILVER', 'policy-id': 'local:vcp-demo:sidecar' },
     {},
     dir,
   );
   const sidecar = await startSidecar({
     config,
-    anchoring: createAnchoringFactory({ targets: ['file'], tier: 'GOLD' }),
+    anchoring: createAnchoringFactory({ targets: ['file'], tier: 'SILVER' }),
     log: (line) => logLines.push(line),
   });
   try {
@@ -146,7 +146,8 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
     const signer = generateSigningKey();
     const recorder = createRecorder({
       policyId: 'local:vcp-demo:trend-follower-1',
-      tier: 'GOLD',
+      // SILVER: the demo's clock is best-effort, and GOLD requires an NTP- or PTP-synced clock (v1.1 §9.1.1).
+      tier: 'SILVER',
       sink: createHttpSink({ url: sidecar.url }),
       signer,
       chain: true,
