@@ -103,6 +103,8 @@ describe('checkpoints (C2SP signed notes) in WebCrypto Ed25519', () => {
         expect(r.checkpoint).toMatchObject({ treeSize: 7, rootHex: 'ab'.repeat(32), mode: 'rfc6962' });
     }
     await expect(parsePublicKey('not a key')).rejects.toThrow(/not an Ed25519 public key/);
+    // A small-order point (here the identity) is a key anyone can forge for: refused, as keys.ts refuses it.
+    await expect(parsePublicKey(`01${'00'.repeat(31)}`)).rejects.toThrow(/weak/);
   });
 
   it('another key, an edited text, a cut or garbled signature: not verified, with the reason', async () => {

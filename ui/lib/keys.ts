@@ -4,6 +4,7 @@
  * its key id (the first 32 hex of SHA-256 of the raw key, as src/integrity/keys.ts).
  */
 import { fromBase64, fromHex, sha256, toHex } from './bytes.ts';
+import { isCanonicalS, isStrictPoint } from './ed25519-strict.ts';
 
 /** A pinned key. */
 export interface PinnedKey {
@@ -40,6 +41,8 @@ export async function parsePublicKey(text: string): Promise<PinnedKey> {
     throw new Error(
       'not an Ed25519 public key: paste 64 hex characters, the base64 of 32 bytes, a PEM "PUBLIC KEY" or a JWK',
     );
+  if (!isStrictPoint(raw))
+    throw new Error('this public key is a weak (small-order or non-canonical) point and is refused');
   return { raw, keyId: toHex(await sha256(raw)).slice(0, 32) };
 }
 
@@ -50,6 +53,9 @@ export async function verifyEd25519(
   message: Uint8Array,
 ): Promise<boolean> {
   if (raw.length !== 32 || signature.length !== 64) return false;
+  // WebCrypto's own rules are laxer than RFC 8032 strict verification (see ed25519-strict.ts).
+  if (!isStrictPoint(raw) || !isStrictPoint(signature.subarray(0, 32)) || !isCanonicalS(signature))
+    return false;
   try {
     const key = await crypto.subtle.importKey(
       'raw',
