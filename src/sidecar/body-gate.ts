@@ -18,7 +18,7 @@ import { HttpError } from './http.ts';
 export interface BodyGateOptions {
   /** Bodies larger than this (or of unknown size) need a permit (default 1 MiB). */
   thresholdBytes?: number;
-  /** Permits (default 2: one a core here). */
+  /** Permits (default 1: a large body's parse holds the event loop; two at once only lengthen the stall). */
   maxConcurrent?: number;
   /** Requests that may wait for a permit (default 16). */
   maxWaiting?: number;
@@ -29,7 +29,7 @@ export interface BodyGateOptions {
 /** The defaults of {@link BodyGateOptions}. */
 export const BODY_GATE_DEFAULTS: Required<BodyGateOptions> = {
   thresholdBytes: 1024 * 1024,
-  maxConcurrent: 2,
+  maxConcurrent: 1,
   maxWaiting: 16,
   maxWaitMs: 2000,
 };
