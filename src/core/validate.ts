@@ -80,6 +80,11 @@ export const DECIMAL_FIELDS = new Set([
 
 const HEX64_RE = /^[0-9a-f]{64}$/;
 
+// Hoisted: these run once per sealed event.
+const OWN_DRAFT_STRINGS = ['trace_id', 'venue_id', 'symbol', 'account_id'] as const;
+const FINANCIAL_MODULES = ['trade_data', 'vcp_risk'] as const;
+const OBJECT_MODULES = ['vcp_gov', 'vcp_privacy', 'vcp_recovery', 'vcp_xref', 'error_details'] as const;
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -129,7 +134,7 @@ export function validateOwnDraft(draft: {
   if (!isEventType(h.event_type)) {
     err('header.event_type', 'event-type', `"${String(h.event_type).slice(0, 40)}" is not a VCP event type`);
   }
-  for (const f of ['trace_id', 'venue_id', 'symbol', 'account_id'] as const) {
+  for (const f of OWN_DRAFT_STRINGS) {
     if (typeof h[f] !== 'string') err(`header.${f}`, 'string', `${f} must be a string`);
   }
   if (h.operator_id !== undefined && typeof h.operator_id !== 'string')
@@ -234,7 +239,7 @@ function checkHeader(h: Record<string, unknown>, err: Report, warn: Report): voi
 }
 
 function checkPayload(payload: Record<string, unknown>, eventType: unknown, err: Report, warn: Report): void {
-  for (const module of ['trade_data', 'vcp_risk'] as const) {
+  for (const module of FINANCIAL_MODULES) {
     const m = payload[module];
     if (m === undefined) continue;
     if (!isPlainObject(m)) {
@@ -243,7 +248,7 @@ function checkPayload(payload: Record<string, unknown>, eventType: unknown, err:
     }
     checkNoNumbers(m, `payload.${module}`, err);
   }
-  for (const module of ['vcp_gov', 'vcp_privacy', 'vcp_recovery', 'vcp_xref', 'error_details'] as const) {
+  for (const module of OBJECT_MODULES) {
     if (payload[module] !== undefined && !isPlainObject(payload[module])) {
       err(`payload.${module}`, 'object', `${module} must be an object`);
     }
@@ -272,7 +277,10 @@ function checkPayload(payload: Record<string, unknown>, eventType: unknown, err:
   }
 }
 
-/** Financial modules: every number must be a string; known amount fields must be decimal strings. */
+/**
+ * Financial modules: every number must be a string; known amount fields must be decimal strings.
+ * On the sealing hot path: no entry arrays, and a leaf's path is spelled only when it is wrong.
+ */
 function checkNoNumbers(
   obj: Record<string, unknown> | unknown[],
   path: string,
@@ -280,28 +288,45 @@ function checkNoNumbers(
   depth = 0,
 ): void {
   if (depth > 16) return;
-  const entries: [string, unknown][] = Array.isArray(obj)
-    ? obj.map((v, i) => [String(i), v])
-    : Object.entries(obj);
-  for (const [key, value] of entries) {
-    const at = Array.isArray(obj) ? `${path}[${key}]` : `${path}.${key}`;
-    if (typeof value === 'number') {
-      err(
-        at,
-        'decimal-string',
-        `financial values must be strings (got the number ${value}); pass "${value}" or enable number conversion`,
-      );
-    } else if (
-      typeof value === 'string' &&
-      !Array.isArray(obj) &&
-      DECIMAL_FIELDS.has(key) &&
-      !isDecimalString(value)
-    ) {
-      err(at, 'decimal-string', `"${value.slice(0, 40)}" is not a decimal string like "1.0850"`);
-    } else if (value !== null && typeof value === 'object') {
-      checkNoNumbers(value as Record<string, unknown>, at, err, depth + 1);
+  if (Array.isArray(obj)) {
+    const n = obj.length;
+    for (let i = 0; i < n; i++) {
+      const value = obj[i];
+      // A hole or undefined is never valid JSON: the canonicalizer names it; scanning on
+      // through a hostile `new Array(1e9)` would only burn time.
+      if (value === undefined) return;
+      if (typeof value === 'number') numberError(`${path}[${i}]`, value, err);
+      else if (value !== null && typeof value === 'object') {
+        checkNoNumbers(value as Record<string, unknown>, `${path}[${i}]`, err, depth + 1);
+      }
+    }
+    return;
+  }
+  const keys = Object.keys(obj);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const value = obj[key];
+    if (typeof value === 'string') {
+      if (DECIMAL_FIELDS.has(key) && !isDecimalString(value)) {
+        err(
+          `${path}.${key}`,
+          'decimal-string',
+          `"${value.slice(0, 40)}" is not a decimal string like "1.0850"`,
+        );
+      }
+    } else if (typeof value === 'number') numberError(`${path}.${key}`, value, err);
+    else if (value !== null && typeof value === 'object') {
+      checkNoNumbers(value as Record<string, unknown>, `${path}.${key}`, err, depth + 1);
     }
   }
+}
+
+function numberError(at: string, value: number, err: Report): void {
+  err(
+    at,
+    'decimal-string',
+    `financial values must be strings (got the number ${value}); pass "${value}" or enable number conversion`,
+  );
 }
 
 function checkPolicy(policy: unknown, err: Report, warn: Report): void {

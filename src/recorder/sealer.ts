@@ -77,25 +77,20 @@ function describe(e: unknown): string {
   }
 }
 
-function canonicalPart(
-  value: unknown,
-  root: 'header' | 'payload',
-  issues: ValidationIssue[],
-): string | undefined {
+/** The canonical text of one part, or the issue that stops it (never throws). */
+function canonicalPart(value: unknown, root: 'header' | 'payload'): string | ValidationIssue {
   try {
     return canonicalize(value);
   } catch (e) {
     if (e instanceof VcpCanonicalizationError) {
-      issues.push({ path: pointerToPath(root, e.path), rule: 'canonical-json', message: e.message });
-    } else {
-      // A getter or proxy of the caller's threw while being read.
-      issues.push({
-        path: root,
-        rule: 'readable',
-        message: `reading the ${root} threw: ${describe(e).slice(0, 300)}`,
-      });
+      return { path: pointerToPath(root, e.path), rule: 'canonical-json', message: e.message };
     }
-    return undefined;
+    // A getter or proxy of the caller's threw while being read.
+    return {
+      path: root,
+      rule: 'readable',
+      message: `reading the ${root} threw: ${describe(e).slice(0, 300)}`,
+    };
   }
 }
 
@@ -109,7 +104,6 @@ export function createSealer(options: SealerOptions = {}): Sealer {
 
   return {
     seal(draft: DraftEvent): SealResult {
-      const issues: ValidationIssue[] = [];
       let payload: VcpPayload = draft.payload;
       try {
         if (convert) payload = convertFinancialNumbers(payload);
@@ -123,12 +117,12 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const candidate = payload === draft.payload ? draft : { ...draft, payload };
       if (validate) {
         try {
-          const errors = ownDraft
-            ? [
-                ...checkCallerIds(candidate.header as unknown as Record<string, unknown>),
-                ...validateOwnDraft(candidate),
-              ]
-            : validateEvent(candidate).errors;
+          let errors: ValidationIssue[];
+          if (ownDraft) {
+            const ids = checkCallerIds(candidate.header as unknown as Record<string, unknown>);
+            errors = validateOwnDraft(candidate);
+            if (ids.length > 0) errors = ids.concat(errors);
+          } else errors = validateEvent(candidate).errors;
           if (errors.length > 0) return { ok: false, issues: errors };
         } catch (e) {
           return {
@@ -138,9 +132,14 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         }
       }
       const header = draft.header;
-      const h = canonicalPart(header, 'header', issues);
-      const p = canonicalPart(payload, 'payload', issues);
-      if (h === undefined || p === undefined) return { ok: false, issues };
+      const h = canonicalPart(header, 'header');
+      const p = canonicalPart(payload, 'payload');
+      if (typeof h !== 'string' || typeof p !== 'string') {
+        const issues: ValidationIssue[] = [];
+        if (typeof h !== 'string') issues.push(h);
+        if (typeof p !== 'string') issues.push(p);
+        return { ok: false, issues };
+      }
       const chars = h.length + p.length;
       // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only when it could matter.
       if (chars * 3 > maxBytes && Buffer.byteLength(h) + Buffer.byteLength(p) > maxBytes) {

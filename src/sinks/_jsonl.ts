@@ -24,7 +24,12 @@ export function toJsonl(events: readonly VcpEvent[]): string {
 export function encodeEvents(events: readonly VcpEvent[], open = '', sep = '\n', close = '\n'): Buffer {
   // No events, no lines (but an empty JSON array stays `[]`).
   if (events.length === 0) return Buffer.from(open === '' ? '' : open + close, 'utf8');
-  let buf = Buffer.allocUnsafe(events.length * 1600 + open.length + close.length + 16);
+  // Sized from the first line (x 1.25 for variation): a fixed guess that falls short of a typical
+  // sealed event makes every batch grow and copy its whole buffer once.
+  const first = serializeEvent(events[0]!);
+  let buf = Buffer.allocUnsafe(
+    Math.ceil(events.length * (first.length + sep.length) * 1.25) + open.length + close.length + 16,
+  );
   let off = buf.write(open, 0);
   const room = (chars: number) => {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -34,7 +39,7 @@ export function encodeEvents(events: readonly VcpEvent[], open = '', sep = '\n',
     buf = next;
   };
   for (let i = 0; i < events.length; i++) {
-    const line = serializeEvent(events[i]!);
+    const line = i === 0 ? first : serializeEvent(events[i]!);
     room(line.length + sep.length + close.length);
     if (i > 0) off += buf.write(sep, off);
     off += buf.write(line, off);
