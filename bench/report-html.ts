@@ -41,7 +41,8 @@ async function buildExport(path: string): Promise<void> {
     tree_size: N,
   };
   const out = createWriteStream(`${path}.tmp`);
-  const write = (s: string) => (out.write(`${s}\n`) ? undefined : new Promise((r) => out.once('drain', r)));
+  const write = (s: string) =>
+    out.write(`${s}\n`) ? undefined : new Promise<void>((r) => out.once('drain', () => r()));
   await write(JSON.stringify({ vcp_export: meta }));
   const tree = new MerkleTree();
   const anchors: string[] = [];
@@ -145,13 +146,11 @@ export async function run(): Promise<void> {
     const openMs = performance.now() - t2;
     const t3 = performance.now();
     await page.getByRole('button', { name: 'Next →' }).click();
-    await page.waitForFunction(() =>
-      document.querySelector('.pager .muted')?.textContent?.includes('page 2 of'),
-    );
+    await page.waitForFunction("document.querySelector('.pager .muted')?.textContent?.includes('page 2 of')");
     const nextMs = performance.now() - t3;
     const t4 = performance.now();
     await page.locator('#trace-filter').fill('ORD-24999');
-    await page.waitForFunction(() => document.querySelectorAll('section.trace').length === 1);
+    await page.waitForFunction("document.querySelectorAll('section.trace').length === 1");
     const filterMs = performance.now() - t4;
     const info = await page.locator('.pager .muted').textContent();
     console.log(

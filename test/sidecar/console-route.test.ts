@@ -122,7 +122,7 @@ describe('console route: off by default, and with a token', () => {
       await sidecar.close();
       folder.cleanup();
     }
-  });
+  }, 60_000);
 
   it('with a token: the shell (no data) is served, the API needs the token', async () => {
     const token = 'console-route-token-0123456789';
@@ -140,7 +140,7 @@ describe('console route: off by default, and with a token', () => {
     } finally {
       await fx.close();
     }
-  });
+  }, 60_000);
 
   it('--console-pubkey pins the given key in the page', async () => {
     const { generateSigningKey } = await import('../../src/integrity/sign.ts');
@@ -163,5 +163,5 @@ describe('console route: off by default, and with a token', () => {
     expect(() => testConfig(folder.dir, { console: true, 'console-pubkey': 'missing.pub' })).toThrow(
       /--console-pubkey/,
     );
-  });
+  }, 60_000);
 });

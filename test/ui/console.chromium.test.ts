@@ -145,7 +145,7 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
     await expect(page.locator('.banner.ok').first().textContent()).resolves.toContain(
       '4 event(s) are included',
     );
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await screenshot(page, 'console-certificate-trace');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -227,10 +227,9 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
   it('works in a narrow window (360 px): nothing wider than the screen', async () => {
     const { page } = await open(`/event/${fx.events[1]!.header.event_id}`, { width: 360, height: 800 });
     await page.waitForSelector('.banner.ok');
-    const [scroll, width] = await page.evaluate(() => [
-      document.documentElement.scrollWidth,
-      window.innerWidth,
-    ]);
+    const [scroll, width] = await page.evaluate<[number, number]>(
+      '[document.documentElement.scrollWidth, window.innerWidth]',
+    );
     expect(scroll).toBeLessThanOrEqual(width);
     await screenshot(page, 'console-event-narrow');
     await page.close();

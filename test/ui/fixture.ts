@@ -62,7 +62,7 @@ export async function startConsoleFixture(
     log: () => {},
   });
   const token = typeof options.flags?.token === 'string' ? options.flags.token : undefined;
-  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const traces: string[] = [];
   const events: VcpEvent[] = [];
   const n = options.traces ?? 6;

@@ -33,9 +33,9 @@ function vectors(): Vector[] {
     for (const t of g.tests)
       out.push({ name: `wycheproof ${t.tcId}`, pk: g.publicKey.pk, msg: t.msg, sig: t.sig });
   const e = JSON.parse(readFileSync(join(DATA, 'edge-cases_eprint-2020-1244.json'), 'utf8'));
-  e.forEach((t: { message: string; pub_key: string; signature: string }, i: number) =>
-    out.push({ name: `eprint-2020-1244 case ${i}`, pk: t.pub_key, msg: t.message, sig: t.signature }),
-  );
+  e.forEach((t: { message: string; pub_key: string; signature: string }, i: number) => {
+    out.push({ name: `eprint-2020-1244 case ${i}`, pk: t.pub_key, msg: t.message, sig: t.signature });
+  });
   return out;
 }
 
@@ -64,7 +64,7 @@ describe.skipIf(!HAS_CHROMIUM)('Ed25519 in Chromium WebCrypto, as the console ca
     const browserSays: boolean[] = await p.evaluate(async (vs) => {
       const hex = (h: string) => new Uint8Array((h.match(/../g) ?? []).map((b) => Number.parseInt(b, 16)));
       const k = (
-        window as unknown as {
+        globalThis as unknown as {
           vcpKeys: { verifyEd25519(a: Uint8Array, b: Uint8Array, c: Uint8Array): Promise<boolean> };
         }
       ).vcpKeys;

@@ -69,7 +69,7 @@ describe('renderHtml', () => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     // Exactly two <script> elements: the JSON data block and the hashed timeline script.
     expect(html.match(/<script\b/g)).toHaveLength(2);
-    const data = /<script type="application\/json" id="vcp-report-data">([^]*?)<\/script>/.exec(html)![1]!;
+    const data = /<script type="application\/json" id="vcp-report-data">([\s\S]*?)<\/script>/.exec(html)![1]!;
     expect(data).not.toMatch(/[<>&\u2028]/);
     expect(JSON.parse(data).rows[0][3]).toBe(X);
   });
@@ -79,8 +79,8 @@ describe('renderHtml', () => {
       .exec(html)![1]!
       .replace(/&#39;/g, "'");
     expect(csp).toContain("default-src 'none'");
-    const script = /<script>([^]*?)<\/script>\n<\/body>/.exec(html)![1]!;
-    const style = /<style>([^]*?)<\/style>/.exec(html)![1]!;
+    const script = /<script>([\s\S]*?)<\/script>\n<\/body>/.exec(html)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
     const sha = (t: string) => createHash('sha256').update(t, 'utf8').digest('base64');
     expect(csp).toContain(`script-src 'sha256-${sha(script)}'`);
     expect(csp).toContain(`style-src 'sha256-${sha(style)}'`);
