@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Pool } from 'undici';
 import type { VcpEvent } from '../src/core/types.ts';
+import { encodeEvents } from '../src/sinks/_jsonl.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 
 /** BENCH_QUICK=1 shortens every run. */
@@ -145,4 +147,51 @@ export function printLatency(title: string, rows: { name: string; values: number
         .padStart(6)} ms`,
     );
   }
+}
+
+/**
+ * The sidecar's own batched ingest rate, the peer of "tap → sidecar": `events` (sealed,
+ * ids the sidecar has not seen) POSTed as NDJSON batches of `batch` over `connections`
+ * keep-alive connections (bench/sidecar-ingest.ts's batched load: 100 × 8), bodies
+ * encoded before the clock starts, each answered 201 after its fdatasync.
+ */
+export async function sidecarOwnIngest(
+  url: string,
+  events: readonly VcpEvent[],
+  batch = 100,
+  connections = 8,
+): Promise<Row> {
+  const bodies: Buffer[] = [];
+  for (let i = 0; i < events.length; i += batch) bodies.push(encodeEvents(events.slice(i, i + batch)));
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const res = await pool.request({
+        method: 'POST',
+        path: '/vcp/log',
+        headers: { 'content-type': 'application/x-ndjson' },
+        body,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 201 && res.statusCode !== 200)
+        throw new Error(`sidecar answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  await pool.close();
+  return {
+    name: `sidecar's own batched ingest (${batch} × ${connections} conns)`,
+    events: events.length,
+    seconds,
+  };
+}
+
+/** `a / b` as a line with the goal it is held to. */
+export function printRatio(what: string, a: Row, b: Row, goal: number): void {
+  const r = a.events / a.seconds / (b.events / b.seconds);
+  console.log(`${what}: ${r.toFixed(2)}  (goal ≥ ${goal.toFixed(2)}: ${r >= goal ? 'met' : 'NOT met'})`);
 }

@@ -21,10 +21,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
+import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { KafkaTap } from '../src/adapters/kafka-tap.ts';
-import { createDefaultMapping } from '../src/adapters/message-mapping.ts';
+import { createDefaultMapping, type TapMessage } from '../src/adapters/message-mapping.ts';
+import { TapRunner } from '../src/adapters/tap-runner.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
+import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import {
   LatencySink,
@@ -32,12 +35,39 @@ import {
   paced,
   percentile,
   printLatency,
+  printRatio,
   printThroughput,
   QUICK,
   type Row,
+  sidecarOwnIngest,
   startSidecarChild,
   waitFor,
 } from './_tap-harness.ts';
+
+/** The events the tap makes of n messages of another topic (new ids), sealed before any clock starts. */
+function peerEvents(n: number): import('../src/core/types.ts').VcpEvent[] {
+  const topic = 'vcp-bench-peer';
+  const runner = new TapRunner(
+    { sink: new MemorySink(), policyId, mapping: createDefaultMapping({ topics: { [topic]: 'orders' } }) },
+    'vcp-bench-peer',
+  );
+  const messages: TapMessage[] = [];
+  for (let i = 0; i < n; i++) {
+    messages.push({
+      transport: 'kafka',
+      topic,
+      partition: i % 4,
+      offset: String(i),
+      key: Buffer.from(`ORD-${i % 5000}`),
+      value: orderValue(i),
+      fields: undefined,
+      rawFields: undefined,
+      headers: Object.create(null),
+      timestamp: Date.now(),
+    } as TapMessage);
+  }
+  return runner.toEvents(messages).events;
+}
 
 const policyId = 'local:vcp-bench:kafka-tap';
 
@@ -183,7 +213,20 @@ export async function run(argv: string[] = []): Promise<void> {
         createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
       ),
     );
+    const store = await openEmbeddedStore({ dataDir: join(dir, 'store'), log: () => {} });
+    const embedded = await tapRun(
+      'tap → embedded store (in-process, fsync/commit)',
+      brokers,
+      topic,
+      n,
+      store,
+    );
+    rows.push(embedded);
+    const own = await sidecarOwnIngest(sidecar.url, peerEvents(n));
+    rows.push(own);
     printThroughput('Kafka → tap, backlog (events/s, ratio to the raw consume rate)', rows);
+    printRatio("tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);
+    printRatio('tap → embedded store / tap → FileSink', embedded, rows[1]!, 0.8);
 
     // Latency at a steady rate: tap → sidecar and a raw consumer, on the same messages.
     await createTopic(brokers, pacedTopic, 4);

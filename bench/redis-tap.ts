@@ -22,9 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisTap } from '../src/adapters/redis-tap.ts';
+import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
+import { RedisTap, redisTapMessage } from '../src/adapters/redis-tap.ts';
+import { TapRunner } from '../src/adapters/tap-runner.ts';
+import type { VcpEvent } from '../src/core/types.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
+import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import {
   LatencySink,
@@ -32,12 +36,31 @@ import {
   paced,
   percentile,
   printLatency,
+  printRatio,
   printThroughput,
   QUICK,
   type Row,
+  sidecarOwnIngest,
   startSidecarChild,
   waitFor,
 } from './_tap-harness.ts';
+
+/** The events the tap makes of n entries of another stream (new ids), sealed before any clock starts. */
+function peerEvents(n: number): VcpEvent[] {
+  const runner = new TapRunner({ sink: new MemorySink(), policyId }, 'vcp-bench-peer');
+  const now = Date.now();
+  const messages = [];
+  for (let i = 0; i < n; i++) {
+    messages.push(
+      redisTapMessage(
+        'vcp-bench:peer',
+        `${now}-${i}`,
+        fields(i).map((f) => Buffer.from(f)),
+      ),
+    );
+  }
+  return runner.toEvents(messages).events;
+}
 
 const policyId = 'local:vcp-bench:redis-tap';
 
@@ -162,7 +185,21 @@ export async function run(argv: string[] = []): Promise<void> {
         'sidecar',
       ),
     );
+    const store = await openEmbeddedStore({ dataDir: join(dir, 'store'), log: () => {} });
+    const embedded = await tapRun(
+      'tap → embedded store (in-process, fsync/commit)',
+      url,
+      stream,
+      n,
+      store,
+      'embedded',
+    );
+    rows.push(embedded);
+    const own = await sidecarOwnIngest(sidecar.url, peerEvents(n));
+    rows.push(own);
     printThroughput('Redis Streams → tap, backlog (events/s, ratio to the raw consume rate)', rows);
+    printRatio("tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);
+    printRatio('tap → embedded store / tap → FileSink', embedded, rows[1]!, 0.8);
 
     // Latency at a steady rate.
     await redis.xgroup('CREATE', pacedStream, 'raw', '$', 'MKSTREAM');

@@ -6,11 +6,11 @@
  *
  * Flow: the consumer stream fills a bounded buffer (paused when full); a
  * batch (up to `maxBatch` messages, whatever has arrived) is mapped and sealed
- * ({@link TapRunner}) while the previous batch is still being delivered, then
- * written to the sink — one batch at a time, in order — until acknowledged,
- * and then the last offset of each of its partitions is committed (without
- * holding up the next batch: the client merges commits per partition, highest
- * offset wins). Event ids are derived
+ * ({@link TapRunner}) while earlier batches are still being delivered, then
+ * written to the sink (at most `maxInflight` batches there at once, default 2)
+ * until acknowledged, and then, once every earlier batch was acknowledged too,
+ * the last offset of each of its partitions is committed (without holding up
+ * the next batch: the client merges commits per partition, highest offset wins). Event ids are derived
  * from topic/partition/offset, so the messages a crash leaves uncommitted are
  * read again as the same events, which the sidecar stores once.
  *
@@ -48,6 +48,14 @@ export interface KafkaTapOptions extends TapRunnerOptions {
   startFrom?: 'earliest' | 'latest';
   /** Most messages per batch (default 1000). */
   maxBatch?: number;
+  /**
+   * Batches at the sink at once (default 2). With 2, the sink (the sidecar) works on one batch
+   * while the tap maps and sends the next, instead of idling while the tap seals. Offsets are
+   * still committed in batch order, each only once it and every batch before it was
+   * acknowledged; batches of different partitions may reach the log in either order (taps
+   * keep no hash chain). 1: one batch at a time.
+   */
+  maxInflight?: number;
   /** Messages buffered ahead of the batch in flight before fetching pauses (default 4 × maxBatch). */
   maxBuffered?: number;
   /** Group session timeout, ms (default 30 000; a dead tap's partitions move after this long). */
@@ -99,6 +107,7 @@ export class KafkaTap {
   readonly #clientId: string;
   readonly #startFrom: 'earliest' | 'latest';
   readonly #maxBatch: number;
+  readonly #maxInflight: number;
   readonly #maxBuffered: number;
   readonly #sessionTimeout: number;
   readonly #heartbeat: number;
@@ -114,8 +123,10 @@ export class KafkaTap {
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #loop: Promise<void> | undefined;
   #committed = new Map<string, bigint>();
-  /** The batch being delivered; the next one is mapped and sealed meanwhile. */
+  /** The newest batch being delivered (it settles after every earlier one); the next one is mapped and sealed meanwhile. */
   #inflight: Promise<void> = Promise.resolve();
+  /** The batches at the sink, oldest first (settled promises: only for the window's size). */
+  readonly #window: Promise<void>[] = [];
   #deliveryFailed = false;
   /** Offset commits started and not settled yet (awaited at stop). */
   readonly #commits = new Set<Promise<void>>();
@@ -142,6 +153,7 @@ export class KafkaTap {
       throw new VcpConfigError('KafkaTap startFrom must be "earliest" or "latest"');
     }
     this.#maxBatch = positive(options.maxBatch, 1000, 'maxBatch');
+    this.#maxInflight = positive(options.maxInflight, 2, 'maxInflight');
     this.#maxBuffered = positive(options.maxBuffered, 4 * this.#maxBatch, 'maxBuffered');
     this.#sessionTimeout = positive(options.sessionTimeoutMs, 30_000, 'sessionTimeoutMs');
     this.#heartbeat = positive(options.heartbeatIntervalMs, 3_000, 'heartbeatIntervalMs');
@@ -314,10 +326,12 @@ export class KafkaTap {
       this.runner.stats.messages += batch.length;
       // Map and seal this batch while the previous one is still being delivered…
       const prepared = this.runner.toEvents(batch.map(kafkaTapMessage));
-      // …but deliver one batch at a time, in order.
-      await this.#inflight;
+      // …with at most maxInflight batches at the sink; commits stay in batch order.
+      while (this.#window.length >= this.#maxInflight) await this.#window.shift();
+      if (this.#deliveryFailed) await this.#inflight; // rethrows: the tap stops
       if (this.#state !== 'running') break; // stopping: this batch stays uncommitted and is read again
-      this.#inflight = this.#deliver(batch, prepared, stream);
+      this.#inflight = this.#deliver(batch, prepared, stream, this.#inflight);
+      this.#window.push(this.#inflight.catch(() => {}));
       this.#inflight.catch(() => {
         this.#deliveryFailed = true;
         this.#wake?.();
@@ -327,10 +341,20 @@ export class KafkaTap {
     await Promise.all(this.#commits);
   }
 
-  /** Deliver one batch's events, then start committing its offsets (awaited at stop). */
-  async #deliver(batch: RawMessage[], prepared: EventBatch, stream: RawStream): Promise<void> {
+  /**
+   * Deliver one batch's events, then, once every earlier batch was delivered too (`previous`),
+   * start committing its offsets (awaited at stop). An earlier batch's failure is this one's.
+   */
+  async #deliver(
+    batch: RawMessage[],
+    prepared: EventBatch,
+    stream: RawStream,
+    previous: Promise<void>,
+  ): Promise<void> {
     const runner = this.runner;
-    if (!(await runner.deliver(prepared.events))) return; // abandoned: commit nothing
+    const delivered = await runner.deliver(prepared.events);
+    await previous;
+    if (!delivered) return; // abandoned: commit nothing
     runner.stats.skipped += prepared.skipped;
     runner.stats.parseErrors += prepared.parseErrors;
     if (runner.abandoned || stream !== this.#stream) return;

@@ -55,6 +55,12 @@ export interface RedisTapOptions extends TapRunnerOptions {
   consumer?: string;
   /** Where a new group starts: `0` (default: the whole stream) or `$` (new entries only). */
   startId?: string;
+  /**
+   * Batches at the sink at once (default 2): the sink works on one while the tap reads, maps
+   * and sends the next. A batch is XACKed only after it and every earlier one were
+   * acknowledged. 1: one batch at a time.
+   */
+  maxInflight?: number;
   /** Most entries per read (default 500). */
   batchSize?: number;
   /** Longest wait of one blocking read, ms (default 2000). */
@@ -137,6 +143,7 @@ export class RedisTap {
   readonly #group: string;
   readonly #startId: string;
   readonly #batch: number;
+  readonly #maxInflight: number;
   readonly #blockMs: number;
   readonly #claimIdle: number;
   readonly #claimInterval: number;
@@ -150,6 +157,8 @@ export class RedisTap {
   #nextClaim = 0;
   /** The batch being delivered; the next one is read, mapped and sealed meanwhile. */
   #inflight: Promise<void> = Promise.resolve();
+  /** The batches at the sink, oldest first (settled promises: only for the window's size). */
+  readonly #window: Promise<void>[] = [];
   #deliveryFailed = false;
 
   constructor(options: RedisTapOptions) {
@@ -176,6 +185,7 @@ export class RedisTap {
       throw new VcpConfigError('RedisTap startId must be "0", "$" or an entry id');
     }
     this.#batch = positive(options.batchSize, 500, 'batchSize');
+    this.#maxInflight = positive(options.maxInflight, 2, 'maxInflight');
     this.#blockMs = positive(options.blockMs, 2000, 'blockMs');
     this.#claimIdle = positive(options.claimIdleMs, 30_000, 'claimIdleMs');
     this.#claimInterval = positive(
@@ -406,9 +416,9 @@ export class RedisTap {
   }
 
   /**
-   * Map and seal entries now (while the previous batch may still be in
-   * delivery), then deliver them after it — one batch at a time, in order —
-   * and XACK them once the sink acknowledged.
+   * Map and seal entries now (while earlier batches may still be in
+   * delivery), then deliver them (at most `maxInflight` batches at the sink)
+   * and XACK them once the sink acknowledged them and every earlier batch.
    */
   async #process(entries: RawEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -436,18 +446,26 @@ export class RedisTap {
       skipped = batch.skipped;
       parseErrors = batch.parseErrors;
     }
-    await this.#inflight;
+    // At most maxInflight batches at the sink; a batch is acknowledged after the ones before it.
+    while (this.#window.length >= this.#maxInflight) await this.#window.shift();
+    if (this.#deliveryFailed) await this.#inflight; // rethrows: the tap stops
     if (runner.abandoned) return;
-    this.#inflight = this.#deliver(entries, { events, skipped, parseErrors });
+    this.#inflight = this.#deliver(entries, { events, skipped, parseErrors }, this.#inflight);
+    this.#window.push(this.#inflight.catch(() => {}));
     this.#inflight.catch(() => {
       this.#deliveryFailed = true;
     });
   }
 
-  /** Deliver one batch; XACK its entries (an id Redis already dropped from the PEL is acknowledged harmlessly). */
-  async #deliver(entries: RawEntry[], prepared: EventBatch): Promise<void> {
+  /**
+   * Deliver one batch; once the earlier batches (`previous`) were delivered too, XACK its
+   * entries (an id Redis already dropped from the PEL is acknowledged harmlessly).
+   */
+  async #deliver(entries: RawEntry[], prepared: EventBatch, previous: Promise<void>): Promise<void> {
     const runner = this.runner;
-    if (!(await runner.deliver(prepared.events))) return; // abandoned: acknowledge nothing
+    const delivered = await runner.deliver(prepared.events);
+    await previous;
+    if (!delivered) return; // abandoned: acknowledge nothing
     runner.stats.skipped += prepared.skipped;
     runner.stats.parseErrors += prepared.parseErrors;
     if (runner.abandoned) return;

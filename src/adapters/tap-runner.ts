@@ -35,8 +35,8 @@ import { createPolicy } from '../core/policy.ts';
 import { formatTimestamp, splitTimestampInt } from '../core/timestamp.ts';
 import type { DraftEvent, PolicyIdentification, VcpEvent, VcpHeader, VcpPayload } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
-import { sealEvent } from '../integrity/seal.ts';
 import type { Signer } from '../integrity/sign.ts';
+import { createSealer, type Sealer } from '../recorder/sealer.ts';
 import { describeError, isRetryable, retryAfterOf } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
 import type { Sink } from '../sinks/sink.ts';
@@ -159,6 +159,12 @@ export class TapRunner {
   #parseErrorCount = 0;
   /** Recent order key → trace id (a derivation costs a SHA-256; orders repeat). */
   readonly #traces = new GenerationalCache<string, string>(10_000);
+  /**
+   * The recorder's sealer (no chain, no validation: checkDraft ran): the same event as
+   * `sealEvent`, plus the canonical text attached, so the sinks write the hashed bytes
+   * instead of serializing every payload a second time.
+   */
+  readonly #sealer: Sealer;
 
   /** `component` names the tap in `ERR_PARSE` events (`vcp-tap-kafka`). */
   constructor(options: TapRunnerOptions, component: string) {
@@ -186,6 +192,7 @@ export class TapRunner {
     this.#minDelay = options.retryMinDelayMs ?? 100;
     this.#maxDelay = options.retryMaxDelayMs ?? 5000;
     this.#onSinkError = options.onSinkError;
+    this.#sealer = createSealer({ signer: this.#signer, validate: false });
   }
 
   /** Turn messages into sealed events (never throws; bad messages become `ERR_PARSE` events). */
@@ -227,7 +234,7 @@ export class TapRunner {
       return this.#parseError(message, 'INVALID_EVENT', `${first.path}: ${first.message}`, errors);
     }
     try {
-      return sealEvent(draft, { signer: this.#signer, algo: this.#hashAlgo });
+      return this.#seal(draft);
     } catch (e) {
       // e.g. a lone surrogate in a string: canonical JSON (RFC 8785) refuses it.
       return this.#parseError(message, 'INVALID_EVENT', describe(e));
@@ -252,7 +259,7 @@ export class TapRunner {
     });
     draft.header.event_type = 'ERR_SYNC';
     draft.header.event_type_code = EVENT_TYPE_CODES.ERR_SYNC;
-    return sealEvent(draft, { signer: this.#signer, algo: this.#hashAlgo });
+    return this.#seal(draft);
   }
 
   /**
@@ -326,6 +333,13 @@ export class TapRunner {
   }
 
   // -- internals ------------------------------------------------------------
+
+  /** Seal one draft; throws a VcpValidationError naming the field and rule when it cannot be. */
+  #seal(draft: DraftEvent): VcpEvent {
+    const r = this.#sealer.seal(draft);
+    if (!r.ok) throw new VcpValidationError(r.issues);
+    return r.event;
+  }
 
   #draft(message: TapMessage, mapped: MappedEvent): DraftEvent {
     if (!Object.hasOwn(EVENT_TYPE_CODES, mapped.eventType)) {
@@ -426,7 +440,7 @@ export class TapRunner {
     });
     const draft = this.#errorDraft(message, ms, payload);
     try {
-      return sealEvent(draft, { signer: this.#signer, algo: this.#hashAlgo });
+      return this.#seal(draft);
     } catch {
       // Cannot happen with the sanitised payload above; if it does, record the fact without the raw data.
       const bare = this.#errorDraft(message, ms, {
@@ -438,7 +452,7 @@ export class TapRunner {
         },
         source_message: sourceRef(message),
       });
-      return sealEvent(bare, { signer: this.#signer, algo: this.#hashAlgo });
+      return this.#seal(bare);
     }
   }
 

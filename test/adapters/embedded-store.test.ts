@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEmbeddedStore } from '../../src/adapters/embedded-store.ts';
+import { createDefaultMapping, type TapMessage } from '../../src/adapters/message-mapping.ts';
+import { TapRunner } from '../../src/adapters/tap-runner.ts';
+import type { VcpEvent } from '../../src/core/types.ts';
+import { computeEventHash } from '../../src/integrity/event-hash.ts';
+import { MerkleTree } from '../../src/integrity/merkle/index.ts';
+import { SinkError } from '../../src/sinks/errors.ts';
+import { MemorySink } from '../../src/sinks/memory.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'vcp-embedded-'));
+  dirs.push(d);
+  return join(d, 'store');
+}
+
+const quiet = { log: () => {} };
+
+/** n events exactly as the Kafka tap makes them (sealed by its runner, canonical text attached). */
+function tapEvents(n: number, from = 0): VcpEvent[] {
+  const runner = new TapRunner(
+    {
+      sink: new MemorySink(),
+      policyId: 'local:test:embedded',
+      mapping: createDefaultMapping({ topics: { orders: 'orders' } }),
+    },
+    'vcp-tap-test',
+  );
+  const messages: TapMessage[] = [];
+  for (let i = from; i < from + n; i++) {
+    messages.push({
+      transport: 'kafka',
+      topic: 'orders',
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from(`ORD-${i}`),
+      value: Buffer.from(
+        `{"order_id":"ORD-${i}","symbol":"EURUSD","side":"BUY","price":"1.0850","quantity":"${i + 1}"}`,
+      ),
+      fields: undefined,
+      rawFields: undefined,
+      headers: Object.create(null),
+      timestamp: 1_750_000_000_000 + i,
+    });
+  }
+  return runner.toEvents(messages).events;
+}
+
+describe('openEmbeddedStore: a tap writing into a file store in-process', () => {
+  it('stores every event durably, in a tree a reopened store rebuilds to the same root', async () => {
+    const dir = tmp();
+    const events = tapEvents(300);
+    const sink = await openEmbeddedStore({ dataDir: dir, ...quiet });
+    await sink.write(events.slice(0, 120));
+    await sink.write(events.slice(120));
+    const tree = sink.log.ctx.tree;
+    expect(tree.size).toBe(300);
+    const expected = MerkleTree.fromLeaves(events.map((e) => e.security.event_hash));
+    expect(tree.root()).toBe(expected.root());
+    await sink.close();
+
+    // Reopened (as `vcp sidecar --data-dir` would): the same events, the same root.
+    const again = await openEmbeddedStore({ dataDir: dir, ...quiet });
+    expect(again.log.ctx.tree.size).toBe(300);
+    expect(again.log.ctx.tree.root()).toBe(expected.root());
+    const stored = await again.log.ctx.store.getByIndex(17);
+    expect(stored?.eventId).toBe(events[17]!.header.event_id);
+    expect(computeEventHash(stored!.event)).toBe(events[17]!.security.event_hash);
+    await again.close();
+  });
+
+  it('stores a replayed batch once (same ids, same hashes: duplicates)', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const events = tapEvents(50);
+    await sink.write(events);
+    await sink.write(events); // the tap read them again after a crash
+    await sink.write(tapEvents(10, 50));
+    expect(sink.log.ctx.tree.size).toBe(60);
+    await sink.close();
+  });
+
+  it('checks each event as the sidecar does: a payload changed after sealing is refused, nothing is stored', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const events = tapEvents(5);
+    (events[3]!.payload.trade_data as Record<string, unknown>).quantity = '999999';
+    const err = await sink.write(events).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).retryable).toBe(false);
+    expect((err as Error).message).toMatch(/\[3\]\.security\.event_hash/);
+    expect((err as Error).message).toMatch(/event-hash/);
+    expect(sink.log.ctx.tree.size).toBe(0);
+    await sink.close();
+  });
+
+  it('refuses a second opener of the same folder while the first holds it (the store lock)', async () => {
+    const dir = tmp();
+    const sink = await openEmbeddedStore({ dataDir: dir, ...quiet });
+    await expect(openEmbeddedStore({ dataDir: dir, ...quiet })).rejects.toThrow();
+    await sink.close();
+    const after = await openEmbeddedStore({ dataDir: dir, ...quiet });
+    await after.close();
+  });
+
+  it('refuses writes after close, and a missing dataDir, with clear errors', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    await sink.close();
+    await expect(sink.write(tapEvents(1))).rejects.toThrow(/closed/);
+    await expect(openEmbeddedStore({ dataDir: '' })).rejects.toThrow(/dataDir/);
+  });
+});
