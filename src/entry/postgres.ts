@@ -6,7 +6,7 @@
  *
  * The options type is restated here rather than re-exported: a declaration
  * shared with the sidecar entry that names `pg` would make
- * `vcp-instrument/sidecar` need `pg` too (test/package/postgres-options.test-d.ts
+ * `vcp-instrument/sidecar` need `pg` too (test/package/entry-types.ts
  * keeps the two in step).
  */
 import type { Pool } from 'pg';

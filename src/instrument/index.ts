@@ -1,4 +1,11 @@
 /** Capture by decoration: `@VcpLogged`, `@VcpComponent`, their configuration, metadata and error mapping. */
+export type {
+  CheckedModule,
+  CheckedPayload,
+  PayloadModules,
+  UnknownPayloadKey,
+  VendorKey,
+} from './checked-payload.ts';
 export { type VcpClassDecorator, VcpComponent } from './component.ts';
 export {
   configureVcp,

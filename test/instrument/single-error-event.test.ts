@@ -125,7 +125,7 @@ function koaApp(mode: Mode): http.RequestListener {
       '/nested': () => orders.decideAndPlace(900_000),
       '/string': () => orders.throwString(),
     }[ctx.path];
-    if (!call) ctx.throw(404);
+    if (call === undefined) return ctx.throw(404);
     ctx.body = await call();
   });
   return app.callback();
