@@ -4,7 +4,7 @@
  * `CertificateVerifier`; same options, verdicts, exit codes and renderers as
  * an export. Also the HTML report writer both paths share.
  */
-import { open, rename, writeFile } from 'node:fs/promises';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
 import { CERTIFICATE_PREFIX, CertificateVerifier } from '../verify/certificate.ts';
 import { readFileLines, renderText, type VerificationReport, type VerifyOptions } from '../verify/index.ts';
 import { HTML_MAX_EVENTS, renderHtml } from '../verify/render-html.ts';
@@ -32,6 +32,7 @@ export async function writeHtmlReport(path: string, name: string, report: Verifi
     await writeFile(tmp, renderHtml(name, report));
     await rename(tmp, path);
   } catch (e) {
+    await unlink(tmp).catch(() => {}); // never leave a half-written or orphaned report behind
     throw new UsageError(
       `cannot write --html ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
