@@ -10,6 +10,7 @@ import net, { type Socket } from 'node:net';
 import { VcpConfigError } from '../core/errors.ts';
 import { isLoopbackHostHeader } from './auth.ts';
 import { discardBody, drainAndClose, HttpError, sendError } from './http.ts';
+import { StoreUnavailableError } from './store/store-unavailable.ts';
 
 /**
  * During a stop, how long kept-alive connections stay open after the last
@@ -214,6 +215,17 @@ export function answerError(
 ): void {
   let err: HttpError;
   if (e instanceof HttpError) err = e;
+  else if (e instanceof StoreUnavailableError)
+    // A read (event, proof, export) while the database is unreachable: retry later, not an internal error.
+    err = new HttpError(
+      503,
+      'storage_unavailable',
+      'the event store is unreachable; retry later',
+      {},
+      {
+        'retry-after': String(e.retryAfterSeconds),
+      },
+    );
   else {
     log(
       `internal error on ${req.method} ${(req.url ?? '').slice(0, 100)}: ${(e as Error)?.stack ?? String(e)}`,

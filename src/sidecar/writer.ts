@@ -74,6 +74,7 @@ export class CommitQueue {
   #running = false;
   #closed = false;
   #idle: (() => void)[] = [];
+  #lastFailure: { at: string; message: string } | undefined;
 
   constructor(store: EventStore, tree: TreeState, options: CommitQueueOptions) {
     this.#store = store;
@@ -82,6 +83,11 @@ export class CommitQueue {
     this.#maxGroup = options.maxGroupEvents ?? 8192;
     this.#metrics = options.metrics;
     this.#log = options.log ?? (() => {});
+  }
+
+  /** The last commit's failure, until a later commit succeeds (a full disk, an unreachable database). */
+  get lastFailure(): { at: string; message: string } | undefined {
+    return this.#lastFailure;
   }
 
   /** Events submitted and not yet answered. */
@@ -149,8 +155,11 @@ export class CommitQueue {
         const group = this.#queue.splice(0, take);
         try {
           await this.#commit(group);
+          this.#lastFailure = undefined;
         } catch (e) {
           this.#log(`commit failed: ${(e as Error).message}`);
+          if (!(e instanceof HttpError) || e.status >= 500)
+            this.#lastFailure = { at: new Date().toISOString(), message: (e as Error).message };
           const err =
             e instanceof HttpError
               ? e

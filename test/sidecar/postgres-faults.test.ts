@@ -373,8 +373,13 @@ describe.skipIf(!url)('vcp sidecar --store postgres:// through a cut connection'
       await sleep(500);
       const duringCut = acked.size;
       expect(sidecar.proc.exitCode).toBeNull();
+      // Alive, and honest about it: /health fails while writes fail (503, last_write_failure).
       const health = await fetch(`${sidecar.url}/health`);
-      expect(health.status).toBe(200);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        status: 'failing',
+        last_write_failure: { message: expect.any(String) },
+      });
 
       // Back: it recovers by itself and acknowledges again.
       await proxy.start();

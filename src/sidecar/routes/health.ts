@@ -10,7 +10,8 @@ import { storeHealthOf } from '../store/store-health.ts';
 /**
  * The /health body. `status` is `healthy` (the integration guide's value), `degraded` (anchor lag beyond the
  * tier's interval), `failing` (the store refuses writes: lock lost, fsync
- * failed, the scrub found damage; `store_problem` says why) or `shutting_down`.
+ * failed, the scrub found damage; `store_problem` says why; or the last write
+ * failed and none has succeeded since: `last_write_failure`) or `shutting_down`.
  */
 export function healthBody(ctx: SidecarContext): Record<string, unknown> {
   const tree = ctx.tree;
@@ -18,9 +19,10 @@ export function healthBody(ctx: SidecarContext): Record<string, unknown> {
   const lag = ctx.anchoring.lagMs();
   const limit = ctx.config.anchorIntervalMs;
   const storage = storeHealthOf(ctx.store);
+  const lastFailure = ctx.writer.lastFailure;
   const status = ctx.shuttingDown
     ? 'shutting_down'
-    : storage && !storage.writable
+    : (storage && !storage.writable) || lastFailure
       ? 'failing'
       : lag > limit
         ? 'degraded'
@@ -50,6 +52,7 @@ export function healthBody(ctx: SidecarContext): Record<string, unknown> {
     signing_key_id: ctx.signer.keyId,
     uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
   };
+  if (lastFailure) body.last_write_failure = lastFailure;
   if (storage) {
     body.store_writable = storage.writable;
     if (storage.problem) body.store_problem = storage.problem;
