@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: process.env.CI ? ['default'] : ['default'],
+    // The skip summary comes last: one line per skipped suite and why (test/helpers/skip-summary-reporter.ts).
+    reporters: ['default', './test/helpers/skip-summary-reporter.ts'],
   },
 });
