@@ -86,6 +86,7 @@ export function renderHtml(name: string, r: VerificationReport, generatedAt = ne
 <dt>File</dt><dd>${e(name)}</dd>
 <dt>Report made</dt><dd>${e(generatedAt.toISOString())}</dd>
 <dt>Trusted keys</dt><dd>${r.trusted_keys.length ? r.trusted_keys.map((k) => `<code>${e(k)}</code>`).join(', ') : '<strong>none</strong> — no --pubkey was given, so nothing can be proven'}</dd>
+${renderSource(r)}
 <dt>Input</dt><dd>${r.input.events} events, ${r.input.anchors} anchors, ${r.input.checkpoints} checkpoints, ${r.input.segments} log(s), ${r.input.lines} lines</dd>
 <dt>Convention</dt><dd>${e(r.profile.name)} — ${e(r.profile.producer)}${r.profile.weaker_than_rfc8785 ? ` <strong>(weaker than RFC 8785: ${e(r.profile.weaker_than_rfc8785)})</strong>` : ''}</dd>
 </dl>
@@ -116,6 +117,18 @@ ${
 </body>
 </html>
 `;
+}
+
+/** Where the input came from: a file, or an evidence-pack folder and the role each of its files played. */
+function renderSource(r: VerificationReport): string {
+  const src = r.source;
+  if (!src || src.kind !== 'evidence-pack') return '';
+  const files = (src.files ?? []).slice(0, 100);
+  return `<dt>Evidence pack</dt><dd><code>${e(src.path)}</code>${src.events_file ? ` — events from <code>${e(src.events_file)}</code>` : ''}${
+    files.length
+      ? `<ul class="plain">${files.map((f) => `<li><code>${e(f.path)}</code>: ${e(f.role)}</li>`).join('')}</ul>`
+      : ''
+  }</dd>`;
 }
 
 function renderLog(l: LogReport): string {

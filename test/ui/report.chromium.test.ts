@@ -100,6 +100,22 @@ describe.skipIf(!HAS_CHROMIUM)('HTML report in Chromium', () => {
     await page.close();
   });
 
+  it("another producer's evidence pack (veritaschain RTA reference): UNPROVEN, the pack's files and roles listed, timelines drawn", async () => {
+    const pack = join(import.meta.dirname, '../fixtures/evidence-packs/rta');
+    const r = await runVcp(fx.dir, 'verify', pack, '--html', 'pack.html');
+    expect(r.code).toBe(3);
+    const page = await browser.newPage();
+    const seen = watch(page);
+    await page.goto(`file://${join(fx.dir, 'pack.html')}`);
+    await page.waitForSelector('body[data-timelines="ready"]');
+    await expect(page.locator('#verdict h1').textContent()).resolves.toContain('UNPROVEN');
+    await expect(page.locator('dl.facts').first().textContent()).resolves.toContain('vcp_rta_events.jsonl');
+    expect(await page.locator('.timeline li').count()).toBeGreaterThan(0);
+    expect(seen.errors).toEqual([]);
+    await screenshot(page, 'report-evidence-pack');
+    await page.close();
+  });
+
   it('an export cut after its last anchor: UNPROVEN, the uncovered tail drawn and its events marked "?"', async () => {
     const { r, page, seen } = await report('cut', lines.slice(0, -1));
     expect(r.code).toBe(3);
