@@ -86,6 +86,35 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
     await page.close();
   });
 
+  it('search by symbol, type and time range from the form; the focus goes to the content, the sections are a Shift+Tab away', async () => {
+    const { page } = await open('/search');
+    await page.waitForSelector('#q-symbol');
+    // Each page takes the focus to its content: the first Tab lands on the first field, Shift+Tab goes back to the sections.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.id')).toBe('q-trace_id');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Key & token');
+    const t = new Date(fx.events[0]!.header.timestamp_iso);
+    const local = (d: Date) =>
+      new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.locator('#q-symbol').fill('GBPUSD');
+    await page.locator('#q-event_type').fill('EXE');
+    await page.locator('#q-since').fill(local(new Date(t.getTime() - 60_000)));
+    await page.locator('#q-until').fill(local(new Date(t.getTime() + 3_600_000)));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForSelector('table.hits tbody tr');
+    const gbpExe = fx.events.filter(
+      (e) => e.header.symbol === 'GBPUSD' && e.header.event_type === 'EXE',
+    ).length;
+    expect(await page.locator('table.hits tbody tr').count()).toBe(gbpExe);
+    // A range that ends before the first event finds nothing.
+    await page.locator('#q-until').fill(local(new Date(t.getTime() - 60_000)));
+    await page.locator('#q-since').fill(local(new Date(t.getTime() - 120_000)));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForFunction("document.querySelector('#results p')?.textContent?.startsWith('0 match')");
+    await page.close();
+  });
+
   it('a tampered inclusion proof from the server: the page says FAILED and why', async () => {
     const ev = fx.events[5]!; // trace 1, before the first anchor
     const { page, seen } = await open('/');
