@@ -108,7 +108,11 @@ export async function showTrace(main: HTMLElement, traceId: string, pin: Pin): P
             'warn',
             `Showing the first ${hits.length} events found; the search stopped before the start of the log.`,
           ),
-      h('p', null, `${hits.length} event(s), oldest first.`),
+      h(
+        'p',
+        null,
+        `${hits.length} event(s), oldest first. Each event can be verified here; that the list holds every event of the trace is the server's word — only a verified export proves completeness.`,
+      ),
       h(
         'p',
         { class: 'actions' },
