@@ -12,6 +12,7 @@
  * `--shutdown-timeout`, the tap exits 1 leaving it uncommitted.
  */
 import { parseArgs } from 'node:util';
+import { openEmbeddedStore } from '../adapters/embedded-store.ts';
 import { KafkaTap } from '../adapters/kafka-tap.ts';
 import { createDefaultMapping, GUIDE_TOPICS, type TopicLayout } from '../adapters/message-mapping.ts';
 import { RedisTap } from '../adapters/redis-tap.ts';
@@ -26,8 +27,8 @@ import type { Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
 export const TAP_USAGE = `usage:
-  vcp tap kafka --brokers <host:port,…> --topics <t1,t2,…> --group <id> (--sidecar <url> | --out <file.jsonl>) [options]
-  vcp tap redis --url <redis://host:6379> --streams <s1,…> --group <id> (--sidecar <url> | --out <file.jsonl>) [options]
+  vcp tap kafka --brokers <host:port,…> --topics <t1,t2,…> --group <id> (--sidecar <url> | --store <dir> | --out <file.jsonl>) [options]
+  vcp tap redis --url <redis://host:6379> --streams <s1,…> --group <id> (--sidecar <url> | --store <dir> | --out <file.jsonl>) [options]
 
 Records every message of existing Kafka topics / Redis streams as a sealed VCP
 event, and commits offsets (XACKs entries) only after the sink acknowledged
@@ -41,6 +42,9 @@ where the events go (one of):
   --spool <dir>              while the sidecar is down, spool to disk and commit (default: wait and retry;
                              the topic or stream is the buffer)
   --out <file.jsonl>         append to a JSONL file instead (fsync every batch)
+  --store <dir>              write into a sidecar store in this process, no HTTP hop (the folder of
+                             vcp sidecar --data-dir, same checks, tree and anchors; not while a sidecar
+                             serves it); VCP_SIDECAR_* settings apply
 
 mapping (default: the integration guide's):
   --topic-map <name=layout,…> layout of a topic/stream: orders, executions, errors or event_type
@@ -69,13 +73,18 @@ process:
   --batch-size <n>           most messages per batch (default 1000 kafka, 500 redis)
   --progress-interval <ms>   progress line on stderr every this often (default 5000; 0 = never)
   --shutdown-timeout <ms>    how long SIGTERM waits for the batch in flight (default 30000)
-  --help, -h`;
+  --help, -h
+
+exit codes: 0 stopped by SIGTERM/SIGINT after delivering the batch in flight; 1 the tap
+stopped on an error, or the batch in flight was not delivered in time (it is read again
+on restart); 2 usage or configuration error`;
 
 const OPTIONS = {
   sidecar: { type: 'string' },
   token: { type: 'string' },
   spool: { type: 'string' },
   out: { type: 'string' },
+  store: { type: 'string' },
   'topic-map': { type: 'string' },
   'trace-field': { type: 'string' },
   'policy-id': { type: 'string' },
@@ -140,8 +149,21 @@ function topicMap(value: string | undefined): Record<string, TopicLayout> {
   return map;
 }
 
-function makeSink(v: Values, io: CliIo): Sink {
-  if (v.sidecar && v.out) throw new UsageError('give --sidecar or --out, not both');
+function checkSinkChoice(v: Values): void {
+  const given = [v.sidecar && '--sidecar', v.out && '--out', v.store && '--store'].filter(Boolean);
+  if (given.length > 1)
+    throw new UsageError(`give one of --sidecar, --store or --out, not ${given.join(' and ')}`);
+  if (given.length === 0)
+    throw new UsageError(`--sidecar <url>, --store <dir> or --out <file.jsonl> is required\n\n${TAP_USAGE}`);
+}
+
+async function makeSink(v: Values, io: CliIo): Promise<Sink> {
+  if (v.store) {
+    return openEmbeddedStore({
+      dataDir: v.store.startsWith('/') ? v.store : `${io.cwd}/${v.store}`,
+      log: (line) => io.err(`vcp tap: store: ${line}\n`),
+    });
+  }
   if (v.out)
     return new FileSink({ path: v.out.startsWith('/') ? v.out : `${io.cwd}/${v.out}`, fsync: 'every-write' });
   if (!v.sidecar) throw new UsageError(`--sidecar <url> or --out <file.jsonl> is required\n\n${TAP_USAGE}`);
@@ -225,7 +247,8 @@ export async function tapCommand(argv: string[], io: CliIo): Promise<number> {
   const topics = kind === 'kafka' ? list(v.topics, 'topics') : list(v.streams, 'streams');
   if (kind === 'kafka') list(v.brokers, 'brokers');
   else if (!v.url) throw new UsageError(`--url is required\n\n${TAP_USAGE}`);
-  const sink = makeSink(v, io);
+  checkSinkChoice(v);
+  const sink = await makeSink(v, io);
   let tap: Tap;
   try {
     const common = commonOptions(kind, v, io, sink);

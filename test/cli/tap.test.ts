@@ -5,6 +5,7 @@
  * whole chain Kafka → tap → sidecar. Needs VCP_TEST_KAFKA_BROKERS and
  * VCP_TEST_REDIS_URL (each part skips with a message without its server).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { Consumer, Producer } from '@platformatic/kafka';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openEmbeddedStore } from '../../src/adapters/embedded-store.ts';
 import { runVcp } from '../helpers/cli.ts';
 import { redisUrl, skipReason } from '../helpers/env.ts';
 import { createTopic, deleteTopics, describeKafka, uniqueTopic, withTimeout } from '../helpers/kafka.ts';
@@ -92,11 +94,15 @@ describe('vcp tap: arguments', () => {
     const base = ['tap', 'kafka', '--brokers', '127.0.0.1:1', '--topics', 'orders', '--group', 'g'];
     expect(await vcp(...base)).toMatchObject({
       code: 2,
-      err: expect.stringMatching(/--sidecar <url> or --out/),
+      err: expect.stringMatching(/--sidecar <url>, --store <dir> or --out/),
     });
     expect(await vcp(...base, '--out', 'a.jsonl', '--sidecar', 'http://x')).toMatchObject({
       code: 2,
-      err: expect.stringMatching(/not both/),
+      err: expect.stringMatching(/give one of --sidecar, --store or --out, not --sidecar and --out/),
+    });
+    expect(await vcp(...base, '--store', 'd', '--sidecar', 'http://x')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/not --sidecar and --store/),
     });
     expect(await vcp(...base, '--out', 'a.jsonl', '--topic-map', 'fills=trades')).toMatchObject({
       code: 2,
@@ -279,7 +285,14 @@ describeKafka('vcp tap kafka (processes, real broker)', (brokers) => {
       const exportFile = join(dir, `${group}.export.jsonl`);
       writeFileSync(exportFile, await (await fetch(`${sidecar.url}/vcp/export`)).text());
       const pub = join(dataDir, 'signing.pub');
-      const verified = await runVcp(dir, 'verify', exportFile, '--pubkey', pub, '--insecure-allow-local-anchors');
+      const verified = await runVcp(
+        dir,
+        'verify',
+        exportFile,
+        '--pubkey',
+        pub,
+        '--insecure-allow-local-anchors',
+      );
       const out = verified.out + verified.err;
       expect(verified.code, out).toBe(0);
       expect(out).toMatch(new RegExp(`PROVEN: .*${n} events, complete up to tree size ${n}`));
@@ -351,6 +364,43 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
       const events = lines(out);
       expect(events).toHaveLength(n);
       expect(events.every((e) => e.payload.trade_data.price === '1.0850')).toBe(true);
+    } finally {
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+
+  it('--store <dir>: writes into an embedded store in its own process; the reopened folder holds every entry once', async () => {
+    const redis = new Redis(rurl!);
+    const stream = `vcp-test:tap-store:${process.pid}:${randomBytes(4).toString('hex')}`;
+    try {
+      const n = 200;
+      const pipe = redis.pipeline();
+      for (let i = 0; i < n; i++) {
+        pipe.xadd(stream, '*', 'event_type', 'ORD', 'order_id', `S-${i}`, 'symbol', 'EURUSD', 'side', 'BUY');
+      }
+      await pipe.exec();
+      const store = join(dir, 'tap-store');
+      const args = ['redis', '--url', rurl!, '--streams', stream, '--group', 'g', '--store', store];
+      const tap = startTap([...args, '--consumer', 'cli-1', '--progress-interval', '100']);
+      expect(await tap.ready).toMatchObject({ tap: 'redis', sink: expect.stringMatching(/embedded-store/) });
+      await waitUntil('every entry acknowledged', 20_000, async () => {
+        const [count] = (await redis.xpending(stream, 'g')) as [number];
+        const info = (await redis.xinfo('GROUPS', stream)) as unknown[][];
+        return Number(count) === 0 && Number(info[0]![info[0]!.indexOf('lag') + 1]) === 0;
+      });
+      tap.proc.kill('SIGTERM');
+      expect((await withTimeout(tap.exited, 20_000, 'the tap to exit')).code).toBe(0);
+      // The folder is an ordinary sidecar store: reopened here, it holds each entry once.
+      const opened = await openEmbeddedStore({ dataDir: store, log: () => {} });
+      try {
+        expect(opened.log.ctx.tree.size).toBe(n);
+        const ids = new Set<string>();
+        for await (const e of opened.log.ctx.store.scan(0, n)) ids.add(e.eventId);
+        expect(ids.size).toBe(n);
+      } finally {
+        await opened.close();
+      }
     } finally {
       await redis.del(stream);
       redis.disconnect();
