@@ -42,7 +42,8 @@ async function buildExport(path: string): Promise<void> {
   };
   const tmp = `${path}.tmp`;
   const out = createWriteStream(tmp);
-  const write = (s: string) => (out.write(`${s}\n`) ? undefined : new Promise((r) => out.once('drain', r)));
+  const write = (s: string) =>
+    out.write(`${s}\n`) ? undefined : new Promise<void>((r) => out.once('drain', () => r()));
   await write(JSON.stringify({ vcp_export: meta }));
   const chain = createHashChain();
   const tree = new MerkleTree();

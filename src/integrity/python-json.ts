@@ -30,9 +30,12 @@ export function parseLossless(text: string): unknown {
   );
 }
 
+// JSON.rawJSON (Node ≥ 21) writes number text as given; the TypeScript lib this project targets does not declare it.
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
 /** JSON text of a value that may hold {@link SourceNumber}s (written as their source text). */
 export function stringifyLossless(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (v instanceof SourceNumber ? JSON.rawJSON(v.text) : v));
+  return JSON.stringify(value, (_key, v) => (v instanceof SourceNumber ? rawJSON(v.text) : v));
 }
 
 /** Options of {@link pythonDumps}; the defaults are Python's. */

@@ -170,7 +170,7 @@ export class Verifier {
   }
 
   /** The profile of this input: fixed by `--profile`, else detected from its first event. */
-  #profileFor(view: EventView, event: Record<string, unknown>, text: string): Profile {
+  #profileFor(view: EventView, text: string): Profile {
     if (this.#profile) return this.#profile;
     const named = this.#opts.profile;
     if (named) {
@@ -218,7 +218,7 @@ export class Verifier {
         out.push(finding('duplicate-event-id', `event_id ${id} already appears at line ${first}`, where));
       else this.#ids.set(id, line);
     }
-    const profile = this.#profileFor(view, event, text);
+    const profile = this.#profileFor(view, text);
     const raw = profile.lossless ? (parseLossless(text) as Record<string, unknown>) : event;
     const facts = profile.facts(view, raw);
     const { hash, findings: hashFindings } = checkEventHash(profile, view, raw, facts, where);

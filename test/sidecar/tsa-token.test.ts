@@ -12,8 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as pkijs from 'pkijs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestTimestamp } from '../../src/sidecar/anchor/tsa-client.ts';
 import { parseTimeStampResp, verifyTimestampToken } from '../../src/integrity/tsa-token.ts';
+import { requestTimestamp } from '../../src/sidecar/anchor/tsa-client.ts';
 import { startTestTsa, type TestTsa } from '../fixtures/tsa.ts';
 
 const run = promisify(execFile);

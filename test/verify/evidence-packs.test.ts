@@ -30,7 +30,15 @@ const nasdaqKey = join(PACKS, 'nasdaq/keys/signer_ed25519_pub.pem');
 
 async function verify(...argv: string[]) {
   let out = '';
-  const io: CliIo = { out: (t) => void (out += t), err: () => {}, errIsTty: false, env: {}, cwd: PACKS };
+  const io: CliIo = {
+    out: (t) => {
+      out += t;
+    },
+    err: () => {},
+    errIsTty: false,
+    env: {},
+    cwd: PACKS,
+  };
   const code = await verifyCommand([...argv, '--json'], io);
   const r = JSON.parse(out);
   return { code, r, codes: r.findings.map((f: { code: string }) => f.code) as string[] };

@@ -3,6 +3,14 @@
  * file), the service that closes batches and retries targets, and a factory
  * that turns configuration into targets.
  */
+
+export {
+  parseTimeStampResp,
+  type TimestampInfo,
+  type TimestampTrust,
+  type TimestampVerification,
+  verifyTimestampToken,
+} from '../../integrity/tsa-token.ts';
 export {
   type AnchorNowResult,
   type AnchorService,
@@ -32,10 +40,3 @@ export type { AnchorTargetDriver } from './target.ts';
 export { type AnchorTargetsConfig, createAnchorTargets } from './targets-config.ts';
 export { buildTimeStampRequest, requestTimestamp, type TimestampResult } from './tsa-client.ts';
 export { createTsaTarget, type TsaTargetOptions } from './tsa-target.ts';
-export {
-  parseTimeStampResp,
-  type TimestampInfo,
-  type TimestampTrust,
-  type TimestampVerification,
-  verifyTimestampToken,
-} from '../../integrity/tsa-token.ts';

@@ -8,9 +8,9 @@
 import type { Dispatcher } from 'undici';
 import { VcpConfigError } from '../../core/errors.ts';
 import type { AnchorRecord, AnchorTarget } from '../../core/types.ts';
+import { type TimestampTrust, verifyTimestampToken } from '../../integrity/tsa-token.ts';
 import type { AnchorTargetDriver } from './target.ts';
 import { requestTimestamp } from './tsa-client.ts';
-import { type TimestampTrust, verifyTimestampToken } from '../../integrity/tsa-token.ts';
 
 /** Options of {@link createTsaTarget}. */
 export interface TsaTargetOptions extends TimestampTrust {
