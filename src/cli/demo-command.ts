@@ -30,7 +30,10 @@ Starts a sidecar on a free loopback port, drives a decorated strategy through
 SIG→ORD→ACK→EXE plus one order rejected by the risk check (recorded as
 ERR_REJECT) via the HTTP sink, anchors the Merkle root (local file target),
 exports the log, verifies it offline and prints where the files are.
-Default folder: a new temporary one.`;
+Default folder: a new temporary one.
+
+exit codes: 0 the export verified (PROVEN but for its development-only local
+anchor); 1 it did not, or events were lost; 2 usage error`;
 
 /** Raised by the demo's risk check; its name maps to an ERR_REJECT event. */
 class OrderRejectedError extends Error {

@@ -20,7 +20,10 @@ export const KEYGEN_USAGE = `usage: vcp keygen [--out <prefix>] [--format pem|jw
 Generates an Ed25519 signing key. Writes <prefix>.key (private, mode 0600) and
 <prefix>.pub (public; give it to auditors for vcp verify --pubkey) and prints
 the signing_key_id. Default prefix: vcp-signing. Existing files are kept
-unless --force is given.`;
+unless --force is given.
+
+exit codes: 0 key written; 2 usage error, a file exists (without --force) or
+cannot be written`;
 
 export async function keygenCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({

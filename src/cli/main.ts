@@ -43,17 +43,31 @@ function usage(): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
     .join('\n');
-  return `usage: vcp <command> [options]\n\ncommands:\n${list}\n\nvcp <command> --help shows a command's options.\n`;
+  return (
+    `usage: vcp <command> [options]\n\ncommands:\n${list}\n\n` +
+    `vcp help <command> (or vcp <command> --help) shows a command's options and exit codes;\n` +
+    `vcp version prints the version.\n\n` +
+    `exit codes: 0 ok; 1 what the command checks failed (see its help); 2 usage or configuration error\n`
+  );
 }
 
 /** Run the CLI; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     io.out(usage());
     return name ? EXIT.ok : EXIT.usage;
   }
-  if (name === '--version' || name === '-v') {
+  if (name === 'help' && rest.length > 0) {
+    // `vcp help <command>` is `vcp <command> --help`.
+    const wanted = COMMANDS[rest[0]!];
+    if (!wanted) {
+      io.err(`vcp: unknown command "${rest[0]}"\n\n${usage()}`);
+      return EXIT.usage;
+    }
+    return main([rest[0]!, '--help'], io);
+  }
+  if (name === 'version' || name === '--version' || name === '-v') {
     io.out(`${VERSION}\n`);
     return EXIT.ok;
   }

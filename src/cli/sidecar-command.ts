@@ -51,7 +51,11 @@ vcp_p<N>_*), Merkle tree, anchors and proofs. Offsets are committed once the
 events are durable. POST /vcp/log answers 405; GET /vcp/export needs
 ?partition=N. Every member must reach every partition's store (shared folder or
 PostgreSQL) and use the same signing key. Exit code 1 if a store or the
-consumer fails (the group then moves the partitions to the other members).`;
+consumer fails (the group then moves the partitions to the other members).
+
+exit codes: 0 stopped by SIGTERM/SIGINT after a graceful shutdown; 1 a store
+or the consumer failed, the data folder is damaged (see vcp sidecar repair), or
+a second signal cut the shutdown short; 2 usage or configuration error`;
 
 function storeFor(config: SidecarConfig, log: (line: string) => void): EventStore | undefined {
   if (config.store === 'file') return undefined;

@@ -29,7 +29,11 @@ options:
   --signing-key-file <f>    key that signs the note (env VCP_SIGNING_KEY_FILE;
                             also VCP_SIGNING_KEY; default <dir>/signing.key)
   --dry-run                 say what would be moved, change nothing
-  --help, -h                this text`;
+  --help, -h                this text
+
+exit codes: 0 repaired (or, with --dry-run, repairable) or nothing to repair;
+1 refused (damage below the newest anchored tree size: restore from a backup);
+2 usage or configuration error`;
 
 /** `vcp sidecar repair …`; resolves to the exit code. */
 export async function sidecarRepairCommand(argv: string[], io: CliIo): Promise<number> {

@@ -124,7 +124,7 @@ export function errorCodeOf(err: unknown): string {
   return typeof err === 'object' ? 'NonErrorObject' : `NonError(${typeof err})`;
 }
 
-/** The message of a thrown value, never throwing, cut to {@link MAX_ERROR_MESSAGE} characters. */
+/** The message of a thrown value, never throwing, cut to `MAX_ERROR_MESSAGE` (1 024) characters. */
 export function errorMessageOf(err: unknown): string {
   let msg = text(prop(err, 'message'));
   if (msg === undefined) {
