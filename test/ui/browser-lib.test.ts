@@ -248,3 +248,28 @@ describe('verifyEvidence: the whole local check of one event', () => {
     ).toEqual(['event signature']);
   });
 });
+
+describe('anchor records checked in the browser', () => {
+  it('signed by the pinned key over the checkpoint root: ok; another key, root or signature: not', async () => {
+    const { makeSignedExport } = await import('../helpers/signed-export.ts');
+    const { checkAnchorRecord } = await import('../../ui/lib/anchor.ts');
+    const ex = makeSignedExport({ n: 8, anchorEvery: 4 });
+    const a = JSON.parse(JSON.stringify(ex.anchors[0]));
+    const key = await parsePublicKey(ex.signer.exportPublicKey('hex'));
+    const note: string = a.checkpoint;
+    const r = await checkCheckpoint(note, key);
+    if (!r.ok) throw new Error(r.reason);
+    expect(await checkAnchorRecord(a, r.checkpoint, key)).toMatchObject({ ok: true });
+    const other = await parsePublicKey(generateSigningKey().exportPublicKey('hex'));
+    expect((await checkAnchorRecord(a, r.checkpoint, other)).ok).toBe(false);
+    expect((await checkAnchorRecord({ ...a, merkle_root: 'ab'.repeat(32) }, r.checkpoint, key)).ok).toBe(
+      false,
+    );
+    const sig = Buffer.from(a.signature, 'base64');
+    sig[5]! ^= 1;
+    expect((await checkAnchorRecord({ ...a, signature: sig.toString('base64') }, r.checkpoint, key)).ok).toBe(
+      false,
+    );
+    expect((await checkAnchorRecord({ ...a, tree_size: 5 }, r.checkpoint, key)).ok).toBe(false);
+  });
+});

@@ -81,6 +81,8 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
     await expect(page.locator('ol.steps').textContent()).resolves.toContain(
       'Ed25519 signature by the pinned key',
     );
+    // The checkpoint's anchor receipt: its signature over the same root checked here too.
+    expect(await page.locator('ul.plain li.ok').count()).toBe(1);
     await screenshot(page, 'console-event-verified');
     expect(seen.errors).toEqual([]);
     await page.close();

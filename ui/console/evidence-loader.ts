@@ -4,6 +4,7 @@
  * checkpoint's anchor records — and checks it with lib/evidence.ts. Sizes
  * and roots are read from the signed note, never from the JSON beside it.
  */
+import { type AnchorCheck, checkAnchorRecord } from '../lib/anchor.ts';
 import { type CheckpointCheck, checkCheckpoint } from '../lib/checkpoint.ts';
 import { type EventJson, type Evidence, type ProofJson, verifyEvidence } from '../lib/evidence.ts';
 import { getJson } from './api.ts';
@@ -37,6 +38,8 @@ export interface Loaded {
   items: Item[];
   /** Anchor records whose tree size is the checkpoint's (their TSA receipts). */
   anchors: Record<string, unknown>[];
+  /** Each anchor record checked here (signature by the pinned key, same root as the checkpoint). */
+  anchorChecks: AnchorCheck[];
 }
 
 const CONCURRENCY = 6;
@@ -73,5 +76,9 @@ export async function loadEvidence(ids: string[], pin: Pin): Promise<Loaded> {
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
   const all = await getJson<{ anchors: Record<string, unknown>[] }>('/vcp/anchors');
   const anchors = all.anchors.filter((a) => a.tree_size === size);
-  return { note: cp.note, checked, items, anchors };
+  const signed = checked.checkpoint;
+  const anchorChecks = signed
+    ? await Promise.all(anchors.map((a) => checkAnchorRecord(a, signed, pin.key)))
+    : anchors.map(() => ({ ok: false, detail: 'no readable checkpoint' }));
+  return { note: cp.note, checked, items, anchors, anchorChecks };
 }

@@ -9,7 +9,7 @@ import { banner, facts, h, mono, replace } from './dom.ts';
 import { loadEvidence } from './evidence-loader.ts';
 import { link, tradeLine, typeBadge } from './format.ts';
 import { describePin, type Pin } from './pin.ts';
-import { targets } from './view-event.ts';
+import { anchorItem, targets } from './view-event.ts';
 import { findTrace } from './view-trace.ts';
 
 /** Render the certificate of `kind` `id`. */
@@ -126,9 +126,7 @@ export async function showCertificate(
           ? h(
               'ul',
               { class: 'plain' },
-              loaded.anchors.map((a) =>
-                h('li', null, `${String(a.anchor_id)} at ${String(a.anchored_at)}: ${targets(a)}`),
-              ),
+              loaded.anchors.map((a, i) => anchorItem(a, loaded.anchorChecks[i]!)),
             )
           : h('p', null, 'No anchor record carries this checkpoint.'),
         h('h2', null, 'Check it yourself'),

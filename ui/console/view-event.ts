@@ -64,9 +64,7 @@ export async function showEvent(main: HTMLElement, id: string, pin: Pin): Promis
             h(
               'ul',
               { class: 'plain' },
-              loaded.anchors.map((a) =>
-                h('li', null, `${String(a.anchor_id ?? '')} at ${String(a.anchored_at ?? '')}: `, targets(a)),
-              ),
+              loaded.anchors.map((a, i) => anchorItem(a, loaded.anchorChecks[i]!)),
             ),
           ]
         : null,
@@ -87,6 +85,19 @@ export async function showEvent(main: HTMLElement, id: string, pin: Pin): Promis
   } catch (err) {
     replace(main, h('h1', null, 'Event'), banner('bad', (err as Error).message));
   }
+}
+
+/** An anchor receipt with what was checked of it here. */
+export function anchorItem(a: Record<string, unknown>, check: { ok: boolean; detail: string }): HTMLElement {
+  return h(
+    'li',
+    { class: check.ok ? 'ok' : 'bad' },
+    h('span', { class: `mark ${check.ok ? 'ok' : 'bad'}`, 'aria-hidden': 'true' }, check.ok ? '✓' : '✗'),
+    ` ${String(a.anchor_id ?? '')} at ${String(a.anchored_at ?? '')}: ${targets(a)} — ${check.detail}`,
+    /TSA/.test(targets(a))
+      ? ' (its RFC 3161 token is checked by vcp verify --tsa-cert, not in the browser)'
+      : '',
+  );
 }
 
 /** The targets of an anchor record as text. */
