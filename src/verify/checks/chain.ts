@@ -11,19 +11,20 @@ const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Stateful chain checker: feed events in input order. */
 export class ChainCheck {
-  readonly #seen = new Map<string, number>(); // event hash → line
-  readonly #claimed = new Map<string, number>(); // prev_hash → line of the event claiming it
-  readonly #later = new Map<string, { line: number; event_id?: string }>(); // prev_hash not seen yet
+  // Event hash → its line while no event links to it; → minus the line of the event that links to it, once one does
+  // (one map instead of two: a million-event export keeps one entry per event).
+  readonly #seen = new Map<string, number>();
+  readonly #later = new Map<string, { line: number; event_id?: string }>(); // prev_hash not seen yet → who claims it
   linked = 0;
 
   /** Check one event's prev_hash; record its own hash. */
   push(prevHash: unknown, hash: string | undefined, where: { line: number; event_id?: string }): Finding[] {
     const out: Finding[] = [];
-    if (hash) {
-      if (!this.#seen.has(hash)) this.#seen.set(hash, where.line);
+    if (hash && !this.#seen.has(hash)) {
       const waiting = this.#later.get(hash);
       if (waiting) {
         this.#later.delete(hash);
+        this.#seen.set(hash, -waiting.line);
         out.push(
           finding(
             'chain-reordered',
@@ -31,7 +32,7 @@ export class ChainCheck {
             waiting,
           ),
         );
-      }
+      } else this.#seen.set(hash, where.line);
     }
     if (prevHash === undefined) return out;
     if (typeof prevHash !== 'string' || !HEX64_RE.test(prevHash)) {
@@ -42,7 +43,8 @@ export class ChainCheck {
       this.linked++;
       return out;
     }
-    const other = this.#claimed.get(prevHash);
+    const seen = this.#seen.get(prevHash);
+    const other = seen !== undefined && seen < 0 ? -seen : this.#later.get(prevHash)?.line;
     if (other !== undefined) {
       out.push(
         finding(
@@ -53,9 +55,10 @@ export class ChainCheck {
       );
       return out;
     }
-    this.#claimed.set(prevHash, where.line);
-    if (this.#seen.has(prevHash)) this.linked++;
-    else this.#later.set(prevHash, where);
+    if (seen !== undefined) {
+      this.#seen.set(prevHash, -where.line);
+      this.linked++;
+    } else this.#later.set(prevHash, where);
     return out;
   }
 
