@@ -36,6 +36,9 @@ the pack are named, never trusted). See docs/verification.md for the verdicts.
 
 options:
   --pubkey <file>          trusted Ed25519 public key (PEM, JWK or hex); repeat for several
+  --trust <file>           a trust file pinning what you trust, JSON:
+                           {"public_keys": [PEM | hex | JWK, …], "tsa_certs": [PEM, …],
+                            "checkpoints": [signed note, …]} (adds to the options below)
   --anchors <file>         more anchor records (JSONL); anchors inside the export are read too
   --checkpoint <file>      a trusted checkpoint obtained out of band (signed note, or the JSON
                            of GET /vcp/checkpoint); the export must hold all it covers; repeatable
@@ -69,6 +72,53 @@ async function readText(path: string, what: string): Promise<string> {
       `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
+}
+
+type JsonWebKeyLike = { kty: string; crv: string; x: string };
+
+/** Trust files: what an auditor pins once and reuses (keys, TSA certificates, checkpoints seen before). */
+async function readTrustFiles(
+  files: string[],
+  cwd: string,
+): Promise<{ publicKeys: (string | JsonWebKeyLike)[]; tsaCerts: string[]; checkpoints: string[] }> {
+  const out = {
+    publicKeys: [] as (string | JsonWebKeyLike)[],
+    tsaCerts: [] as string[],
+    checkpoints: [] as string[],
+  };
+  for (const f of files) {
+    const text = await readText(resolve(cwd, f), 'trust file');
+    let v: Record<string, unknown>;
+    try {
+      v = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new UsageError(`trust file ${f} is not JSON: ${(e as Error).message}`);
+    }
+    const list = (k: string): unknown[] => {
+      const x = v[k];
+      if (x === undefined) return [];
+      if (!Array.isArray(x)) throw new UsageError(`trust file ${f}: "${k}" must be an array`);
+      return x;
+    };
+    const known = new Set(['public_keys', 'tsa_certs', 'checkpoints', 'comment']);
+    const unknown = Object.keys(v).filter((k) => !known.has(k));
+    if (unknown.length) throw new UsageError(`trust file ${f}: unknown field(s) ${unknown.join(', ')}`);
+    for (const k of list('public_keys')) {
+      if (typeof k !== 'string' && (typeof k !== 'object' || k === null))
+        throw new UsageError(`trust file ${f}: a public key is a PEM or hex string, or a JWK object`);
+      out.publicKeys.push(k as string | JsonWebKeyLike);
+    }
+    for (const c of list('tsa_certs')) {
+      if (typeof c !== 'string') throw new UsageError(`trust file ${f}: tsa_certs holds PEM strings`);
+      out.tsaCerts.push(c);
+    }
+    for (const c of list('checkpoints')) {
+      if (typeof c !== 'string')
+        throw new UsageError(`trust file ${f}: checkpoints holds signed notes (strings)`);
+      out.checkpoints.push(c);
+    }
+  }
+  return out;
 }
 
 /** A checkpoint file holds the signed note itself, or the JSON `GET /vcp/checkpoint` answers. */
@@ -133,6 +183,7 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
       sidecar: { type: 'string' },
       'sidecar-token': { type: 'string' },
       'tsa-cert': { type: 'string', multiple: true },
+      trust: { type: 'string', multiple: true },
       'insecure-allow-local-anchors': { type: 'boolean' },
       json: { type: 'boolean' },
       html: { type: 'string' },
@@ -159,8 +210,10 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   if (!Number.isSafeInteger(maxLine) || maxLine < 1024)
     throw new UsageError('--max-line-bytes must be an integer ≥ 1024');
 
-  const publicKeys: string[] = [];
+  const publicKeys: (string | JsonWebKeyLike)[] = [];
   for (const k of values.pubkey ?? []) publicKeys.push(await readText(resolve(io.cwd, k), 'public key'));
+  const trusted = await readTrustFiles(values.trust ?? [], io.cwd);
+  publicKeys.push(...trusted.publicKeys);
   const anchors: unknown[] = [];
   for (const a of values.anchors ?? []) {
     const lines = readLines([await readText(resolve(io.cwd, a), 'anchors file')], maxLine);
@@ -177,12 +230,12 @@ export async function verifyCommand(argv: string[], io: CliIo): Promise<number> 
   const externalCheckpoints: ExternalCheckpoint[] = [];
   for (const c of values.checkpoint ?? [])
     externalCheckpoints.push({ source: c, note: noteOf(await readText(resolve(io.cwd, c), 'checkpoint')) });
+  for (const [i, note] of trusted.checkpoints.entries())
+    externalCheckpoints.push({ source: `trust file checkpoint ${i + 1}`, note });
   let tsaTrust: TimestampTrust | undefined;
-  if (values['tsa-cert']?.length) {
-    const pems: string[] = [];
-    for (const c of values['tsa-cert']) pems.push(await readText(resolve(io.cwd, c), 'TSA certificate'));
-    tsaTrust = { caCertPem: pems.join('\n') };
-  }
+  const pems: string[] = [...trusted.tsaCerts];
+  for (const c of values['tsa-cert'] ?? []) pems.push(await readText(resolve(io.cwd, c), 'TSA certificate'));
+  if (pems.length) tsaTrust = { caCertPem: pems.join('\n') };
 
   const file = resolve(io.cwd, positionals[0]!);
   let pack: EvidencePack | undefined;

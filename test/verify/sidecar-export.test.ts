@@ -99,6 +99,19 @@ describe('a live sidecar export, anchored at a real TSA', () => {
     );
   });
 
+  it('a trust file can pin the key and the TSA instead of --pubkey and --tsa-cert', async () => {
+    const trust = {
+      public_keys: [sidecar.context.signer.exportPublicKey('pem')],
+      tsa_certs: [tsa.caCertPem],
+    };
+    await writeFile(join(folder.dir, 'trust.json'), JSON.stringify(trust));
+    await writeFile(join(folder.dir, 't.jsonl'), `${exported.join('\n')}\n`);
+    const r = await runVcp(folder.dir, 'verify', 't.jsonl', '--trust', 'trust.json');
+    expect(r.code, r.out).toBe(0);
+    await writeFile(join(folder.dir, 'bad-trust.json'), JSON.stringify({ public_key: 'typo' }));
+    expect((await runVcp(folder.dir, 'verify', 't.jsonl', '--trust', 'bad-trust.json')).code).toBe(2);
+  });
+
   it('without --tsa-cert the token is unchecked and the verdict UNPROVEN (exit 3)', async () => {
     await writeFile(join(folder.dir, 'y.jsonl'), `${exported.join('\n')}\n`);
     const r = await runVcp(folder.dir, 'verify', 'y.jsonl', '--pubkey', 'sidecar.pub');
