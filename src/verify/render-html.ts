@@ -122,7 +122,7 @@ ${
 /** Where the input came from: a file, or an evidence-pack folder and the role each of its files played. */
 function renderSource(r: VerificationReport): string {
   const src = r.source;
-  if (!src || src.kind !== 'evidence-pack') return '';
+  if (src?.kind !== 'evidence-pack') return '';
   const files = (src.files ?? []).slice(0, 100);
   return `<dt>Evidence pack</dt><dd><code>${e(src.path)}</code>${src.events_file ? ` — events from <code>${e(src.events_file)}</code>` : ''}${
     files.length

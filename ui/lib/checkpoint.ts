@@ -34,7 +34,7 @@ export function parseCheckpointText(text: string): Checkpoint {
   if (!/^(0|[1-9][0-9]{0,15})$/.test(size) || !Number.isSafeInteger(Number(size)))
     throw new Error('line 2 is not a tree size');
   const rootBytes = fromBase64(root);
-  if (!rootBytes || rootBytes.length !== 32) throw new Error('line 3 is not a base64 32-byte root');
+  if (rootBytes?.length !== 32) throw new Error('line 3 is not a base64 32-byte root');
   const cp: Checkpoint = { origin, treeSize: Number(size), rootHex: toHex(rootBytes), mode: 'rfc6962' };
   for (const e of ext) {
     const m = /^(vcp-[a-z]+) (.+)$/.exec(e);
@@ -67,7 +67,7 @@ export async function checkCheckpoint(note: unknown, key: PinnedKey): Promise<Ch
     const name = m[1]!;
     names.push(name);
     const blob = fromBase64(m[2]);
-    if (!blob || blob.length !== 68) continue;
+    if (blob?.length !== 68) continue;
     const hash = (await sha256(concat(utf8(`${name}\n`), new Uint8Array([1]), key.raw))).subarray(0, 4);
     if (toHex(hash) !== toHex(blob.subarray(0, 4))) continue;
     if (await verifyEd25519(key.raw, blob.subarray(4), utf8(text)))

@@ -37,7 +37,7 @@ export async function parsePublicKey(text: string): Promise<PinnedKey> {
       raw = undefined;
     }
   } else raw = fromBase64(t);
-  if (!raw || raw.length !== 32)
+  if (raw?.length !== 32)
     throw new Error(
       'not an Ed25519 public key: paste 64 hex characters, the base64 of 32 bytes, a PEM "PUBLIC KEY" or a JWK',
     );

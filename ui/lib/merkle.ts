@@ -23,7 +23,7 @@ function hashes(proof: unknown): Uint8Array[] | undefined {
   const out: Uint8Array[] = [];
   for (const p of proof) {
     const b = fromHex(p);
-    if (!b || b.length !== 32) return undefined;
+    if (b?.length !== 32) return undefined;
     out.push(b);
   }
   return out;
@@ -51,8 +51,7 @@ export async function rootFromInclusion(
 ): Promise<string | undefined> {
   const data = fromHex(eventHashHex);
   const path = hashes(proof);
-  if (!data || data.length !== 32 || !path || !isSize(index) || !isSize(size) || index >= size)
-    return undefined;
+  if (data?.length !== 32 || !path || !isSize(index) || !isSize(size) || index >= size) return undefined;
   let fn = index;
   let sn = size - 1;
   let r = await leafHash(data);
