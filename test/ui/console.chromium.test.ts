@@ -205,6 +205,28 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
     const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
     const edited = lines.map((l) => l.replace('"price":"1.0850"', '"price":"1.0950"'));
     await writeFile(join(fx.dir, 'edited-cert.jsonl'), `${edited.join('\n')}\n`);
+    // The certificate of one event, from its page.
+    const one = await browser.newPage({ acceptDownloads: true });
+    await one.goto(`${fx.sidecar.url}/console#/certificate/event/${fx.events[2]!.header.event_id}`);
+    await one.waitForSelector('#download-certificate');
+    await expect(one.locator('.banner.ok').first().textContent()).resolves.toContain(
+      '1 event(s) are included',
+    );
+    const [d1] = await Promise.all([
+      one.waitForEvent('download'),
+      one.locator('#download-certificate').click(),
+    ]);
+    await d1.saveAs(join(fx.dir, 'event-cert.jsonl'));
+    await one.close();
+    const single = await runVcp(
+      fx.dir,
+      'verify',
+      'event-cert.jsonl',
+      '--pubkey',
+      'pinned.pub',
+      '--insecure-allow-local-anchors',
+    );
+    expect(single.code).toBe(0);
     const bad = await runVcp(
       fx.dir,
       'verify',
