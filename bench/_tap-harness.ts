@@ -4,7 +4,7 @@
  * percentiles, and the result table with ratios against the raw consume rate.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,7 +22,12 @@ export function nowMs(): number {
 }
 
 /** A `vcp sidecar` child process (file store, fsync before every 201) on a free port. */
-export async function startSidecarChild(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startSidecarChild(): Promise<{
+  url: string;
+  /** CPU time (user + system) the child used so far, ms (Linux /proc; NaN elsewhere). */
+  cpuMs: () => number;
+  stop: () => Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-sidecar-'));
   const entry = new URL('../src/cli/sidecar-entry.ts', import.meta.url).pathname;
   const proc: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dir], {
@@ -40,6 +45,7 @@ export async function startSidecarChild(): Promise<{ url: string; stop: () => Pr
   const url = (JSON.parse(line) as { listening: string }).listening;
   return {
     url,
+    cpuMs: () => procCpuMs(proc.pid!),
     stop: async () => {
       proc.kill('SIGTERM');
       await exited;
@@ -109,11 +115,40 @@ export async function paced(
   return sent;
 }
 
+/** CPU time (user + system) of a process, ms, from /proc/<pid>/stat (clock ticks of 10 ms); NaN off Linux. */
+function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** One throughput row. */
 export interface Row {
   name: string;
   events: number;
   seconds: number;
+  /** Where the CPU went during the run, if measured ({@link withCpu}). */
+  cpu?: string;
+}
+
+/**
+ * Run `fn` and note on its row the CPU time per event of this process (the tap, or the
+ * load generator) and of the sidecar child: on a shared 2-core machine the sum of the two
+ * is what bounds a tap → sidecar rate.
+ */
+export async function withCpu(sidecar: { cpuMs: () => number }, fn: () => Promise<Row>): Promise<Row> {
+  const c0 = process.cpuUsage();
+  const s0 = sidecar.cpuMs();
+  const row = await fn();
+  const self = process.cpuUsage(c0);
+  const side = sidecar.cpuMs() - s0;
+  const us = (ms: number) => ((ms * 1000) / row.events).toFixed(1);
+  row.cpu = `CPU per event: this process ${us((self.user + self.system) / 1000)} µs, sidecar ${us(side)} µs`;
+  return row;
 }
 
 /** Print throughput rows with their ratio to the first (the raw consume ceiling). */
@@ -131,6 +166,7 @@ export function printThroughput(title: string, rows: Row[]): void {
     console.log(
       `${r.name.padEnd(w)}  ${String(r.events).padStart(7)} in ${r.seconds.toFixed(2).padStart(6)} s  ${Math.round(rate).toString().padStart(8)} events/s  ${ratio}`,
     );
+    if (r.cpu) console.log(`${' '.repeat(w)}    ${r.cpu}`);
   }
 }
 

@@ -42,6 +42,7 @@ import {
   sidecarOwnIngest,
   startSidecarChild,
   waitFor,
+  withCpu,
 } from './_tap-harness.ts';
 
 /** The events the tap makes of n messages of another topic (new ids), sealed before any clock starts. */
@@ -205,12 +206,14 @@ export async function run(argv: string[] = []): Promise<void> {
       ),
     );
     rows.push(
-      await tapRun(
-        'tap → sidecar (HTTP, fsync/201)',
-        brokers,
-        topic,
-        n,
-        createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+      await withCpu(sidecar, () =>
+        tapRun(
+          'tap → sidecar (HTTP, fsync/201)',
+          brokers,
+          topic,
+          n,
+          createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+        ),
       ),
     );
     const store = await openEmbeddedStore({ dataDir: join(dir, 'store'), log: () => {} });
@@ -222,7 +225,8 @@ export async function run(argv: string[] = []): Promise<void> {
       store,
     );
     rows.push(embedded);
-    const own = await sidecarOwnIngest(sidecar.url, peerEvents(n));
+    const peers = peerEvents(n);
+    const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
     rows.push(own);
     printThroughput('Kafka → tap, backlog (events/s, ratio to the raw consume rate)', rows);
     printRatio("tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);

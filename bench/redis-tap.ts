@@ -43,6 +43,7 @@ import {
   sidecarOwnIngest,
   startSidecarChild,
   waitFor,
+  withCpu,
 } from './_tap-harness.ts';
 
 /** The events the tap makes of n entries of another stream (new ids), sealed before any clock starts. */
@@ -166,36 +167,36 @@ export async function run(argv: string[] = []): Promise<void> {
     await rawConsume(url, stream, n, 'warm-up'); // not reported: lets the JIT settle
     const rows: Row[] = [await rawConsume(url, stream, n, 'raw')];
     rows.push(
-      await tapRun(
-        'tap → FileSink (fsync/batch)',
-        url,
-        stream,
-        n,
-        new FileSink({ path: join(dir, 'events.jsonl') }),
-        'file',
+      await withCpu(sidecar, () =>
+        tapRun(
+          'tap → FileSink (fsync/batch)',
+          url,
+          stream,
+          n,
+          new FileSink({ path: join(dir, 'events.jsonl') }),
+          'file',
+        ),
       ),
     );
     rows.push(
-      await tapRun(
-        'tap → sidecar (HTTP, fsync/201)',
-        url,
-        stream,
-        n,
-        createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
-        'sidecar',
+      await withCpu(sidecar, () =>
+        tapRun(
+          'tap → sidecar (HTTP, fsync/201)',
+          url,
+          stream,
+          n,
+          createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+          'sidecar',
+        ),
       ),
     );
     const store = await openEmbeddedStore({ dataDir: join(dir, 'store'), log: () => {} });
-    const embedded = await tapRun(
-      'tap → embedded store (in-process, fsync/commit)',
-      url,
-      stream,
-      n,
-      store,
-      'embedded',
+    const embedded = await withCpu(sidecar, () =>
+      tapRun('tap → embedded store (in-process, fsync/commit)', url, stream, n, store, 'embedded'),
     );
     rows.push(embedded);
-    const own = await sidecarOwnIngest(sidecar.url, peerEvents(n));
+    const peers = peerEvents(n);
+    const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
     rows.push(own);
     printThroughput('Redis Streams → tap, backlog (events/s, ratio to the raw consume rate)', rows);
     printRatio("tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);

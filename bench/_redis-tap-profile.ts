@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisTap } from '../src/adapters/redis-tap.ts';
+import { FileSink } from '../src/sinks/file.ts';
+
+const url = 'redis://127.0.0.1:6379';
+const n = 30000;
+const redis = new Redis(url);
+const stream = `vcp-prof:${process.pid}`;
+for (let i = 0; i < n; i += 1000) {
+  const p = redis.pipeline();
+  for (let j = i; j < i + 1000; j++)
+    p.xadd(
+      stream,
+      '*',
+      'event_type',
+      j % 3 ? 'EXE' : 'ORD',
+      'order_id',
+      `ORD-${j % 5000}`,
+      'symbol',
+      'EURUSD',
+      'side',
+      j % 2 ? 'SELL' : 'BUY',
+      'price',
+      (1.085 + (j % 100) / 10000).toFixed(4),
+      'quantity',
+      '100000',
+      'account',
+      'ACC-7',
+    );
+  await p.exec();
+}
+const dir = mkdtempSync(join(tmpdir(), 'vcp-rprof-'));
+const tap = new RedisTap({
+  url,
+  streams: [stream],
+  groupId: 'g',
+  consumer: 'c',
+  sink: new FileSink({ path: join(dir, 'e.jsonl') }),
+  policyId: 'local:p:r',
+});
+const c0 = process.cpuUsage();
+const t0 = performance.now();
+await tap.start();
+while (tap.stats.committed < n) await new Promise((r) => setTimeout(r, 5));
+const cpu = process.cpuUsage(c0);
+const ms = performance.now() - t0;
+console.log(
+  `${Math.round((n / ms) * 1000)} events/s, ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event`,
+);
+await tap.stop();
+await redis.del(stream);
+redis.disconnect();
+rmSync(dir, { recursive: true, force: true });
