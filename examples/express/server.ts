@@ -1,7 +1,7 @@
 /**
  * An order API on Express with vcp-instrument's middleware.
  *
- *   node examples/express/server.ts        (PORT=3000 by default; VCP_LOG=<file> to choose the log)
+ *   npm start   (node server.ts)        (PORT=3000 by default; VCP_LOG=<file> to choose the log)
  *
  * Every request runs in a trace (from `x-vcp-trace-id` / `traceparent`, or a
  * new UUIDv7), echoed in the `x-vcp-trace-id` response header. Events recorded
@@ -14,12 +14,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
-import { currentTrace } from '../../src/context/trace-store.ts';
-import { isDecimalString } from '../../src/core/decimal.ts';
-import { configureVcp } from '../../src/instrument/configure.ts';
-import { vcpExpress } from '../../src/instrument/express.ts';
-import { createRecorder } from '../../src/recorder/index.ts';
-import { ConsoleSink, FanoutSink, FileSink } from '../../src/sinks/index.ts';
+import {
+  ConsoleSink,
+  configureVcp,
+  createRecorder,
+  currentTrace,
+  FanoutSink,
+  FileSink,
+  isDecimalString,
+  vcpExpress,
+} from 'vcp-instrument';
 
 const PORT = Number(process.env.PORT ?? 3000);
 const LOG = process.env.VCP_LOG ?? path.join(os.tmpdir(), 'vcp-example-express.jsonl');
@@ -116,5 +120,5 @@ app.listen(PORT, '127.0.0.1', () => {
   );
   console.log(`  curl -i -X DELETE ${base}/orders/ORD-1`);
   console.log(`  curl -i ${base}/venue-down          # → 502 and an ERR_CONN event`);
-  console.log(`  npx vcp verify ${LOG}   # after Ctrl-C (which flushes); needs 'npm run build' once`);
+  console.log(`  npx vcp verify ${LOG}   # after Ctrl-C (which flushes)`);
 });

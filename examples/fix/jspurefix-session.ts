@@ -15,9 +15,8 @@
  * in the recorder, off the session's path).
  */
 import { AsciiSession, type IJsFixConfig, type MsgView } from 'jspurefix';
-import { createFixAdapter, type FixAdapter } from '../../src/adapters/fix/index.ts';
-import { createRecorder } from '../../src/recorder/index.ts';
-import { createHttpSink } from '../../src/sinks/index.ts';
+import { createHttpSink, createRecorder } from 'vcp-instrument';
+import { createFixAdapter, type FixAdapter } from 'vcp-instrument/fix';
 
 /** One recorder and adapter per process, shared by its sessions. */
 const recorder = createRecorder({

@@ -1,7 +1,7 @@
 /**
  * The live FIX path, runnable without a FIX engine:
  *
- *   node examples/fix/live-adapter.ts [fix.log]      (default: the sample log next to this file)
+ *   npm start   (node live-adapter.ts [fix.log])      (default: the sample log next to this file)
  *
  * It plays a FIX message log through `createFixAdapter(...).onMessage(...)`
  * exactly as an engine's message callback would — every message, in and out,
@@ -18,11 +18,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createFixAdapter } from '../../src/adapters/fix/adapter.ts';
-import { parseLogLine } from '../../src/adapters/fix/log-reader.ts';
-import { generateSigningKey } from '../../src/integrity/sign.ts';
-import { createRecorder } from '../../src/recorder/index.ts';
-import { ConsoleSink, FanoutSink, FileSink } from '../../src/sinks/index.ts';
+import { ConsoleSink, createRecorder, FanoutSink, FileSink, generateSigningKey } from 'vcp-instrument';
+import { createFixAdapter, parseLogLine } from 'vcp-instrument/fix';
 
 const log = process.argv[2] ?? path.join(import.meta.dirname, 'sample-fix44.log');
 const out = process.env.VCP_LOG ?? path.join(os.tmpdir(), 'vcp-example-fix.jsonl');

@@ -7,11 +7,16 @@
  * @types/node (22 and 26), as ESM with TC39 decorators and as CommonJS with
  * legacy decorators; then each compiled consumer runs.
  *
+ * The examples too: each folder, copied alone into a fresh directory with
+ * the packed package and its own package.json's dependencies, type-checks
+ * with its tsconfig and runs with its `npm start` command.
+ *
  * Offline by design: the tarball's runtime dependencies are linked from this
  * checkout's node_modules (npm's cache holds tarballs, not the registry
  * documents an `npm install --offline` needs).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   cpSync,
   existsSync,
@@ -23,6 +28,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -177,4 +183,129 @@ describe('the packed package', () => {
     expect(tsc.code).not.toBe(0);
     expect(tsc.out).toMatch(/Cannot find module 'ioredis'/);
   }, 180_000);
+});
+
+/** A fresh copy of `examples/<name>` with the packed package and the example's own dependencies in node_modules. */
+function exampleCopy(name: string): string {
+  const dir = join(work, `example-${name}`);
+  cpSync(join(root, 'examples', name), dir, {
+    recursive: true,
+    filter: (src) => !src.includes('node_modules'),
+  });
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  cpSync(unpacked, join(modules, 'vcp-instrument'), { recursive: true });
+  const own = JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  const example = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    devDependencies?: Record<string, string>;
+  };
+  const deps = new Set([
+    ...Object.keys(own.dependencies),
+    ...Object.keys(example.dependencies ?? {}),
+    ...Object.keys(example.devDependencies ?? {}),
+  ]);
+  deps.delete('vcp-instrument');
+  for (const dep of deps) {
+    mkdirSync(join(modules, dep, '..'), { recursive: true });
+    symlinkSync(join(root, 'node_modules', dep), join(modules, dep));
+  }
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `npm start` of an example: the command its package.json names, run with this Node. */
+function startCommand(dir: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [node, ...args] = scripts.start.split(' ');
+  expect(node).toBe('node');
+  return args;
+}
+
+describe('the examples, each from a fresh copy of its folder', () => {
+  it.each(['express', 'koa', 'fix'])(
+    '%s type-checks with its own tsconfig',
+    async (name) => {
+      const dir = exampleCopy(name);
+      const tsc = await exec(process.execPath, [COMPILERS[0].tsc, '-p', dir], dir);
+      expect(tsc.out).toBe('');
+      expect(tsc.code).toBe(0);
+    },
+    180_000,
+  );
+
+  it('fix: npm start plays the sample log through the live adapter', async () => {
+    const dir = join(work, 'example-fix');
+    const ran = await run(process.execPath, startCommand(dir), {
+      cwd: dir,
+      env: { ...process.env, VCP_LOG: join(dir, 'events.jsonl') },
+      timeout: 60_000,
+    });
+    expect(ran.stdout).toMatch(/\d+ FIX messages → \d+ VCP events/);
+    expect(readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThan(5);
+  }, 90_000);
+
+  it.each(['express', 'koa'])(
+    '%s: npm start serves orders, each recorded',
+    async (name) => {
+      const dir = join(work, `example-${name}`);
+      const port = await freePort();
+      const log = join(dir, 'events.jsonl');
+      const child = spawn(process.execPath, startCommand(dir), {
+        cwd: dir,
+        env: { ...process.env, PORT: String(port), VCP_LOG: log },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        const exited = once(child, 'exit');
+        while (!out.includes('Try:')) {
+          await Promise.race([
+            once(child.stdout, 'data'),
+            exited.then(() => Promise.reject(new Error(`exited: ${out}`))),
+          ]);
+        }
+        const order = {
+          order_id: 'ORD-1',
+          symbol: 'EURUSD',
+          side: 'BUY',
+          order_type: 'LIMIT',
+          price: '1.0850',
+          quantity: '100000',
+        };
+        const r = await fetch(`http://127.0.0.1:${port}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(order),
+        });
+        expect(r.status).toBe(201);
+        expect(r.headers.get('x-vcp-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
+        child.kill('SIGINT'); // the example's recorder flushes on the signal
+        const [code] = await exited;
+        expect(code).not.toBeNull();
+        const types = readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { header: { event_type: string } }).header.event_type);
+        expect(types).toEqual(expect.arrayContaining(['AUD', 'ORD']));
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+    90_000,
+  );
 });
