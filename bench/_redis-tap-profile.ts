@@ -8,8 +8,9 @@ import { FileSink } from '../src/sinks/file.ts';
 const url = 'redis://127.0.0.1:6379';
 const n = 30000;
 const redis = new Redis(url);
-const stream = `vcp-prof:${process.pid}`;
-for (let i = 0; i < n; i += 1000) {
+const stream = process.env.STREAM ?? `vcp-prof:${process.pid}`;
+const mode = process.env.MODE ?? 'both'; // fill | tap | both
+for (let i = 0; mode !== 'tap' && i < n; i += 1000) {
   const p = redis.pipeline();
   for (let j = i; j < i + 1000; j++)
     p.xadd(
@@ -31,6 +32,10 @@ for (let i = 0; i < n; i += 1000) {
       'ACC-7',
     );
   await p.exec();
+}
+if (mode === 'fill') {
+  redis.disconnect();
+  process.exit(0);
 }
 const dir = mkdtempSync(join(tmpdir(), 'vcp-rprof-'));
 const tap = new RedisTap({

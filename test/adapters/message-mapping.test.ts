@@ -11,6 +11,7 @@ import {
   TapMappingError,
   type TapMessage,
 } from '../../src/adapters/message-mapping.ts';
+import { redisTapMessage } from '../../src/adapters/redis-tap.ts';
 import { sourceEventId, traceIdFromKey } from '../../src/adapters/source-ids.ts';
 import { TapRunner } from '../../src/adapters/tap-runner.ts';
 import { toDecimalString } from '../../src/core/decimal.ts';
@@ -210,6 +211,17 @@ describe('default mapping: the guide topics', () => {
 });
 
 describe('default mapping: Redis streams in the guide layout', () => {
+  it('redisTapMessage: fields in a prototype-less object, "__proto__" an ordinary key, the last of repeated names wins', () => {
+    const b = (t: string) => Buffer.from(t);
+    const m = redisTapMessage('s', '1-0', [b('__proto__'), b('x'), b('a'), b('1'), b('a'), b('2')]);
+    expect(Object.getPrototypeOf(m.fields)).toBeNull();
+    expect(Object.hasOwn(m.fields!, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(m.fields!, '__proto__')?.value).toBe('x');
+    expect(m.fields!.a).toBe('2');
+    expect(Object.keys(m.fields!)).toEqual(['__proto__', 'a']);
+    expect(m.rawFields).toHaveLength(3);
+  });
+
   it('puts every field but event_type into trade_data, as given', () => {
     const e = one(
       redis([
