@@ -12,8 +12,12 @@ async function vcp(...argv: string[]): Promise<{ code: number; out: string; err:
   let out = '';
   let err = '';
   const io = {
-    out: (s: string) => void (out += s),
-    err: (s: string) => void (err += s),
+    out: (s: string) => {
+      out += s;
+    },
+    err: (s: string) => {
+      err += s;
+    },
     env: {},
     cwd: process.cwd(),
   };
