@@ -172,6 +172,35 @@ describe('the packed package', () => {
       expect(ran.code).toBe(0);
     }, 180_000);
 
+  it.each(COMPILERS)(
+    'with the optional peers installed, the entries that need them compile too: $name',
+    async (compiler) => {
+      const source = [
+        "import { KafkaSink, KafkaTap } from 'vcp-instrument/kafka';",
+        "import { createPostgresStore } from 'vcp-instrument/postgres';",
+        "import { RedisStreamSink, RedisTap } from 'vcp-instrument/redis';",
+        'console.log([KafkaSink, KafkaTap, createPostgresStore, RedisStreamSink, RedisTap].map((f) => typeof f).join());',
+        '',
+      ].join('\n');
+      const dir = consumer(
+        `peers-${compiler.name.replace(/\W+/g, '-')}`,
+        NODE_TYPES[1].dir,
+        MODULES[0],
+        source,
+      );
+      for (const peer of ['ioredis', 'pg', '@types/pg', '@platformatic/kafka']) {
+        mkdirSync(join(dir, 'node_modules', peer, '..'), { recursive: true });
+        symlinkSync(join(root, 'node_modules', peer), join(dir, 'node_modules', peer));
+      }
+      const tsc = await exec(process.execPath, [compiler.tsc, '-p', dir], dir);
+      expect(tsc.out).toBe('');
+      expect(tsc.code).toBe(0);
+      const ran = await exec(process.execPath, [join(dir, 'out/app.js')], dir);
+      expect(ran.out.trim()).toBe('function,function,function,function,function');
+    },
+    180_000,
+  );
+
   it('a declaration naming a missing peer does fail the compile (the check above can fail)', async () => {
     const dir = consumer(
       'control-redis',
