@@ -75,6 +75,11 @@ const EVENTS_PREFIX = '/vcp/events/';
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const config = options.config;
   const log = options.log ?? ((line: string) => process.stderr.write(`vcp sidecar: ${line}\n`));
+  if (!options.store && config.store !== 'file')
+    // Silently falling back to the file store would put the events somewhere the operator did not ask for.
+    throw new VcpConfigError(
+      `config.store is ${config.store.replace(/\/\/[^@/]*@/, '//…@')} but no store was passed: open it with createPostgresStore (vcp-instrument/postgres) and pass it as the store option`,
+    );
   if (!options.store) {
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

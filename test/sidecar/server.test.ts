@@ -628,3 +628,18 @@ describe('graceful shutdown', () => {
     expect(again.context.tree.anchors[0]!.tree_size).toBe(3);
   });
 });
+
+describe('embedding', () => {
+  it('a postgres:// store in the config without a store passed is refused, not silently a file store', async () => {
+    const d = tempDir();
+    try {
+      const config = { ...testConfig(d.dir), store: 'postgres://user:secret@127.0.0.1:5432/test' };
+      const err = await startSidecar({ config, log: () => {} }).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/no store was passed: open it with createPostgresStore/);
+      expect((err as Error).message).not.toMatch(/secret/);
+    } finally {
+      d.cleanup();
+    }
+  });
+});
