@@ -135,7 +135,8 @@ describe('VcpClient against a real sidecar', () => {
     // Five events fetched one by one are not an export (their merkle_index starts past 0), but each
     // hash, signature and chain link holds.
     const codes = report.findings.map((f) => f.code);
-    for (const c of ['hash-mismatch', 'signature-invalid', 'chain-gap', 'chain-fork'] as const) expect(codes).not.toContain(c);
+    for (const c of ['hash-mismatch', 'signature-invalid', 'chain-gap', 'chain-fork'] as const)
+      expect(codes).not.toContain(c);
   });
 
   it('a float price is refused before sending, with the field and the rule', async () => {
