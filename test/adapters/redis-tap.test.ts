@@ -9,8 +9,10 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisTap } from '../../src/adapters/redis-tap.ts';
 import { sourceEventId, traceIdFromKey } from '../../src/adapters/source-ids.ts';
+import { TapDeliveryError } from '../../src/adapters/tap-runner.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { validateEvent } from '../../src/core/validate.ts';
+import { SinkError } from '../../src/sinks/errors.ts';
 import { MemorySink } from '../../src/sinks/memory.ts';
 import type { Sink } from '../../src/sinks/sink.ts';
 import { redisUrl, skipReason } from '../helpers/env.ts';
@@ -209,6 +211,49 @@ describe.skipIf(!url)('RedisTap (real Redis)', () => {
     expect(sink.inner.events).toHaveLength(10);
     expect(tap.stats.committed).toBe(10);
     await tap.stop();
+  });
+
+  it('two batches at the sink: a later batch the sink acknowledged is not XACKed while an earlier one is refused', async () => {
+    const stream = streamKey();
+    for (let i = 0; i < 20; i++) await redis.xadd(stream, '*', 'event_type', 'HBT', 'n', String(i));
+    // The first write waits, then is refused for good; the second is acknowledged at once.
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
+    const acknowledged: VcpEvent[] = [];
+    let writes = 0;
+    const sink: Sink = {
+      name: 'first-refused',
+      write: async (events) => {
+        if (++writes === 1) {
+          await firstHeld;
+          throw new SinkError('HTTP 400 validation', { retryable: false, status: 400 });
+        }
+        acknowledged.push(...events);
+      },
+      close: async () => {},
+    };
+    const tap = new RedisTap({
+      url: url!,
+      streams: [stream],
+      groupId: 'g',
+      consumer: 'c',
+      batchSize: 10,
+      sink,
+      policyId,
+    });
+    await tap.start();
+    await waitUntil('the second batch at the sink', 10_000, () => acknowledged.length === 10);
+    // Delivered, but behind an undelivered batch: not acknowledged to Redis.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await pending(stream, 'g')).toBe(20);
+    releaseFirst();
+    const error = await tap.done().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TapDeliveryError);
+    await tap.stop().catch(() => {});
+    expect(await pending(stream, 'g')).toBe(20);
+    expect(tap.stats.committed).toBe(0);
   });
 
   it('a restart under the same consumer name first records what it had read but not acknowledged', async () => {
