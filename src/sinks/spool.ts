@@ -94,6 +94,8 @@ function countLines(file: string): { lines: number; bytes: number } {
 export class SpoolSink implements Sink {
   readonly name: string;
   readonly inner: Sink;
+  /** Passes the recorder's signer on, so a wrapped FileSink still signs checkpoints. */
+  readonly attachSigner?: Sink['attachSigner'];
   /** The spool directory. */
   readonly dir: string;
   readonly #segmentBytes: number;
@@ -121,6 +123,7 @@ export class SpoolSink implements Sink {
       throw new VcpConfigError('withSpool needs { dir: "<spool directory>" }');
     }
     this.inner = inner;
+    if (inner.attachSigner) this.attachSigner = (signer, info) => inner.attachSigner!(signer, info);
     this.dir = path.resolve(options.dir);
     this.name = `spool(${inner.name})`;
     this.#opts = options;

@@ -17,6 +17,7 @@ import { FanoutSink } from '../../src/sinks/fanout.ts';
 import { FileSink, listLogFiles } from '../../src/sinks/file.ts';
 import { MemorySink } from '../../src/sinks/memory.ts';
 import { withRetry } from '../../src/sinks/retry.ts';
+import { withSpool } from '../../src/sinks/spool.ts';
 import { sealedEvents, tempDir } from './_helpers.ts';
 
 const cleanups: (() => void)[] = [];
@@ -294,11 +295,15 @@ describe('FileSink signed checkpoints', () => {
     expect(checkSegment(all, real.publicKey)).toEqual([20]);
   });
 
-  it('the signer reaches a FileSink through fan-out, retry and circuit-breaker wrappers', async () => {
-    const file = path.join(dir(), 'vcp.jsonl');
+  it('the signer reaches a FileSink through fan-out, spool, retry and circuit-breaker wrappers', async () => {
+    const folder = dir();
+    const file = path.join(folder, 'vcp.jsonl');
     const signer = generateSigningKey();
     const memory = new MemorySink();
-    const sink = new FanoutSink([withCircuitBreaker(withRetry(new FileSink({ path: file }))), memory]);
+    const spooled = withSpool(withCircuitBreaker(withRetry(new FileSink({ path: file }))), {
+      dir: path.join(folder, 'spool'),
+    });
+    const sink = new FanoutSink([spooled, memory]);
     const recorder = createRecorder({ policyId: 'local:test:file-cp', signer, sink, exitHooks: false });
     for (let i = 0; i < 30; i++) recorder.record('ORD', order(i));
     await recorder.close();
