@@ -376,7 +376,11 @@ describe('key files', () => {
 
   // root reads any file, so there is nothing to show when the tests run as root;
   // key-file-unprivileged.test.ts runs this case (and the CLI's) as the user nobody.
-  it.skipIf(process.getuid?.() === 0)('an unreadable file → VcpConfigError', () => {
+  it('an unreadable file → VcpConfigError', (ctx) => {
+    if (process.getuid?.() === 0)
+      return ctx.skip(
+        'running as root, which reads any file: key-file-unprivileged.test.ts runs this as nobody',
+      );
     const p = write('locked.pem', exportPrivateKey(pair.privateKey, 'pem'));
     chmodSync(p, 0o000);
     expectError(() => loadPrivateKeyFile(p), VcpConfigError, /EACCES/);
