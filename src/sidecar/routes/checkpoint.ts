@@ -55,7 +55,9 @@ export function newestCheckpoint(ctx: SidecarContext, nowMs = Date.now()): Check
 }
 
 /** Handle `GET /vcp/checkpoint`. */
-export function handleCheckpoint(ctx: SidecarContext, res: ServerResponse): void {
+export async function handleCheckpoint(ctx: SidecarContext, res: ServerResponse): Promise<void> {
   const body = newestCheckpoint(ctx);
+  // A checkpoint signed on demand (no anchor yet) is a promise too: noted before anyone sees it.
+  if (!ctx.tree.lastAnchor?.checkpoint) await ctx.store.noteSignedSize?.(body.tree_size);
   sendJson(res, 200, ctx.partition !== undefined ? { ...body, partition: ctx.partition } : body);
 }

@@ -100,6 +100,8 @@ export async function handleExport(
     return;
   }
   if (!closed) {
+    // Noted durably first: recovery must never go below a size a signed checkpoint was handed out for.
+    await ctx.store.noteSignedSize?.(to);
     // Signed now, over exactly the range written: leaves 0..to-1 (append-only, so stable while streaming).
     const note = signCheckpoint(
       {

@@ -42,7 +42,7 @@ import { type FileHandle, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord } from '../../core/types.ts';
-import { type AnchoredFloor, anchoredFloor, readAnchorLog } from './file/anchor-log.ts';
+import { type AnchoredFloor, anchoredFloor, readAnchorLog, SIGNED_CHECKPOINTS } from './file/anchor-log.ts';
 import { EventIndex } from './file/event-index.ts';
 import { acquireLock, type FolderLock } from './file/lock.ts';
 import { checkRecord, encodeRecords } from './file/record.ts';
@@ -122,6 +122,9 @@ export class FileEventStore implements EventStore, StoreHealthSource {
   #scrub: ScrubStatus;
   #scrubTimer: NodeJS.Timeout | undefined;
   #scrubRun: Promise<ScrubStatus> | undefined;
+
+  /** Largest tree size a checkpoint signed without an anchor was noted for. */
+  #signedFloor = 0;
 
   constructor(options: FileEventStoreOptions) {
     this.#dir = options.dir;
@@ -590,6 +593,24 @@ export class FileEventStore implements EventStore, StoreHealthSource {
 
   async anchors(): Promise<AnchorRecord[]> {
     return [...this.#anchors];
+  }
+
+  /** See {@link EventStore.noteSignedSize}: one fdatasync'ed line per new, larger size. */
+  noteSignedSize(treeSize: number): Promise<void> {
+    const run = this.#anchorChain.then(async () => {
+      if (treeSize <= this.#signedFloor) return;
+      const line = `${JSON.stringify({ tree_size: treeSize, signed_at: new Date().toISOString() })}\n`;
+      const f = await open(join(this.#dir, SIGNED_CHECKPOINTS), 'a', 0o600);
+      try {
+        await f.write(line);
+        await f.datasync();
+      } finally {
+        await f.close();
+      }
+      this.#signedFloor = treeSize;
+    });
+    this.#anchorChain = run.catch(() => {});
+    return run;
   }
 
   async close(): Promise<void> {

@@ -55,6 +55,12 @@ export interface EventStore {
   getByIndex(index: number): Promise<StoredEvent | undefined>;
   /** Events with `from <= index < to`, in index order (streams; for export). */
   scan(from: number, to: number): AsyncIterable<StoredEvent>;
+  /**
+   * Durably note that a checkpoint over the first `treeSize` events is about to be handed out (an export's
+   * closing checkpoint, one signed on demand), so that recovery never goes below it. Stores that keep no
+   * such floor may leave it out.
+   */
+  noteSignedSize?(treeSize: number): Promise<void>;
   /** Durably add an anchor record (and replace an earlier copy with the same `anchor_id`, e.g. once a target's proof arrives). */
   putAnchor(record: AnchorRecord): Promise<void>;
   /** Anchor records in the order they were made. */

@@ -88,6 +88,8 @@ export async function readAnchorLog(path: string): Promise<AnchorLog> {
 
 /** Name of the local anchor target's copy of every anchor record, in the data folder. */
 export const LOCAL_ANCHOR_COPY = 'anchors-local.jsonl';
+/** Tree sizes of checkpoints signed without an anchor (exports, `GET /vcp/checkpoint`): promises the floor keeps too. */
+export const SIGNED_CHECKPOINTS = 'checkpoints-signed.jsonl';
 
 /** The largest tree size a set of anchors has promised, and where that promise is written. */
 export interface AnchoredFloor {
@@ -112,11 +114,11 @@ export async function anchoredFloor(
   if (newest)
     best = { tree_size: newest.tree_size, anchor_id: newest.anchor_id, file: join(dir, 'anchors.log') };
   const copy = join(dir, LOCAL_ANCHOR_COPY);
-  let text: string;
+  let text = '';
   try {
     text = await readFile(copy, 'utf8');
   } catch {
-    return best;
+    // no local copy yet
   }
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -132,6 +134,27 @@ export async function anchoredFloor(
       }
     } catch {
       // a torn last line of the copy: skip
+    }
+  }
+  // Checkpoints signed without an anchor (an export's closing one, one signed on demand) promised these sizes too.
+  let signed = '';
+  try {
+    signed = await readFile(join(dir, SIGNED_CHECKPOINTS), 'utf8');
+  } catch {
+    // none signed yet
+  }
+  for (const line of signed.split('\n')) {
+    if (!line) continue;
+    try {
+      const r = JSON.parse(line) as { tree_size?: unknown; signed_at?: unknown };
+      if (Number.isSafeInteger(r.tree_size) && (r.tree_size as number) > (best?.tree_size ?? 0))
+        best = {
+          tree_size: r.tree_size as number,
+          anchor_id: `the checkpoint signed at ${String(r.signed_at)}`,
+          file: join(dir, SIGNED_CHECKPOINTS),
+        };
+    } catch {
+      // a torn last line: the size before it still holds
     }
   }
   return best;
