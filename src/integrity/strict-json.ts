@@ -106,7 +106,10 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
     canonicalNumbers: o.canonicalNumbers === true,
     inexactNumbers: o.inexactNumbers === true,
   };
-  const { elements, finding } = scan(text, limits);
+  // The common clean text takes the quick scan; anything it cannot clear goes to the full scan,
+  // so every verdict (rule, path, message) is the full scan's.
+  const quick = limits.canonicalNumbers ? undefined : quickScan(text, limits);
+  let { elements, finding } = quick ?? scan(text, limits);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -117,6 +120,8 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
       message: `malformed JSON: ${(e as Error).message}`,
     });
   }
+  // Fewer keys in the values than in the text: some object repeats a key; the full scan names it.
+  if (quick !== undefined && countKeys(value, 0) !== quick.keys) ({ elements, finding } = scan(text, limits));
   if (finding) throw new VcpValidationError(finding);
   const isArray = Array.isArray(value);
   return { value, elements: isArray ? elements : undefined };
@@ -319,6 +324,124 @@ function scan(
     }
   }
   return { elements, finding };
+}
+
+/**
+ * The quick scan: the same walk as {@link scan} and the same limits, but it
+ * keeps no key names. It counts the keys written (a duplicate shows after
+ * `JSON.parse` as fewer keys in the values, {@link countKeys}) and gives up
+ * (undefined: use the full scan) on anything the full scan could report:
+ * a limit reached, a key with an escape, a key `__proto__` or `prototype`,
+ * a number that is not a short plain integer, unterminated text.
+ */
+function quickScan(
+  text: string,
+  lim: Limits,
+): { elements: [number, number][] | undefined; finding: undefined; keys: number } | undefined {
+  const n = text.length;
+  // Per open container: key count (objects) or element index (arrays); object or array; key expected next.
+  const counts: number[] = [];
+  const isObject: boolean[] = [];
+  const expectKey: boolean[] = [];
+  let depth = 0;
+  let k0 = 0;
+  while (k0 < n && text.charCodeAt(k0) <= 0x20) k0++;
+  const elements: [number, number][] | undefined = text.charCodeAt(k0) === LBRACKET ? [] : undefined;
+  let elementStart = -1;
+  let totalKeys = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let j = text.indexOf('"', i + 1);
+      while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) {
+        let b = j - 1;
+        while (text.charCodeAt(b - 1) === BACKSLASH) b--;
+        if ((j - b) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (j === -1 || j - i - 1 > lim.maxStringLength) return undefined;
+      if (depth > 0 && expectKey[depth - 1]) {
+        // An escaped key needs unescaping; `__proto__` and `prototype` need the full scan's rules.
+        for (let b = i + 1; b < j; b++) if (text.charCodeAt(b) === BACKSLASH) return undefined;
+        if (j - i - 1 === 9 && (text.startsWith('__proto__', i + 1) || text.startsWith('prototype', i + 1)))
+          return undefined;
+        if (++counts[depth - 1]! > lim.maxKeysPerObject || ++totalKeys > lim.maxKeys) return undefined;
+        expectKey[depth - 1] = false;
+      } else if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+      i = j;
+      continue;
+    }
+    if (c === LBRACE || c === LBRACKET) {
+      if (depth >= lim.maxDepth) return undefined;
+      if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+      counts[depth] = 0;
+      isObject[depth] = c === LBRACE;
+      expectKey[depth] = c === LBRACE;
+      depth++;
+      continue;
+    }
+    if (c === RBRACE || c === RBRACKET) {
+      if (depth > 0) depth--;
+      if (elements !== undefined && depth === 1 && elementStart !== -1) {
+        elements.push([elementStart, i + 1]);
+        elementStart = -1;
+      } else if (elements !== undefined && depth === 0 && elementStart !== -1) {
+        elements.push([elementStart, trimEnd(text, elementStart, i)]);
+        elementStart = -1;
+      }
+      continue;
+    }
+    if (c === COMMA) {
+      if (depth === 0) continue;
+      if (isObject[depth - 1]) expectKey[depth - 1] = true;
+      else {
+        const count = ++counts[depth - 1]!;
+        if (depth === 1 && elements !== undefined) {
+          if (count >= lim.maxItems) return undefined;
+          if (elementStart !== -1) {
+            elements.push([elementStart, trimEnd(text, elementStart, i)]);
+            elementStart = -1;
+          }
+        }
+      }
+      continue;
+    }
+    if (c <= 0x20) continue;
+    if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+    if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
+      let digits = c === MINUS ? 0 : 1;
+      let j = i + 1;
+      for (; j < n; j++) {
+        const d = text.charCodeAt(j);
+        if (d >= DIGIT0 && d <= DIGIT9) digits++;
+        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) return undefined;
+        else break;
+      }
+      if (digits > 15) return undefined;
+      i = j - 1;
+    }
+  }
+  return { elements, finding: undefined, keys: totalKeys };
+}
+
+/** Keys of every object in a parsed value (each object's distinct keys). */
+function countKeys(v: unknown, depth: number): number {
+  if (v === null || typeof v !== 'object' || depth > 256) return 0;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === 'object') n += countKeys(x, depth + 1);
+    }
+    return n;
+  }
+  const keys = Object.keys(v);
+  n = keys.length;
+  for (let i = 0; i < keys.length; i++) {
+    const x = (v as Record<string, unknown>)[keys[i]!];
+    if (x !== null && typeof x === 'object') n += countKeys(x, depth + 1);
+  }
+  return n;
 }
 
 /** Duplicate and forbidden keys. */

@@ -1,0 +1,79 @@
+/**
+ * The quick scan of parseJsonStrict clears clean text without keeping key
+ * names (it counts keys, and compares the count with the parsed values);
+ * these cases aim at what it could miss. Each verdict must be the slow
+ * reference parser's, with the same rule and path.
+ */
+import { describe, expect, it } from 'vitest';
+import { VcpValidationError } from '../../src/core/errors.ts';
+import { parseJsonStrict } from '../../src/integrity/strict-json.ts';
+import { parseStrictJson as referenceParse } from '../reference/strict-json-reference.ts';
+
+function verdict(f: () => unknown): unknown {
+  try {
+    return { ok: f() };
+  } catch (e) {
+    if (!(e instanceof VcpValidationError)) throw e;
+    return { rule: e.rule, path: e.path };
+  }
+}
+
+const cases: [string, string][] = [
+  ['duplicate deep in an array of objects', '[{"a":[{"x":1},{"y":2,"y":3}]},{"b":1}]'],
+  ['duplicate in the last batch item', '[{"a":1},{"a":1,"b":{"c":1,"c":1}}]'],
+  ['escaped twin of a key', '{"a":1,"\\u0061":2}'],
+  ['escaped key alone (no duplicate)', '{"\\u0061":1,"b":2}'],
+  ['integer-like keys (enumerated first by JavaScript)', '{"b":{"x":1},"2":{"y":1,"y":2},"1":3}'],
+  ['integer-like keys, no duplicate', '{"b":{"x":1},"2":{"y":1},"1":3}'],
+  ['integer-like twins', '{"1":1,"01":2,"1":3}'],
+  ['__proto__ as a key', '[{"a":1},{"__proto__":{"x":1}}]'],
+  ['__proto__ as a value only', '{"k":"__proto__","prototype":"x"}'],
+  ['constructor.prototype', '{"constructor":{"prototype":1}}'],
+  ['prototype elsewhere', '{"x":{"prototype":1}}'],
+  ['a key whose text holds an escaped quote', '{"a\\"b":1,"a\\"b":2}'],
+  ['keys equal to values', '{"a":"a","b":"a"}'],
+  ['empty objects and arrays', '[{},[],{"a":{}},[[{}]]]'],
+  ['long number', '{"n":12345678901234567890}'],
+  ['fraction', '{"n":1.5,"m":-0.25e3}'],
+  ['malformed after a duplicate', '{"a":1,"a":2'],
+  ['malformed with a stray brace', '{"a":{"b":1}}}'],
+  ['an object nested in a key position of malformed text', '{ [ ] "x":1}'],
+];
+
+describe('parseJsonStrict quick scan', () => {
+  for (const [name, text] of cases) {
+    it(`gives the reference verdict: ${name}`, () => {
+      const got = verdict(() => parseJsonStrict(text).value);
+      const want = verdict(() => referenceParse(text));
+      expect(got).toEqual(want);
+    });
+  }
+
+  it('names batch item boundaries as the full scan does', () => {
+    const text = ' [ {"a":1} , 2 , "s" , [3] , {"b":{"c":[1,2]}} ] ';
+    const { elements } = parseJsonStrict(text);
+    expect(elements!.map(([s, e]) => text.slice(s, e))).toEqual([
+      '{"a":1}',
+      '2',
+      '"s"',
+      '[3]',
+      '{"b":{"c":[1,2]}}',
+    ]);
+  });
+
+  it('keeps the limits: keys per object, total keys, depth, string length, items', () => {
+    const obj = `{${Array.from({ length: 5 }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    expect(verdict(() => parseJsonStrict(obj, { maxKeysPerObject: 4 }))).toEqual({
+      rule: 'max-keys',
+      path: '',
+    });
+    expect(verdict(() => parseJsonStrict(`[${obj},${obj}]`, { maxKeys: 9 }))).toMatchObject({
+      rule: 'max-keys',
+    });
+    expect(verdict(() => parseJsonStrict('[[[[1]]]]', { maxDepth: 3 }))).toMatchObject({ rule: 'depth' });
+    expect(verdict(() => parseJsonStrict('{"a":"12345"}', { maxStringLength: 4 }))).toMatchObject({
+      rule: 'max-string-length',
+    });
+    expect(verdict(() => parseJsonStrict('[1,2,3]', { maxItems: 2 }))).toMatchObject({ rule: 'max-items' });
+  });
+});
