@@ -63,6 +63,8 @@ interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** CPU time of the server's process per stored event in the measured window (µs), when sampled. */
+  cpuUsPerEvent?: number;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -264,6 +266,7 @@ async function sidecarServer(dataDir: string, profileDir?: string) {
   return {
     url,
     flags,
+    cpu: procCpu(proc.pid!),
     /** Peak RSS of the sidecar's process so far (VmHWM), bytes. */
     peakRss: () => {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
@@ -289,13 +292,43 @@ async function sidecarServer(dataDir: string, profileDir?: string) {
 
 type Child = ReturnType<typeof fork>;
 
-function runInChild(child: Child, job: Job): Promise<LoadResult> {
+/**
+ * Run a job; with `cpu` (the server process's CPU time in µs), also the
+ * server's CPU per event over the measured window: on a shared machine this
+ * varies far less than events/s, and it is what bounds throughput here.
+ */
+function runInChild(child: Child, job: Job, cpu?: () => number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    child.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) =>
-      m.ok ? resolve(m.result!) : reject(new Error(m.error)),
-    );
+    let from = Number.NaN;
+    const timer = cpu
+      ? setTimeout(() => {
+          from = cpu();
+        }, job.warmupMs)
+      : undefined;
+    child.once('message', (m: { ok: boolean; result?: LoadResult; error?: string }) => {
+      clearTimeout(timer);
+      if (!m.ok) return reject(new Error(m.error));
+      const r = m.result!;
+      if (cpu) r.cpuUsPerEvent = (cpu() - from) / Math.max(1, r.events);
+      resolve(r);
+    });
     child.send(job);
   });
+}
+
+/** CPU time (user + system, µs) of this process. */
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** CPU time (user + system, µs) of another process, from /proc (clock ticks of 10 ms). */
+function procCpu(pid: number): () => number {
+  return () => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000; // utime, stime (fields 14, 15)
+  };
 }
 
 function fmt(r: LoadResult): string {
@@ -308,6 +341,7 @@ function fmt(r: LoadResult): string {
       .toLocaleString('en-US')
       .padStart(7)} req/s  ` +
     `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  max ${r.maxMs.toFixed(1).padStart(6)} ms` +
+    (r.cpuUsPerEvent !== undefined ? `  CPU ${r.cpuUsPerEvent.toFixed(1).padStart(5)} µs/event` : '') +
     (r.errors ? `  errors ${r.errors}` : '') +
     (bad.length ? `  non-201: ${bad.join(' ')}` : '')
   );
@@ -348,9 +382,9 @@ async function round(
   const line = (name: string, r: LoadResult) => console.log(`  [${n}] ${name.padEnd(36)} ${fmt(r)}`);
 
   const bare = await bareServer();
-  results.bare100 = await runInChild(child, job(bare.url, 100, connections));
+  results.bare100 = await runInChild(child, job(bare.url, 100, connections), ownCpu);
   line(`ceiling  batch 100, ${connections} conns`, results.bare100);
-  results.bare1 = await runInChild(child, job(bare.url, 1, connections * 4));
+  results.bare1 = await runInChild(child, job(bare.url, 1, connections * 4), ownCpu);
   line(`ceiling  batch 1, ${connections * 4} conns`, results.bare1);
   await bare.close();
 
@@ -358,7 +392,7 @@ async function round(
   if (pgUrl) {
     const pg = await pgServer(pgUrl, connections);
     try {
-      results.pg100 = await runInChild(child, job(pg.url, 100, connections));
+      results.pg100 = await runInChild(child, job(pg.url, 100, connections), ownCpu);
       line(`postgres batch 100, ${connections} conns`, results.pg100);
     } finally {
       await pg.close();
@@ -369,9 +403,9 @@ async function round(
   try {
     const sc = await sidecarServer(dataDir, profileDir);
     try {
-      results.sidecar100 = await runInChild(child, job(sc.url, 100, connections));
+      results.sidecar100 = await runInChild(child, job(sc.url, 100, connections), sc.cpu);
       line(`sidecar  batch 100, ${connections} conns`, results.sidecar100);
-      results.sidecar1 = await runInChild(child, job(sc.url, 1, connections * 4));
+      results.sidecar1 = await runInChild(child, job(sc.url, 1, connections * 4), sc.cpu);
       line(`sidecar  batch 1, ${connections * 4} conns`, results.sidecar1);
       results.paced1 = await runInChild(child, job(sc.url, 1, connections, 1000));
       line('sidecar  batch 1, paced 1 000 events/s', results.paced1);
@@ -451,6 +485,13 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<Recor
       console.log(
         `  batch 100 against PostgreSQL jsonb INSERT (${k(med('pg100'))}): ${rPg.toFixed(2)}× (goal > 1: ${ok(rPg > 1)})`,
       );
+    const cpu = (key: string) => ratio((r) => r[key]?.cpuUsPerEvent ?? Number.NaN);
+    console.log(
+      `  CPU per event of the server's process: batch 100 sidecar ${cpu('sidecar100').toFixed(1)} µs, ceiling ${cpu('bare100').toFixed(1)} µs ` +
+        `(ceiling ÷ sidecar ${ratio((r) => r.bare100!.cpuUsPerEvent! / r.sidecar100!.cpuUsPerEvent!).toFixed(2)}); ` +
+        `batch 1 sidecar ${cpu('sidecar1').toFixed(1)} µs, ceiling ${cpu('bare1').toFixed(1)} µs ` +
+        `(${ratio((r) => r.bare1!.cpuUsPerEvent! / r.sidecar1!.cpuUsPerEvent!).toFixed(2)}); PostgreSQL peer's node process ${cpu('pg100').toFixed(1)} µs (plus the server's)`,
+    );
     console.log(
       `  batch 1:   sidecar ${k(med('sidecar1'))}, ceiling ${k(med('bare1'))} → ${(r1 * 100).toFixed(1)} % (goal ≥ ${GOALS.singleRatio * 100} %: ${ok(r1 >= GOALS.singleRatio)})`,
     );

@@ -127,8 +127,12 @@ export function parseLogBody(
         throw validationError([{ path: '', rule: 'non-empty', message: 'the batch is empty' }]);
       if (value.length > limits.maxBatchEvents) throw tooManyEvents(value.length, limits.maxBatchEvents);
       const raws = new Array<string>(value.length);
-      for (let k = 0; k < value.length; k++)
-        raws[k] = oneLine(text.slice(elements![k]![0], elements![k]![1]));
+      // One look at the whole body spares a look at each item when it has no line breaks at all.
+      const flat = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
+      for (let k = 0; k < value.length; k++) {
+        const raw = text.slice(elements![k]![0], elements![k]![1]);
+        raws[k] = flat ? raw : oneLine(raw);
+      }
       return { items: value, raws, batch: true };
     }
     return { items: [value], raws: [oneLine(text.trim())], batch: false };
@@ -327,9 +331,11 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
     const event = { ...rest, security } as unknown as VcpEvent;
     // Header and payload passed canonicalisation (which refuses lone surrogates); check the rest.
     const raw = parsed.raws[i]!;
-    const bad = SURROGATE_ESCAPE_RE.test(raw)
-      ? loneSurrogateAt(event as unknown as Record<string, unknown>, pfx)
-      : undefined;
+    // Most events hold no `\u` escape at all: one indexOf instead of the regex.
+    const bad =
+      raw.indexOf('\\u') !== -1 && SURROGATE_ESCAPE_RE.test(raw)
+        ? loneSurrogateAt(event as unknown as Record<string, unknown>, pfx)
+        : undefined;
     if (bad !== undefined) {
       issues.push({
         path: bad,
@@ -338,7 +344,8 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       });
       continue;
     }
-    const bytes = Buffer.byteLength(raw);
+    // A UTF-16 unit takes at most 3 bytes in UTF-8: a short text needs no byte count.
+    const bytes = raw.length * 3 <= options.maxEventBytes ? 0 : Buffer.byteLength(raw);
     if (bytes > options.maxEventBytes) {
       tooLarge ??= new HttpError(
         413,
