@@ -1,0 +1,64 @@
+/**
+ * The shortcuts of the ingest path must not change a verdict: the event
+ * size is counted in UTF-8 bytes (multi-byte text included), a lone
+ * surrogate outside header and payload is still found, and line breaks
+ * inside a batch item are still flattened.
+ */
+import { describe, expect, it } from 'vitest';
+import { HttpError } from '../../src/sidecar/http.ts';
+import { parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
+import { v11Event } from './helpers.ts';
+
+function refusal(f: () => unknown): HttpError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof HttpError) return e;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('ingest fast paths', () => {
+  it('refuses an event over the byte limit that is under it in characters (3-byte UTF-8 text)', () => {
+    const ev = v11Event(1) as unknown as { payload: { trade_data: Record<string, unknown> } };
+    ev.payload.trade_data.note = '€'.repeat(600);
+    const text = JSON.stringify(ev);
+    const bytes = Buffer.byteLength(text);
+    const maxEventBytes = text.length + 200; // more than its characters, fewer than its bytes
+    expect(bytes).toBeGreaterThan(maxEventBytes);
+    const limits = { maxBatchEvents: 10, maxEventBytes };
+    const e = refusal(() =>
+      prepareEvents(parseLogBody(Buffer.from(`[${text}]`), 'json', limits), { ...limits, strict: false }),
+    );
+    expect(e.status).toBe(413);
+    expect(e.message).toContain(`${bytes} bytes as stored`);
+    // The same event fits when the limit counts its bytes.
+    const roomy = { maxBatchEvents: 10, maxEventBytes: bytes };
+    expect(
+      prepareEvents(parseLogBody(Buffer.from(text), 'json', roomy), { ...roomy, strict: false }),
+    ).toHaveLength(1);
+  });
+
+  it('finds a lone surrogate escaped outside header and payload', () => {
+    const ev = v11Event(2) as unknown as Record<string, unknown>;
+    const text = JSON.stringify(ev).replace(/\}$/, ',"extra":{"k":"a\\ud800b"}}');
+    const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
+    const e = refusal(() =>
+      prepareEvents(parseLogBody(Buffer.from(`[${text}]`), 'json', limits), { ...limits, strict: false }),
+    );
+    expect(e.status).toBe(400);
+    expect(e.extra.errors).toEqual([expect.objectContaining({ path: '[0].extra.k', rule: 'unicode' })]);
+  });
+
+  it('flattens line breaks between the tokens of a batch item, and keeps flat items as sent', () => {
+    const a = JSON.stringify(v11Event(3));
+    const b = JSON.stringify(v11Event(4), null, 2);
+    const parsed = parseLogBody(Buffer.from(`[${a},\r\n${b}]`), 'json', { maxBatchEvents: 10 });
+    expect(parsed.raws[0]).toBe(a);
+    expect(parsed.raws[1]).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(parsed.raws[1]!)).toEqual(JSON.parse(b));
+    const flat = parseLogBody(Buffer.from(`[${a}]`), 'json', { maxBatchEvents: 10 });
+    expect(flat.raws[0]).toBe(a);
+  });
+});
