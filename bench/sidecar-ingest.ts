@@ -68,7 +68,10 @@ interface LoadResult {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-const ENTRY = fileURLToPath(new URL('../src/cli/sidecar-entry.ts', import.meta.url));
+/** The sidecar to start; VCP_BENCH_SIDECAR_ENTRY points at another checkout's for an A/B comparison. */
+const ENTRY =
+  process.env.VCP_BENCH_SIDECAR_ENTRY ??
+  fileURLToPath(new URL('../src/cli/sidecar-entry.ts', import.meta.url));
 
 // ---------------------------------------------------------------------------
 // The load generator (child process)
