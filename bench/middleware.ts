@@ -232,8 +232,11 @@ async function measureOnce(
   seconds: number,
   rate: number,
 ): Promise<{ max: Phase; fixed: Phase }> {
+  // VCP_BENCH_SERVER_FLAGS adds Node flags to the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const flags = (process.env.VCP_BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
   const server = fork(SELF, ['--server', framework, variant], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...flags],
   });
   try {
     const port = await message<number>(server, 'port');
@@ -385,7 +388,10 @@ export async function run(): Promise<void> {
 
 if (import.meta.main) {
   const [mode, a, b, c, d] = process.argv.slice(2);
-  if (mode === '--server') await serverMain(a as Framework, b as Variant);
-  else if (mode === '--load') await loadMain(a!, Number(b), Number(c), Number(d));
+  if (mode === '--server') {
+    // An orderly exit on SIGTERM, so a --cpu-prof given through VCP_BENCH_SERVER_FLAGS is written.
+    process.on('SIGTERM', () => process.exit(0));
+    await serverMain(a as Framework, b as Variant);
+  } else if (mode === '--load') await loadMain(a!, Number(b), Number(c), Number(d));
   else await run();
 }
