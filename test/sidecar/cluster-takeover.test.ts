@@ -314,8 +314,13 @@ describeKafka('sidecar cluster: taking over a killed member’s partitions, per 
       } else {
         expect(exported.size).toBe(EVENTS);
         for (const id of produced) expect(exported.has(id), `produced event ${id} is missing`).toBe(true);
-        const h = await health(b);
-        expect(h.status).toBe('healthy');
+        // The group's last commits and lag settle a moment after the last event is stored: poll, then check it all.
+        let h = await health(b);
+        await until('a healthy member with no lag', 20_000, async () => {
+          h = await health(b);
+          return h.status === 'healthy' && h.group.lag === 0 ? h : undefined;
+        }).catch(() => {});
+        expect(h.status, JSON.stringify(h)).toBe('healthy');
         expect(h.unserved_partitions).toEqual([]);
         expect(h.group.lag).toBe(0);
         if (layout === 'separate') {
