@@ -13,18 +13,9 @@
  * message naming the file and what to do.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { linkSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fsyncDirSync, writeFileDurablySync } from '../core/durable-file.ts';
 import { VcpConfigError } from '../core/errors.ts';
 import {
   exportPrivateKey,
@@ -135,7 +126,7 @@ function unusableKeyAdvice(keyPath: string, pubPath: string): string {
 function createKeyFile(path: string, text: string): boolean {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    writeDurably(tmp, text, 0o600, 'wx');
+    writeFileDurablySync(tmp, text, { mode: 0o600, flag: 'wx' });
     try {
       linkSync(tmp, path);
     } catch (e) {
@@ -157,31 +148,6 @@ function createKeyFile(path: string, text: string): boolean {
   }
 }
 
-/** Write, fsync and close a file (flag `wx`: must not exist; `w`: replace). */
-function writeDurably(path: string, text: string, mode: number, flag: 'wx' | 'w'): void {
-  const fd = openSync(path, flag, mode);
-  try {
-    const buf = Buffer.from(text, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync directories; the file's own fsync still holds its data.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Write `signing.pub` if it is missing or differs (temp file + rename: never half-written). */
 function ensurePublicKey(path: string, signer: Signer): void {
   const pem = exportPublicKey(signer.publicKey, 'pem');
@@ -192,7 +158,7 @@ function ensurePublicKey(path: string, signer: Signer): void {
   }
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    writeDurably(tmp, pem, 0o644, 'wx');
+    writeFileDurablySync(tmp, pem, { mode: 0o644, flag: 'wx' });
     renameSync(tmp, path);
     fsyncDirSync(dirname(path));
   } catch (e) {

@@ -5,6 +5,7 @@
  * only leave a partial *last* line, which is what `repairTornTail` cuts off.
  */
 import * as fs from 'node:fs';
+import { fsyncDirSync, writeAllSync } from '../core/durable-file.ts';
 import type { VcpEvent } from '../core/types.ts';
 import { serializeEvent } from './serialize.ts';
 
@@ -49,11 +50,8 @@ export function encodeEvents(events: readonly VcpEvent[], open = '', sep = '\n',
   return buf.subarray(0, off);
 }
 
-/** Write all of `data` at the end of `fd` (opened with `'a'`), looping over short writes. */
-export function appendAllSync(fd: number, data: Buffer): void {
-  let off = 0;
-  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
-}
+/** Write all of `data` (a short write is continued). */
+export const appendAllSync = writeAllSync;
 
 /** What {@link repairTornTail} found. */
 export interface TornTail {
@@ -129,17 +127,7 @@ export function readJsonlFile(path: string): JsonlContents {
 }
 
 /** fsync a directory so a file created or renamed in it survives a crash. Best effort. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Some platforms and file systems refuse fsync on directories; nothing better to do.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
+export const fsyncDir = fsyncDirSync;
 
 /** True when a process with this pid is alive (on this host). */
 export function pidAlive(pid: number): boolean {

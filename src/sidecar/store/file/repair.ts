@@ -16,18 +16,10 @@
  * events lost from this copy, and says to restore them from a backup.
  */
 import { createHash, verify as edVerify, type KeyObject } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { fsyncDirSync, writeFileDurablySync } from '../../../core/durable-file.ts';
 import { VcpIoError } from '../../../core/errors.ts';
 import type { AnchorRecord } from '../../../core/types.ts';
 import { canonicalize } from '../../../integrity/canonical.ts';
@@ -262,15 +254,15 @@ async function repairLocked(options: RepairOptions, segDir: string, names: strin
 
   // 1. Copy the damaged tail and move the newer segments, durably, before anything is cut.
   mkdirSync(qDir, { recursive: true });
-  fsyncDir(join(dir, 'quarantine'));
-  writeDurably(join(qDir, tailName), buf.subarray(damage.offset));
+  fsyncDirSync(join(dir, 'quarantine'));
+  writeQuarantined(join(qDir, tailName), buf.subarray(damage.offset));
   for (const l of later) renameSync(l.path, join(qDir, l.name));
-  writeDurably(
+  writeQuarantined(
     join(qDir, 'events.jsonl'),
     eventsJsonl([buf.subarray(damage.offset), ...later.map((l) => readFileSync(join(qDir, l.name)))]),
   );
   const reportText = `${JSON.stringify(report, null, 2)}\n`;
-  writeDurably(join(qDir, 'report.json'), reportText);
+  writeQuarantined(join(qDir, 'report.json'), reportText);
   const note = signRepairNote(
     {
       kind: 'vcp-sidecar-repair-note',
@@ -292,9 +284,9 @@ async function repairLocked(options: RepairOptions, segDir: string, names: strin
     options.signer,
   );
   const notePath = join(qDir, 'repair-note.json');
-  writeDurably(notePath, `${JSON.stringify(note, null, 2)}\n`);
-  fsyncDir(qDir);
-  fsyncDir(segDir);
+  writeQuarantined(notePath, `${JSON.stringify(note, null, 2)}\n`);
+  fsyncDirSync(qDir);
+  fsyncDirSync(segDir);
   // 2. Cut the damaged segment back to its last good record.
   const h = await open(damage.file, 'r+');
   try {
@@ -382,26 +374,7 @@ export function verifyRepairNote(signed: unknown, publicKey: KeyObject): boolean
   }
 }
 
-function writeDurably(path: string, data: Buffer | string): void {
-  const fd = openSync(path, 'wx', 0o644);
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync directories.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+/** Quarantine files are new (never overwritten) and readable by the operator. */
+function writeQuarantined(path: string, data: Buffer | string): void {
+  writeFileDurablySync(path, data, { mode: 0o644, flag: 'wx' });
 }
