@@ -213,7 +213,12 @@ export async function readEvidencePack(root: string): Promise<EvidencePack> {
     throw new EvidencePackError(
       `${root} holds no event log (JSON Lines of events, or a JSON document with an "events" array)`,
     );
-  // The same log in two forms (events.jsonl and events.json) must agree; two different logs are a usage error.
+  // One log, possibly in two forms (events.jsonl and events.json), which must agree; two logs are a usage error.
+  const stems = new Set(logs.map((l) => l.path.replace(/\.jsonl?$/, '')));
+  if (stems.size > 1)
+    throw new EvidencePackError(
+      `${root} holds several event logs (${logs.map((l) => l.path).join(', ')}): name one file`,
+    );
   const [first, ...rest] = logs.sort(
     (a, b) => Number(b.path.endsWith('.jsonl')) - Number(a.path.endsWith('.jsonl')),
   );
@@ -221,10 +226,6 @@ export async function readEvidencePack(root: string): Promise<EvidencePack> {
     const same =
       other.lines.length === first!.lines.length &&
       other.lines.every((l, i) => normalized(l) === normalized(first!.lines[i]!));
-    if (!same && rest.length > 0 && other.lines.length !== first!.lines.length && logs.length > 2)
-      throw new EvidencePackError(
-        `${root} holds several event logs (${logs.map((l) => l.path).join(', ')}): name one file`,
-      );
     pack.files.push({
       path: other.path,
       role: same ? `the same ${other.lines.length} events as ${first!.path}` : 'event log',

@@ -166,6 +166,25 @@ describe('Nasdaq pack (whole-event hash, base64 signatures, events.json and even
     expect(codes).toContain('pack-inconsistent');
   });
 
+  it('two different event logs in one folder: usage error naming them (exit 2)', async () => {
+    const dir = edited('nasdaq', 'events.json', (t) => t);
+    cpSync(join(dir, 'events.jsonl'), join(dir, 'other-events.jsonl'));
+    let err = '';
+    const io: CliIo = {
+      out: () => {},
+      err: (t) => {
+        err += t;
+      },
+      errIsTty: false,
+      env: {},
+      cwd: PACKS,
+    };
+    const e = await verifyCommand([dir], io).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toMatch(/several event logs .*events\.jsonl.*other-events\.jsonl/);
+    expect(err).toBe('');
+  });
+
   it('a signed event edited is INVALID', async () => {
     const dir = edited('nasdaq', 'events.jsonl', (t) => t.replace('"Price":185.5', '"Price":185.6'));
     const { codes } = await verify(dir, '--pubkey', nasdaqKey);
