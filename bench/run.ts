@@ -27,7 +27,11 @@ const ORDER = [
   'verify',
 ];
 
-const wanted = process.argv.slice(2);
+// Names come first; anything from the first `--option` on goes to every benchmark's run().
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('--'));
+const wanted = firstOption === -1 ? args : args.slice(0, firstOption);
+const options = firstOption === -1 ? [] : args.slice(firstOption);
 const names = wanted.length ? wanted : ORDER;
 const started = Date.now();
 for (const name of names) {
@@ -37,11 +41,11 @@ for (const name of names) {
     continue;
   }
   console.log(`\n# ${name}`);
-  const mod = (await import(file.href)) as { run?: () => Promise<void> };
+  const mod = (await import(file.href)) as { run?: (argv: string[]) => Promise<unknown> };
   if (typeof mod.run !== 'function') {
     console.log(`bench/${name}.ts exports no run()`);
     continue;
   }
-  await mod.run();
+  await mod.run(options);
 }
 console.log(`\nall benchmarks done in ${((Date.now() - started) / 1000).toFixed(0)} s`);

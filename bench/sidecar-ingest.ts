@@ -431,7 +431,7 @@ async function round(
 }
 
 /** Run the benchmark (or the soak); prints a report and returns the median measurements. */
-export async function run(argv: string[] = process.argv.slice(2)): Promise<Record<string, LoadResult>> {
+export async function run(argv: string[] = []): Promise<Record<string, LoadResult>> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -640,7 +640,7 @@ async function soak(child: Child, dataDir: string, minutes: number, rate: number
 
 if (process.argv.includes('--load-child')) loadChildMain();
 else if (process.argv[1] === SELF) {
-  run().catch((e) => {
+  run(process.argv.slice(2)).catch((e) => {
     console.error(e);
     process.exitCode = 1;
   });

@@ -201,7 +201,7 @@ async function startSidecarChild(entry: string, dir: string): Promise<{ proc: Ch
 // The benchmark
 
 /** Runs the soak; prints the figures. */
-export async function run(argv: string[] = process.argv.slice(2)): Promise<void> {
+export async function run(argv: string[] = []): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -324,4 +324,4 @@ export async function run(argv: string[] = process.argv.slice(2)): Promise<void>
 }
 
 if (process.argv.includes('--probe')) await probeMain(process.argv[process.argv.indexOf('--probe') + 1]!);
-else if (import.meta.url === `file://${process.argv[1]}`) await run();
+else if (import.meta.url === `file://${process.argv[1]}`) await run(process.argv.slice(2));
