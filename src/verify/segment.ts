@@ -101,7 +101,7 @@ export class Segment {
   /** Add an event as the next leaf. `hash` is its claimed event_hash when well-formed. */
   addLeaf(
     hash: string | undefined,
-    security: Record<string, unknown>,
+    security: { merkle_index?: unknown; partition?: unknown },
     where: { line: number; event_id?: string },
   ): Finding[] {
     const out: Finding[] = [];

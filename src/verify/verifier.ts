@@ -15,11 +15,11 @@ import { checkAnchor, type ExternalAnchor } from './checks/anchor.ts';
 import { ChainCheck } from './checks/chain.ts';
 import { type Coverage, checkCheckpointNote } from './checks/checkpoint.ts';
 import { checkCompleteness } from './checks/completeness.ts';
-import { checkEventHash, matchingProfile } from './checks/event-hash.ts';
+import { matchingProfile } from './checks/event-hash.ts';
 import { checkFreshness, type ExternalCheckpoint } from './checks/freshness.ts';
-import { checkSchema } from './checks/schema.ts';
 import { SignatureCheck } from './checks/signature.ts';
 import { classifyLine } from './classify.ts';
+import { type AnalysisContext, analyzeEvent, type EventAnalysis } from './event-analysis.ts';
 import { type Finding, finding } from './findings.ts';
 import type { InputLine } from './line-reader.ts';
 import { PROFILE_NAMES, PROFILES, type Profile, profileByName } from './profiles.ts';
@@ -192,12 +192,27 @@ export class Verifier {
   }
 
   #event(event: Record<string, unknown>, line: number, text: string): void {
-    this.#events++;
     const view = viewEvent(event)!;
-    const id = typeof view.header.event_id === 'string' ? view.header.event_id : undefined;
-    const where = { line, ...(id ? { event_id: id } : {}) };
+    const profile = this.#profileFor(view, text);
+    this.#applyEvent(analyzeEvent(event, view, line, text, profile, this.#analysisContext()));
+  }
+
+  /** What {@link analyzeEvent} needs, here or on a worker thread. */
+  #analysisContext(): AnalysisContext {
+    return {
+      keys: this.#keys,
+      strict: this.#opts.strict ?? false,
+      summaries: (this.#opts.keepEvents ?? 0) > 0,
+    };
+  }
+
+  /** The in-order part of checking an event: ids, chain, signature bookkeeping, the tree. */
+  #applyEvent(a: EventAnalysis): void {
+    this.#events++;
+    const { line } = a;
+    const where = { line, ...(a.id ? { event_id: a.id } : {}) };
     const out: Finding[] = [];
-    if (view.form === 'PascalCase' && !this.#foreignNoted) {
+    if (a.form === 'PascalCase' && !this.#foreignNoted) {
       this.#foreignNoted = true;
       out.push(
         finding(
@@ -207,36 +222,28 @@ export class Verifier {
         ),
       );
     }
-    const type = typeof view.header.event_type === 'string' ? view.header.event_type : '(none)';
-    this.#types[type] = (this.#types[type] ?? 0) + 1;
-    const schema = checkSchema(event, view, line, this.#opts.strict ?? false);
-    this.#pass('schema', schema);
-    out.push(...schema);
-    if (id) {
-      const first = this.#ids.get(id);
+    this.#types[a.type] = (this.#types[a.type] ?? 0) + 1;
+    this.#pass('schema', a.schema);
+    out.push(...a.schema);
+    if (a.id) {
+      const first = this.#ids.get(a.id);
       if (first !== undefined)
-        out.push(finding('duplicate-event-id', `event_id ${id} already appears at line ${first}`, where));
-      else this.#ids.set(id, line);
+        out.push(finding('duplicate-event-id', `event_id ${a.id} already appears at line ${first}`, where));
+      else this.#ids.set(a.id, line);
     }
-    const profile = this.#profileFor(view, text);
-    const raw = profile.lossless ? (parseLossless(text) as Record<string, unknown>) : event;
-    const facts = profile.facts(view, raw);
-    const { hash, findings: hashFindings } = checkEventHash(profile, view, raw, facts, where);
-    this.#pass('event_hash', hashFindings);
-    out.push(...hashFindings);
-    const chain = this.#chain.push(facts.prevHash, hash, where);
-    out.push(...chain);
-    const sig = this.#signatures.push(facts.signature, facts.keyId, hash, where);
-    out.push(...sig);
+    this.#pass('event_hash', a.hashFindings);
+    out.push(...a.hashFindings);
+    out.push(...this.#chain.push(a.prevHash, a.hash, where));
+    out.push(...this.#signatures.record(a.signature, where));
     const seg = this.#current();
-    const sec = facts.placement;
-    if (facts.signature !== undefined) seg.signed++;
-    if (this.#opts.merkleMode === undefined) seg.adoptMode(profile.merkleMode);
-    const leaf = seg.addLeaf(hash, sec, where);
+    const sec = a.placement;
+    if (a.signed) seg.signed++;
+    if (this.#opts.merkleMode === undefined) seg.adoptMode(a.merkleMode);
+    const leaf = seg.addLeaf(a.hash, sec, where);
     this.#pass('inclusion', leaf);
     out.push(...leaf);
     if ((this.#opts.keepEvents ?? 0) > this.#summaries.length)
-      this.#summaries.push(summarizeEvent(view, line, seg));
+      this.#summaries.push({ line, origin: seg.origin, leaf: seg.from + seg.size - 1, ...a.fields });
     else if (this.#opts.keepEvents) this.#summariesOmitted++;
     if (typeof sec.anchor_reference === 'string')
       seg.references.push({
@@ -383,46 +390,6 @@ export class Verifier {
       ...(opts.keepEvents ? { events: this.#summaries, events_omitted: this.#summariesOmitted } : {}),
     };
   }
-}
-
-const TRADE_FIELDS = [
-  'order_id',
-  'client_order_id',
-  'side',
-  'order_type',
-  'price',
-  'quantity',
-  'executed_price',
-  'executed_qty',
-  'reject_reason',
-];
-
-function summarizeEvent(view: EventView, line: number, seg: Segment): EventSummary {
-  const h = view.header;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const out: EventSummary = { line, origin: seg.origin, leaf: seg.from + seg.size - 1 };
-  const fields = {
-    event_id: str(h.event_id),
-    trace_id: str(h.trace_id),
-    event_type: str(h.event_type),
-    timestamp_iso: str(h.timestamp_iso),
-    symbol: str(h.symbol),
-    venue_id: str(h.venue_id),
-    account_id: str(h.account_id),
-  };
-  for (const [k, v] of Object.entries(fields))
-    if (v !== undefined) (out as unknown as Record<string, string>)[k] = v;
-  const payload = view.rawPayload as Record<string, unknown> | null;
-  const td = payload && typeof payload === 'object' ? (payload.trade_data ?? payload.TradeData) : undefined;
-  if (td && typeof td === 'object') {
-    const trade: Record<string, string> = {};
-    for (const k of TRADE_FIELDS) {
-      const v = (td as Record<string, unknown>)[k];
-      if (typeof v === 'string' || typeof v === 'number') trade[k] = String(v).slice(0, 120);
-    }
-    if (Object.keys(trade).length) out.trade = trade;
-  }
-  return out;
 }
 
 function statementOf(

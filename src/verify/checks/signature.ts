@@ -20,6 +20,42 @@ export function candidateKeys(keys: Map<string, KeyObject>, keyId: string | unde
   return [...keys.values()];
 }
 
+/**
+ * What one event's signature shows, judged alone (pure, so a worker thread can judge it):
+ * a finding now, a note kept until it is known whether other events were signed, or a trusted signature.
+ */
+export type SignatureOutcome = { ok: true } | { finding: Finding } | { pending: string };
+
+/** Judge one event's signature against the trusted keys. */
+export function judgeSignature(
+  keys: Map<string, KeyObject>,
+  signature: unknown,
+  keyId: string | undefined,
+  hash: string | undefined,
+  where: Where,
+): SignatureOutcome {
+  if (signature === undefined) return { pending: 'is not signed' };
+  const bytes = decodeSignatureText(signature);
+  if (!bytes)
+    return {
+      finding: finding('signature-invalid', 'the signature is neither 64 bytes of base64 nor of hex', where),
+    };
+  const candidates = candidateKeys(keys, keyId);
+  if (candidates.length === 0)
+    return { pending: `is signed by key ${keyId ?? '(unnamed)'}, which is not trusted` };
+  const b64 = bytes.toString('base64');
+  if (hash && candidates.some((k) => verifySignature(hash, b64, k))) return { ok: true };
+  if (keyId !== undefined && keys.has(keyId))
+    return {
+      finding: finding(
+        'signature-invalid',
+        `the Ed25519 signature by trusted key ${keyId} does not verify over the event hash`,
+        where,
+      ),
+    };
+  return { pending: `is signed${keyId ? ` (key id ${keyId})` : ''} by no trusted key` };
+}
+
 /** Stateful: unsigned events are judged once it is known whether others were signed. */
 export class SignatureCheck {
   readonly #keys: Map<string, KeyObject>;
@@ -32,32 +68,17 @@ export class SignatureCheck {
   }
 
   push(signature: unknown, keyId: string | undefined, hash: string | undefined, where: Where): Finding[] {
-    if (signature === undefined) {
-      this.#remember(where, 'is not signed');
-      return [];
-    }
-    const bytes = decodeSignatureText(signature);
-    if (!bytes)
-      return [finding('signature-invalid', 'the signature is neither 64 bytes of base64 nor of hex', where)];
-    const candidates = candidateKeys(this.#keys, keyId);
-    if (candidates.length === 0) {
-      this.#remember(where, `is signed by key ${keyId ?? '(unnamed)'}, which is not trusted`);
-      return [];
-    }
-    const b64 = bytes.toString('base64');
-    if (hash && candidates.some((k) => verifySignature(hash, b64, k))) {
+    return this.record(judgeSignature(this.#keys, signature, keyId, hash, where), where);
+  }
+
+  /** Account for an outcome judged here or on a worker thread. */
+  record(outcome: SignatureOutcome, where: Where): Finding[] {
+    if ('ok' in outcome) {
       this.trustedSigned++;
       return [];
     }
-    if (keyId !== undefined && this.#keys.has(keyId))
-      return [
-        finding(
-          'signature-invalid',
-          `the Ed25519 signature by trusted key ${keyId} does not verify over the event hash`,
-          where,
-        ),
-      ];
-    this.#remember(where, `is signed${keyId ? ` (key id ${keyId})` : ''} by no trusted key`);
+    if ('finding' in outcome) return [outcome.finding];
+    this.#remember(where, outcome.pending);
     return [];
   }
 
