@@ -32,6 +32,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -65,6 +66,14 @@ interface LoadResult {
   maxMs: number;
   /** CPU time of the server's process per stored event in the measured window (µs), when sampled. */
   cpuUsPerEvent?: number;
+  /** CPU time of the load generator's process per event in the measured window (µs). */
+  loadCpuUsPerEvent?: number;
+  /** The load generator's own event-loop delay in the measured window (ms): its part of the latency floor. */
+  loadLoopP99Ms?: number;
+  loadLoopMaxMs?: number;
+  /** Garbage-collection pauses in the load generator during the measured window (count, longest ms). */
+  loadGcPauses?: number;
+  loadGcMaxMs?: number;
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -142,8 +151,20 @@ async function runJob(job: Job): Promise<LoadResult> {
   const t0 = performance.now();
   const measureFrom = t0 + job.warmupMs;
   const end = measureFrom + job.durationMs;
+  // The load generator's own stalls (event-loop delay, GC pauses) in the measured window: a request
+  // it sends late, or an answer it reads late, counts in the latency as if the server were slow.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const gcPauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    if (measuring) for (const e of list.getEntries()) gcPauses.push(e.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  let cpuFrom = 0;
   setTimeout(() => {
     measuring = true;
+    const u = process.cpuUsage();
+    cpuFrom = u.user + u.system;
+    loopDelay.enable();
   }, job.warmupMs);
 
   if (job.rate === undefined) {
@@ -170,6 +191,10 @@ async function runJob(job: Job): Promise<LoadResult> {
     }
     await Promise.all(inflight);
   }
+  const u = process.cpuUsage();
+  const loadCpu = u.user + u.system - cpuFrom;
+  loopDelay.disable();
+  gcObserver.disconnect();
   await pool.close();
   const seconds = (Math.min(performance.now(), end) - measureFrom) / 1000;
   latencies.sort((a, b) => a - b);
@@ -185,6 +210,11 @@ async function runJob(job: Job): Promise<LoadResult> {
     p50Ms: pct(0.5),
     p99Ms: pct(0.99),
     maxMs: latencies.at(-1) ?? Number.NaN,
+    loadCpuUsPerEvent: loadCpu / Math.max(1, events),
+    loadLoopP99Ms: loopDelay.percentile(99) / 1e6,
+    loadLoopMaxMs: loopDelay.max / 1e6,
+    loadGcPauses: gcPauses.length,
+    loadGcMaxMs: gcPauses.length ? Math.max(...gcPauses) : 0,
   };
 }
 
@@ -345,6 +375,10 @@ function fmt(r: LoadResult): string {
       .padStart(7)} req/s  ` +
     `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  max ${r.maxMs.toFixed(1).padStart(6)} ms` +
     (r.cpuUsPerEvent !== undefined ? `  CPU ${r.cpuUsPerEvent.toFixed(1).padStart(5)} µs/event` : '') +
+    (r.loadCpuUsPerEvent !== undefined ? `  load gen CPU ${r.loadCpuUsPerEvent.toFixed(1)} µs/event` : '') +
+    (r.loadLoopP99Ms !== undefined
+      ? `  load gen loop delay p99 ${r.loadLoopP99Ms.toFixed(1)} max ${r.loadLoopMaxMs!.toFixed(1)} ms, GC ${r.loadGcPauses}× max ${r.loadGcMaxMs!.toFixed(1)} ms`
+      : '') +
     (r.errors ? `  errors ${r.errors}` : '') +
     (bad.length ? `  non-201: ${bad.join(' ')}` : '')
   );
