@@ -112,7 +112,27 @@ function serializeObject(o: object, depth: number): string {
   if (n === 0) return '{}';
   const layout = layoutFor(keys, o);
   if (layout === undefined) return serializeObjectOnce(o, keys, depth);
+  // A layout compiled to straight-line code reads each property by name (an inline cache per
+  // key, not a generic keyed load) and writes constant prefixes: about twice as fast.
+  // Compiled after a layout has proven common (COMPILE_AFTER uses), within a process-wide
+  // budget, so a hostile stream of shapes each seen a few times never pays for compilation.
+  if (layout.write !== undefined) return layout.write(o, depth);
+  if (++layout.uses === COMPILE_AFTER && compilesLeft > 0) {
+    compilesLeft--;
+    layout.write = compileLayout(layout);
+  }
+  return writeWithLayout(o, layout, depth);
+}
+
+/** Uses of a layout before it is compiled. */
+const COMPILE_AFTER = 64;
+/** Layouts compiled at most in this process (each costs tens of µs and some code space). */
+let compilesLeft = 1024;
+
+/** The generic writer of a cached layout (also the fallback where code generation is off). */
+function writeWithLayout(o: object, layout: Layout, depth: number): string {
   const sorted = layout.sorted;
+  const n = sorted.length;
   const rec = o as Record<string, unknown>;
   let out = '';
   // True while the last value written is a string whose closing quote is still owed: it is
@@ -143,6 +163,41 @@ function serializeObject(o: object, depth: number): string {
     throw withSegment(err, sorted[i]!, o);
   }
   return out === '' ? '{}' : out + (quoteOwed ? '"}' : '}');
+}
+
+/**
+ * Straight-line code for one layout, exactly what {@link writeWithLayout} does: one block per
+ * sorted key, the key read once by name, the prefixes as literals. Keys enter the source only
+ * as JSON string literals (JSON.stringify output is a valid JS string literal for every
+ * well-formed key, and keys with lone surrogates were refused by `checkKey` already).
+ * Undefined where the host forbids code generation (`--disallow-code-generation-from-strings`):
+ * then the generic writer runs.
+ */
+function compileLayout(layout: Layout): Layout['write'] {
+  const lit = (s: string) => JSON.stringify(s);
+  const n = layout.sorted.length;
+  let body = "let out = '', q = false, i = 0, v, s;\ntry {\n";
+  for (let i = 0; i < n; i++) {
+    body += `i = ${i}; v = o[${lit(layout.sorted[i]!)}];\n`;
+    body += 'if (v !== undefined) {\n';
+    body += `  if (typeof v === 'string' && !ne(v)) { out = out === '' ? ${lit(layout.firstQ[i]!)} + v : q ? out + (${lit(layout.qNextQ[i]!)} + v) : out + (${lit(layout.nextQ[i]!)} + v); q = true; }\n`;
+    body += `  else { s = ser(v, depth); out = out === '' ? ${lit(layout.first[i]!)} + s : q ? out + (${lit(layout.qNext[i]!)} + s) : out + (${lit(layout.next[i]!)} + s); q = false; }\n`;
+    body += '}\n';
+  }
+  body += '} catch (err) { throw seg(err, sorted[i], o); }\n';
+  body += "return out === '' ? '{}' : q ? out + '\"}' : out + '}';";
+  try {
+    const factory = new Function(
+      'ser',
+      'ne',
+      'seg',
+      'sorted',
+      `return function jcsLayout(o, depth) {\n${body}\n};`,
+    );
+    return factory(serialize, needsEscape, withSegment, layout.sorted) as Layout['write'];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The same output for a key sequence seen for the first time: no layout is built. */
@@ -238,6 +293,10 @@ interface Layout {
   readonly firstQ: readonly string[];
   readonly nextQ: readonly string[];
   readonly qNextQ: readonly string[];
+  /** The compiled writer ({@link compileLayout}) once the layout is common; undefined before and where code generation is off. */
+  write: ((o: object, depth: number) => string) | undefined;
+  /** Uses so far, counted until it is compiled. */
+  uses: number;
 }
 
 /** A key sequence seen once: its layout is built only if it comes back. */
@@ -319,7 +378,7 @@ function makeLayout(keys: string[], o: object): Layout {
     nextQ.push(',' + quoted + ':"');
     qNextQ.push('",' + quoted + ':"');
   }
-  return { keys: keys.slice(), sorted, first, next, qNext, firstQ, nextQ, qNextQ };
+  return { keys: keys.slice(), sorted, first, next, qNext, firstQ, nextQ, qNextQ, write: undefined, uses: 0 };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -531,5 +532,123 @@ describe('cross-check against the slow reference (test/reference/jcs-reference.t
       compared++;
     }
     expect(compared).toBe(1500);
+  });
+});
+
+describe('compiled layouts (a key sequence used often enough gets straight-line code)', () => {
+  // Each shape below is written far more often than the compile threshold, with values that
+  // change on every use, so both the generic writer and the compiled one run on it.
+  const VALUES: unknown[] = [
+    'plain',
+    '',
+    'q"uote',
+    'back\\slash',
+    'ctl\u0001\u001f',
+    '\u2028\u2029',
+    'é€😀',
+    '\u{10FFFF}',
+    -0,
+    0,
+    1e21,
+    1e-7,
+    5e-324,
+    -1.5,
+    2 ** 53 + 2,
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    {},
+    [1, 'a', [null, [-0]]],
+    { z: 1, a: [{ '10': 'x', '2': 'y' }] },
+  ];
+  const KEYSETS: string[][] = [
+    ['price', 'quantity', 'side', 'symbol'],
+    ['b', 'a', '10', '2', '', '__proto__'],
+    ['\u{1F600}', '\uE000', '\uFB33', 'é', 'e\u0301', 'A', 'a'],
+    ['a"b', 'a\\b', 'tab\t', '~/', 'toJSON', 'line\u2028sep'],
+  ];
+
+  function build(keys: string[], round: number): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    keys.forEach((k, j) => define(o, k, VALUES[(round * 7 + j * 3) % VALUES.length]));
+    return o;
+  }
+
+  it('matches the slow reference on every use, before and after compilation', () => {
+    for (let round = 0; round < 300; round++) {
+      for (const keys of KEYSETS) {
+        const o = build(keys, round);
+        expect(canonicalize(o)).toBe(referenceCanonicalize(o));
+        // Nested inside an array and an object of a compiled shape too.
+        const wrapped = { outer: [o, { inner: o }], n: round };
+        expect(canonicalize(wrapped)).toBe(referenceCanonicalize(wrapped));
+      }
+    }
+  });
+
+  it('rejects bad values at the same path after compilation (lone surrogate, NaN, BigInt, holes)', () => {
+    const keys = ['price', 'quantity', 'side', 'symbol'];
+    for (let i = 0; i < 200; i++) canonicalize({ wrap: build(keys, i) });
+    const poison: [unknown, string][] = [
+      ['x\ud800', 'string contains a lone surrogate'],
+      [Number.NaN, 'NaN'],
+      [2n, 'BigInt'],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is the point
+      [[1, , 3], 'array hole'],
+      [{ deep: new Date(0) }, 'Date'],
+    ];
+    for (const [bad, words] of poison) {
+      for (const k of keys) {
+        const o = build(keys, 1);
+        define(o, k, bad);
+        const err = rejection(() => canonicalize({ wrap: o }));
+        const tail = Array.isArray(bad) ? '/1' : typeof bad === 'object' ? '/deep' : '';
+        expect(err.path).toBe(`/wrap/${k}${tail}`);
+        expect(err.message).toContain(words);
+      }
+    }
+  });
+
+  it('reads each property once through getters, and lets a getter’s own error through', () => {
+    const keys = ['price', 'quantity', 'side', 'symbol'];
+    for (let i = 0; i < 200; i++) canonicalize(build(keys, i));
+    let reads = 0;
+    const o = build(keys, 3);
+    Object.defineProperty(o, 'side', {
+      enumerable: true,
+      get() {
+        reads++;
+        return 'BUY';
+      },
+    });
+    expect(canonicalize(o)).toBe(referenceCanonicalize({ ...o }));
+    expect(reads).toBe(2); // once by us, once by the spread for the reference
+    const boom = new Error('getter failed');
+    Object.defineProperty(o, 'quantity', {
+      enumerable: true,
+      get() {
+        throw boom;
+      },
+    });
+    expect(() => canonicalize(o)).toThrow(boom);
+  });
+});
+
+describe('compiled layouts where the host forbids code generation', () => {
+  it('falls back to the generic writer with the same output', () => {
+    const mod = path.join(import.meta.dirname, '../../src/integrity/canonical.ts');
+    const script = `import { canonicalize } from ${JSON.stringify(mod)};
+      let s = '';
+      for (let i = 0; i < 300; i++) s = canonicalize({ b: i, a: 'x\\u00e9', c: [{ y: -0, x: 1e21 }] });
+      console.log(s);`;
+    const r = spawnSync(
+      process.execPath,
+      ['--disallow-code-generation-from-strings', '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('{"a":"x\u00e9","b":299,"c":[{"x":1e+21,"y":0}]}');
   });
 });
