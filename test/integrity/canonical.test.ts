@@ -572,7 +572,7 @@ describe('compiled layouts (a key sequence used often enough gets straight-line 
 
   function build(keys: string[], round: number): Record<string, unknown> {
     const o: Record<string, unknown> = {};
-    keys.forEach((k, j) => define(o, k, VALUES[(round * 7 + j * 3) % VALUES.length]));
+    for (let j = 0; j < keys.length; j++) define(o, keys[j]!, VALUES[(round * 7 + j * 3) % VALUES.length]);
     return o;
   }
 
