@@ -7,7 +7,16 @@ export type { ExternalAnchor } from './checks/anchor.ts';
 export type { Coverage } from './checks/checkpoint.ts';
 export type { ExternalCheckpoint } from './checks/freshness.ts';
 export { CHECK_NAMES, type CheckName, FINDING_CODES, type Finding, type FindingCode } from './findings.ts';
-export { DEFAULT_MAX_LINE_BYTES, type InputLine, readFileLines, readLines } from './line-reader.ts';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  type InputLine,
+  type LineBatch,
+  linesOf,
+  readFileBatches,
+  readFileLines,
+  readLineBatches,
+  readLines,
+} from './line-reader.ts';
 export { formatFinding, renderText } from './render-text.ts';
 export type { CheckCount, EventSummary, LogReport, StatementReport, VerificationReport } from './report.ts';
 export { decideVerdict, type FindingSeverity, SEVERITY, VERDICT_EXIT, type Verdict } from './verdict.ts';

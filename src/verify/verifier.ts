@@ -5,6 +5,7 @@
  * line number, id and hash (for the duplicate and chain checks).
  */
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { MerkleMode } from '../core/enums.ts';
 import { VcpConfigError } from '../core/errors.ts';
 import { keyId, loadPublicKey, type PublicKeyInput } from '../integrity/keys.ts';
@@ -21,7 +22,8 @@ import { SignatureCheck } from './checks/signature.ts';
 import { classifyLine } from './classify.ts';
 import { type AnalysisContext, analyzeEvent, type EventAnalysis } from './event-analysis.ts';
 import { type Finding, finding } from './findings.ts';
-import type { InputLine } from './line-reader.ts';
+import { type InputLine, type LineBatch, linesOf } from './line-reader.ts';
+import { AnalysisPool, analyzeLines, type LineResult } from './parallel.ts';
 import { PROFILE_NAMES, PROFILES, type Profile, profileByName } from './profiles.ts';
 import {
   countFindings,
@@ -62,7 +64,17 @@ export interface VerifyOptions {
   maxFindings?: number;
   /** Keep a summary of up to this many events for timelines (default 0: none). */
   keepEvents?: number;
+  /**
+   * Worker threads that parse and analyse events beside the main thread (default: one per core, at most 4;
+   * 0: none). Results are applied in input order: the report is the same with or without them.
+   */
+  threads?: number;
+  /** Lines read on the main thread before the threads start (default 20 000: short inputs never start them). */
+  threadsAfterLines?: number;
 }
+
+/** Batches of lines in flight to the threads (bounds memory: a batch is 2 048 lines). */
+const BATCHES_IN_FLIGHT = 6;
 
 /** Feed lines in order with {@link Verifier.push}, then {@link Verifier.finish}. */
 export class Verifier {
@@ -76,6 +88,8 @@ export class Verifier {
   readonly #signatures: SignatureCheck;
   readonly #types: Record<string, number> = {};
   #lines = 0;
+  #linesOnThreads = 0;
+  #threadFailure: Error | undefined;
   #events = 0;
   #anchors = 0;
   #checkpoints = 0;
@@ -146,9 +160,79 @@ export class Verifier {
     }));
   }
 
-  /** Feed every line of an async source. */
+  /** Lines that worker threads analysed (0 when none ran; see `threads`). */
+  get linesOnThreads(): number {
+    return this.#linesOnThreads;
+  }
+
+  /** Why the worker threads stopped, if they failed (the lines were then analysed on this thread). */
+  get threadFailure(): Error | undefined {
+    return this.#threadFailure;
+  }
+
+  /** Feed every line of an async source, in order, on this thread. */
   async pushAll(lines: AsyncIterable<InputLine> | Iterable<InputLine>): Promise<void> {
     for await (const l of lines) this.push(l);
+  }
+
+  /**
+   * Feed batches of lines (`readFileBatches`); once the input proves long, worker threads parse and
+   * analyse them (see `threads`) while this thread applies their results in input order.
+   */
+  async pushBatches(batches: AsyncIterable<LineBatch> | Iterable<LineBatch>): Promise<void> {
+    const threads = this.#opts.threads ?? Math.min(4, availableParallelism());
+    const after = this.#opts.threadsAfterLines ?? 20_000;
+    let pool: AnalysisPool | undefined;
+    let poolFailed = false;
+    const queue: { batch: LineBatch; results: Promise<LineResult[]> }[] = [];
+    // Apply finished batches in order, down to `keep` in flight; a failed thread's batches are analysed here.
+    const drain = async (keep: number) => {
+      while (queue.length > keep) {
+        const { batch, results: pending } = queue.shift()!;
+        let results: LineResult[];
+        try {
+          results = await pending;
+        } catch (e) {
+          this.#threadFailure ??= e as Error;
+          poolFailed = true;
+          keep = 0;
+          results = analyzeLines(linesOf(batch), this.#profile!, this.#analysisContext());
+        }
+        if (!poolFailed) this.#linesOnThreads += results.length;
+        for (const r of results) this.#applyLine(r);
+      }
+      if (poolFailed && pool) {
+        await pool.close();
+        pool = undefined;
+      }
+    };
+    try {
+      for await (const batch of batches) {
+        if (!pool) {
+          for (const l of linesOf(batch)) this.push(l);
+          if (threads > 0 && !poolFailed && this.#profile && this.#lines >= after)
+            pool = new AnalysisPool(threads, this.#profile, this.#analysisContext());
+          continue;
+        }
+        const results = pool.run(batch);
+        results.catch(() => {}); // awaited in order by drain(); a failure there falls back to this thread
+        queue.push({ batch, results });
+        await drain(BATCHES_IN_FLIGHT);
+      }
+      await drain(0);
+    } finally {
+      await pool?.close();
+    }
+  }
+
+  /** A line's result from {@link analyzeLines}: an event to apply in order, or a line to handle here. */
+  #applyLine(r: LineResult): void {
+    if ('input' in r) {
+      this.push(r.input);
+      return;
+    }
+    this.#lines++;
+    this.#applyEvent(r.event);
   }
 
   #current(): Segment {

@@ -12,6 +12,8 @@ import { signCheckpoint } from '../../src/integrity/checkpoint/index.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { generateSigningKey, type Signer } from '../../src/integrity/sign.ts';
 import {
+  linesOf,
+  readLineBatches,
   readLines,
   SEVERITY,
   type Verdict,
@@ -401,6 +403,25 @@ describe('tamper suite: each edit ends in the verdict the contract gives', () =>
   }
 });
 
+describe('tamper suite on worker threads: the same report, finding for finding', () => {
+  // Batches of 3 lines and threads from the first batch on: most events of each variant are analysed
+  // on a worker and applied in order here; the report must equal the one-thread report exactly.
+  for (const v of variants) {
+    it(v.name, async () => {
+      const x = makeSignedExport(v.build);
+      const text = v.edit(x).join('\n');
+      const opts = (v.opts ?? trusted)(x);
+      const one = new Verifier({ ...opts, threads: 0 });
+      await one.pushAll(readLines([text]));
+      const many = new Verifier({ ...opts, threads: 2, threadsAfterLines: 0 });
+      await many.pushBatches(readLineBatches([text], undefined, 3));
+      expect(await many.finish()).toEqual(await one.finish());
+      expect(many.threadFailure).toBeUndefined();
+      expect(many.linesOnThreads).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('freshness from outside the export', () => {
   it('a newer trusted checkpoint makes a truncated export INVALID; the same size is consistent; another root is a fork', async () => {
     const x = makeSignedExport({ n: 12 });
@@ -456,5 +477,27 @@ describe('line reader', () => {
     const lines: string[] = [];
     for await (const l of readLines([x.lines.join('\r\n')])) if ('text' in l) lines.push(l.text);
     expect(lines).toEqual(x.lines);
+  });
+});
+
+describe('line batches', () => {
+  it('give the same lines whatever the chunking and batch size (UTF-8 split across chunks, CRLF, over-long lines)', async () => {
+    const text = `{"a":"é€😀"}\r\n\n${'x'.repeat(2000)}\n{"b":1}\r\n{"c":"\u00ff"}`;
+    const bytes = Buffer.from(text, 'utf8');
+    const want = await Array.fromAsync(readLines([bytes], 1024));
+    expect(want.map((l) => ('text' in l ? l.text : l.tooLong))).toEqual([
+      '{"a":"é€😀"}',
+      '',
+      2000,
+      '{"b":1}',
+      '{"c":"ÿ"}',
+    ]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
+      for (const size of [1, 2, 5]) {
+        const got = (await Array.fromAsync(readLineBatches(chunks, 1024, size))).flatMap(linesOf);
+        expect(got).toEqual(want);
+      }
+    }
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * Verifying on more than one core. Worker threads parse and analyse batches
+ * of lines (strict JSON, schema, EventHash, signature: the costly, order-free
+ * part); the verifier applies their results strictly in input order, so the
+ * report is the same as with no thread. Any line that is not a readable event
+ * goes back to the verifier as it came and is handled there.
+ *
+ * A worker loads this same file (in a build, the bundle holding it) and
+ * starts serving when it finds its flag in `workerData`.
+ */
+import type { KeyObject } from 'node:crypto';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { viewEvent } from '../integrity/normalize.ts';
+import { classifyLine } from './classify.ts';
+import { type AnalysisContext, analyzeEvent, type EventAnalysis } from './event-analysis.ts';
+import { type InputLine, type LineBatch, linesOf } from './line-reader.ts';
+import { type Profile, profileByName } from './profiles.ts';
+
+const WORKER_FLAG = 'vcpVerifyAnalysis';
+
+/** A line's result: an analysed event, or the line itself for the verifier to handle. */
+export type LineResult = { event: EventAnalysis } | { input: InputLine };
+
+/** Analyse a batch of lines under a known profile (what each worker does). */
+export function analyzeLines(
+  lines: readonly InputLine[],
+  profile: Profile,
+  ctx: AnalysisContext,
+): LineResult[] {
+  const out: LineResult[] = new Array(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!('text' in l)) {
+      out[i] = { input: l };
+      continue;
+    }
+    const rec = classifyLine(l.text, l.line);
+    if ('code' in rec || rec.kind !== 'event') {
+      out[i] = { input: l };
+      continue;
+    }
+    const view = viewEvent(rec.value);
+    out[i] = view ? { event: analyzeEvent(rec.value, view, l.line, l.text, profile, ctx) } : { input: l };
+  }
+  return out;
+}
+
+interface WorkerSetup {
+  profile: string;
+  keys: [string, KeyObject][];
+  strict: boolean;
+  summaries: boolean;
+}
+
+interface Job {
+  resolve(r: LineResult[]): void;
+  reject(e: Error): void;
+}
+
+/** A fixed set of analysis threads, fed round-robin. */
+export class AnalysisPool {
+  readonly #workers: Worker[] = [];
+  readonly #jobs = new Map<number, Job>();
+  #seq = 0;
+  #failed: Error | undefined;
+
+  constructor(threads: number, profile: Profile, ctx: AnalysisContext) {
+    const setup: WorkerSetup = {
+      profile: profile.name,
+      keys: [...ctx.keys.entries()],
+      strict: ctx.strict,
+      summaries: ctx.summaries,
+    };
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(new URL(import.meta.url), { workerData: { [WORKER_FLAG]: setup } });
+      w.unref();
+      w.on('message', (m: { id: number; results: LineResult[] }) => {
+        const job = this.#jobs.get(m.id);
+        this.#jobs.delete(m.id);
+        job?.resolve(m.results);
+      });
+      w.on('error', (e) => this.#fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0) this.#fail(new Error(`a verification thread exited with code ${code}`));
+      });
+      this.#workers.push(w);
+    }
+  }
+
+  /** Analyse a batch on the next thread (its bytes are copied: the caller keeps them in case a thread fails). */
+  run(batch: LineBatch): Promise<LineResult[]> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#seq++;
+    return new Promise((resolve, reject) => {
+      this.#jobs.set(id, { resolve, reject });
+      this.#workers[id % this.#workers.length]!.postMessage({ id, batch });
+    });
+  }
+
+  #fail(e: Error): void {
+    this.#failed ??= e;
+    for (const job of this.#jobs.values()) job.reject(e);
+    this.#jobs.clear();
+  }
+
+  async close(): Promise<void> {
+    this.#failed ??= new Error('the verification threads were closed');
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
+
+function serve(setup: WorkerSetup): void {
+  const profile = profileByName(setup.profile);
+  if (!profile) throw new Error(`unknown profile ${setup.profile}`);
+  const ctx: AnalysisContext = {
+    keys: new Map(setup.keys),
+    strict: setup.strict,
+    summaries: setup.summaries,
+  };
+  parentPort!.on('message', (m: { id: number; batch: LineBatch }) => {
+    const { bytes } = m.batch; // a Uint8Array once cloned
+    const batch = { ...m.batch, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    parentPort!.postMessage({ id: m.id, results: analyzeLines(linesOf(batch), profile, ctx) });
+  });
+}
+
+if (!isMainThread && workerData && typeof workerData === 'object' && WORKER_FLAG in workerData) {
+  serve((workerData as Record<string, WorkerSetup>)[WORKER_FLAG]!);
+}
