@@ -24,7 +24,8 @@
  *
  *   node bench/sidecar-ingest.ts [--seconds 5] [--connections 8] [--runs 3] [--profile <dir>]
  *   (the sidecar runs as its own process; --profile writes its --cpu-prof there;
- *   VCP_BENCH_SIDECAR_NODE_FLAGS replaces its Node flags, default --max-semi-space-size=16)
+ *   VCP_BENCH_SIDECAR_NODE_FLAGS replaces its Node flags, default --max-semi-space-size=16;
+ *   VCP_BENCH_SIDECAR_ARGS adds to its arguments, e.g. "--ingest-threads 0")
  *   node bench/sidecar-ingest.ts --soak 2 [--soak-rate 2000]   # RSS over a steady run
  */
 import { fork, spawn } from 'node:child_process';
@@ -76,7 +77,7 @@ interface LoadResult {
   loadGcMaxMs?: number;
 }
 
-const SELF = fileURLToPath(import.meta.url);
+export const SELF = fileURLToPath(import.meta.url);
 /** The sidecar to start; VCP_BENCH_SIDECAR_ENTRY points at another checkout's for an A/B comparison. */
 const ENTRY =
   process.env.VCP_BENCH_SIDECAR_ENTRY ??
@@ -266,8 +267,11 @@ const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-s
   .split(' ')
   .filter(Boolean);
 
+/** More arguments for the sidecar (e.g. `--ingest-threads 0` for the HTTP thread alone). */
+const SIDECAR_ARGS = (process.env.VCP_BENCH_SIDECAR_ARGS ?? '').split(' ').filter(Boolean);
+
 /** The sidecar as its own process (`node src/cli/sidecar-entry.ts`), as operators run it. */
-async function sidecarServer(dataDir: string, profileDir?: string) {
+export async function sidecarServer(dataDir: string, profileDir?: string, args: string[] = SIDECAR_ARGS) {
   const flags = [...SIDECAR_NODE_FLAGS];
   if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const proc = spawn(
@@ -283,6 +287,7 @@ async function sidecarServer(dataDir: string, profileDir?: string) {
       '24h',
       '--max-queue',
       '1000000',
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -330,7 +335,7 @@ type Child = ReturnType<typeof fork>;
  * server's CPU per event over the measured window: on a shared machine this
  * varies far less than events/s, and it is what bounds throughput here.
  */
-function runInChild(child: Child, job: Job, cpu?: () => number): Promise<LoadResult> {
+export function runInChild(child: Child, job: Job, cpu?: () => number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     let from = Number.NaN;
     const timer = cpu

@@ -4,6 +4,7 @@
  * the usage text, so the three cannot drift apart.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { TIER_PROFILES, TIERS, type Tier } from '../core/enums.ts';
 import { VcpConfigError } from '../core/errors.ts';
@@ -58,6 +59,8 @@ export interface SidecarConfig {
   tsaCertFile: string | undefined;
   /** Event store: `file` (the data folder) or a `postgres://` URL. */
   store: string;
+  /** Threads that parse, validate and hash large request bodies (0: all on the HTTP thread). */
+  ingestThreads: number;
   /**
    * Where events come from: undefined for HTTP (`POST /vcp/log`, the default),
    * or a Kafka topic consumed in a consumer group (cluster mode: one tree per
@@ -192,6 +195,12 @@ export const SIDECAR_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     help: 'event store: file (in --data-dir) or a postgres:// URL',
     default: 'file',
+  },
+  {
+    flag: 'ingest-threads',
+    env: 'VCP_SIDECAR_INGEST_THREADS',
+    kind: 'int',
+    help: 'threads that parse, validate and hash request bodies of 16KiB or more (0: the HTTP thread does; default 1 with 2+ cores)',
   },
   {
     flag: 'ingest',
@@ -388,6 +397,7 @@ export function resolveSidecarConfig(
     tier,
     anchorIntervalMs,
     strict: (v.strict as boolean | undefined) ?? false,
+    ingestThreads: ingestThreads(v['ingest-threads'] as number | undefined),
     policyId,
     signingKey,
     signingKeyFile: abs(v['signing-key-file']),
@@ -432,4 +442,11 @@ function storeSpec(spec: string): string {
   throw new VcpConfigError(
     `--store must be file or a postgres:// URL (got "${s.replace(/\/\/[^@/]*@/, '//…@')}")`,
   );
+}
+
+/** `--ingest-threads`: as given (0–64), else one thread when the machine has two cores or more. */
+function ingestThreads(given: number | undefined): number {
+  if (given === undefined) return availableParallelism() >= 2 ? 1 : 0;
+  if (given < 0 || given > 64) throw new VcpConfigError('ingest-threads must be between 0 and 64');
+  return given;
 }

@@ -4,6 +4,7 @@
 import type { Signer } from '../integrity/sign.ts';
 import type { Anchoring } from './anchoring.ts';
 import type { SidecarConfig } from './config.ts';
+import type { IngestPool } from './ingest-pool.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import type { EventStore } from './store/store.ts';
 import type { TreeState } from './tree-state.ts';
@@ -24,6 +25,8 @@ export interface SidecarContext {
   startedAt: number;
   /** Set once graceful shutdown began: new requests get 503. */
   shuttingDown: boolean;
+  /** Ingest threads for large bodies (ingest-pool.ts); absent: every body is prepared on the HTTP thread. */
+  ingestPool?: IngestPool;
   /** Kafka partition whose log this is (cluster mode: one log per partition); absent for the HTTP sidecar's one log. */
   partition?: number;
 }

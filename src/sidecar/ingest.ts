@@ -65,6 +65,11 @@ export interface ParsedBody {
   /** The text of each item as received (one line: newlines between tokens become spaces). */
   raws: string[];
   batch: boolean;
+  /**
+   * For a JSON array with no line breaks: where each item's text starts and ends in the decoded
+   * body (`[start0, end0, start1, end1, …]`, UTF-16 offsets; in an ASCII body also byte offsets).
+   */
+  spans?: Int32Array;
 }
 
 /** JSON allows newlines only between tokens; the store's records are one line each. */
@@ -129,11 +134,17 @@ export function parseLogBody(
       const raws = new Array<string>(value.length);
       // One look at the whole body spares a look at each item when it has no line breaks at all.
       const flat = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
+      const spans = flat ? new Int32Array(2 * value.length) : undefined;
       for (let k = 0; k < value.length; k++) {
-        const raw = text.slice(elements![k]![0], elements![k]![1]);
+        const [from, to] = elements![k]!;
+        const raw = text.slice(from, to);
         raws[k] = flat ? raw : oneLine(raw);
+        if (spans) {
+          spans[2 * k] = from;
+          spans[2 * k + 1] = to;
+        }
       }
-      return { items: value, raws, batch: true };
+      return spans ? { items: value, raws, batch: true, spans } : { items: value, raws, batch: true };
     }
     return { items: [value], raws: [oneLine(text.trim())], batch: false };
   }
@@ -227,10 +238,16 @@ export interface PreparedEvent {
   /** Dedup key: the id in lowercase (UUIDs compare case-insensitively). */
   key: string;
   eventHash: string;
-  /** The event as it will be stored; `security.merkle_index` is set at commit. */
-  event: VcpEvent;
-  /** The event's text as received (its `security` is superseded by `event.security`). */
-  raw: string;
+  /**
+   * The event as it will be stored (its `security` is {@link security}). From an ingest thread
+   * (ingest-pool.ts) it is parsed from `raw` only when something reads it: the file store writes
+   * `raw` and `security` and never needs it.
+   */
+  readonly event: VcpEvent;
+  /** The security block the sidecar stores (`event.security`); `merkle_index` is set at commit. */
+  readonly security: VcpEvent['security'];
+  /** The event's text as received (its `security` is superseded by {@link security}). */
+  readonly raw: string;
   warnings: ValidationIssue[];
 }
 
@@ -355,7 +372,7 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       );
       continue;
     }
-    out.push({ position: i, eventId, key, eventHash: hash, event, raw, warnings });
+    out.push({ position: i, eventId, key, eventHash: hash, event, security: event.security, raw, warnings });
   }
   if (issues.length) throw validationError(issues);
   if (tooLarge) throw tooLarge;

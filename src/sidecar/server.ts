@@ -19,6 +19,7 @@ import type { SidecarConfig } from './config.ts';
 import type { SidecarContext } from './context.ts';
 import { HttpError } from './http.ts';
 import { accessAllowed, checkAccess, listenHttp, methodNotAllowed, shuttingDown } from './http-server.ts';
+import { IngestPool } from './ingest-pool.ts';
 import { openSidecarLog } from './log.ts';
 import { handleAnchor } from './routes/anchor.ts';
 import { handleCheckpoint } from './routes/checkpoint.ts';
@@ -115,6 +116,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   const ctx = sidecarLog.ctx;
   const { tree, writer, anchoring, metrics } = ctx;
+  // Ingest threads only where they pay: a store that writes the events' text as received (the file
+  // store) never needs the parsed event back on this thread (ingest-pool.ts).
+  if (config.ingestThreads > 0 && store instanceof FileEventStore)
+    ctx.ingestPool = new IngestPool({ threads: config.ingestThreads });
 
   const check = config.token !== undefined ? bearerChecker(config.token) : undefined;
   const gate = new BodyGate(options.bodyGate);
@@ -143,6 +148,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       ctx.shuttingDown = true;
       await http.stop(opts.timeoutMs ?? 10_000);
       writer.close();
+      await ctx.ingestPool?.close();
       await sidecarLog.close({ anchor: opts.anchor ?? config.anchorOnExit, reason: 'exit' });
       log(`stopped; ${tree.size} events stored`);
     })();

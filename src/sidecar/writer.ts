@@ -17,12 +17,54 @@
  * no locks: no other append can slip between a lookup and its commit.
  */
 import type { ValidationIssue } from '../core/errors.ts';
+import type { VcpEvent } from '../core/types.ts';
 import { HttpError } from './http.ts';
 import type { PreparedEvent } from './ingest.ts';
+import { ThreadPrepared } from './ingest-pool.ts';
 import type { SidecarMetrics } from './metrics.ts';
 import type { StoredEventWithRaw } from './store/file-store.ts';
 import type { EventStore, StoredEvent } from './store/store.ts';
 import type { TreeState } from './tree-state.ts';
+
+/**
+ * One event handed to the store. `event` is read from the prepared event only
+ * when the store asks for it: the file store writes `rawEvent` and the
+ * security block instead, so an event prepared on an ingest thread is never
+ * parsed again on the HTTP thread.
+ */
+class ToStore implements StoredEventWithRaw {
+  readonly index: number;
+  readonly eventId: string;
+  readonly eventHash: string;
+  readonly receivedAt: string;
+  readonly rawEvent: string | Uint8Array;
+  readonly rawSecurity: VcpEvent['security'] | undefined;
+  readonly rawSecurityJson: string | undefined;
+  readonly #prepared: PreparedEvent;
+
+  constructor(index: number, e: PreparedEvent, receivedAt: string) {
+    this.index = index;
+    this.eventId = e.eventId;
+    this.eventHash = e.eventHash;
+    this.receivedAt = receivedAt;
+    this.#prepared = e;
+    if (e instanceof ThreadPrepared) {
+      e.merkleIndex = index;
+      this.rawEvent = e.rawBytes ?? e.raw;
+      this.rawSecurityJson = e.securityJson();
+      this.rawSecurity = undefined;
+    } else {
+      e.security.merkle_index = index;
+      this.rawEvent = e.raw;
+      this.rawSecurity = e.security;
+      this.rawSecurityJson = undefined;
+    }
+  }
+
+  get event(): VcpEvent {
+    return this.#prepared.event;
+  }
+}
 
 /** The answer for one event. */
 export interface CommitResult {
@@ -258,16 +300,8 @@ export class CommitQueue {
       for (const k of fresh) {
         const e = p.events[k]!;
         const index = next++;
-        e.event.security.merkle_index = index;
         stored.set(e.key, { index, hash: e.eventHash });
-        toStore.push({
-          index,
-          eventId: e.eventId,
-          eventHash: e.eventHash,
-          event: e.event,
-          receivedAt: p.receivedAt,
-          rawEvent: e.raw,
-        });
+        toStore.push(new ToStore(index, e, p.receivedAt));
         const r: CommitResult = {
           status: 'ok',
           event_id: e.eventId,

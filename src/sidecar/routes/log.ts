@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SidecarContext } from '../context.ts';
 import { HttpError, readBody, sendJson } from '../http.ts';
-import { bodyKindOf, parseLogBody, prepareEvents } from '../ingest.ts';
+import { bodyKindOf, type PreparedEvent, parseLogBody, prepareEvents } from '../ingest.ts';
+import { IngestRefusal } from '../ingest-pool.ts';
 
 /** Handle `POST /vcp/log`. Throws HttpError for every refusal (the server answers it). */
 export async function handleLog(
@@ -23,19 +24,35 @@ export async function handleLog(
     );
   }
   const limits = ctx.config.limits;
+  const options = {
+    strict: ctx.config.strict,
+    maxBatchEvents: limits.maxBatchEvents,
+    maxEventBytes: limits.maxEventBytes,
+  };
   let count = 1;
   try {
     const body = await readBody(req, limits.maxBodyBytes);
     const receivedAt = new Date().toISOString();
-    const parsed = parseLogBody(body, kind, limits);
-    count = parsed.items.length;
-    const prepared = prepareEvents(parsed, {
-      strict: ctx.config.strict,
-      maxBatchEvents: limits.maxBatchEvents,
-      maxEventBytes: limits.maxEventBytes,
-    });
-    const results = await ctx.writer.submit(prepared, parsed.batch, receivedAt);
-    if (parsed.batch) sendJson(res, 201, { status: 'ok', count: results.length, results });
+    let prepared: PreparedEvent[];
+    let batch: boolean;
+    const pool = ctx.ingestPool;
+    if (pool?.wants(body.length)) {
+      // A large body: parsed, validated and hashed on an ingest thread (ingest-pool.ts).
+      try {
+        ({ events: prepared, batch, count } = await pool.prepare(body, kind, options));
+      } catch (e) {
+        if (!(e instanceof IngestRefusal)) throw e;
+        count = e.count;
+        throw e.error;
+      }
+    } else {
+      const parsed = parseLogBody(body, kind, limits);
+      count = parsed.items.length;
+      batch = parsed.batch;
+      prepared = prepareEvents(parsed, options);
+    }
+    const results = await ctx.writer.submit(prepared, batch, receivedAt);
+    if (batch) sendJson(res, 201, { status: 'ok', count: results.length, results });
     else sendJson(res, 201, results[0]);
   } catch (e) {
     if (e instanceof HttpError && e.error !== 'conflict' && e.status !== 503)

@@ -74,7 +74,12 @@ export interface FileEventStoreOptions {
  * stores may ignore it.
  */
 export interface StoredEventWithRaw extends StoredEvent {
-  rawEvent?: string;
+  /** The event's JSON text, or its UTF-8 bytes. */
+  rawEvent?: string | Uint8Array;
+  /** With `rawEvent`: the security block to store (`event.security`; given so `event` need not be read)… */
+  rawSecurity?: StoredEvent['event']['security'];
+  /** … or the same as JSON text. */
+  rawSecurityJson?: string;
 }
 
 /** Default segment size. */
@@ -299,7 +304,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
     this.#checkWritable(true);
     if (batch.length === 0) return;
     const base = this.#index.size;
-    const jsons = new Array<string[]>(batch.length);
+    const jsons = new Array<(string | Uint8Array)[]>(batch.length);
     for (let k = 0; k < batch.length; k++) {
       const e = batch[k] as StoredEventWithRaw;
       if (e.index !== base + k) {
@@ -646,10 +651,12 @@ export class FileEventStore implements EventStore, StoreHealthSource {
  * either the client's text plus the security block (`s`, which supersedes the
  * text's own `security` on reading) or the serialised event.
  */
-function recordParts(e: StoredEventWithRaw): string[] {
+function recordParts(e: StoredEventWithRaw): (string | Uint8Array)[] {
   const head = `{"i":${e.index},"id":${JSON.stringify(e.eventId)},"h":"${e.eventHash}","t":${JSON.stringify(e.receivedAt)}`;
-  if (e.rawEvent !== undefined)
-    return [`${head},"s":${JSON.stringify(e.event.security)},"e":`, e.rawEvent, '}'];
+  if (e.rawEvent !== undefined) {
+    const security = e.rawSecurityJson ?? JSON.stringify(e.rawSecurity ?? e.event.security);
+    return [`${head},"s":${security},"e":`, e.rawEvent, '}'];
+  }
   return [`${head},"e":`, JSON.stringify(e.event), '}'];
 }
 

@@ -30,10 +30,11 @@ function hex8(n: number): string {
 /**
  * Encode records into one buffer (one `write` per group). A record's JSON
  * may be given as a string or as parts to concatenate (written one after
- * the other, so a large part is never copied into a joined string first).
+ * the other, so a large part is never copied into a joined string first);
+ * a part may be UTF-8 bytes already (copied as they are).
  * Returns the buffer and each record's byte length, in order.
  */
-export function encodeRecords(records: readonly (string | readonly string[])[]): {
+export function encodeRecords(records: readonly (string | readonly (string | Uint8Array)[])[]): {
   buffer: Buffer;
   lengths: number[];
 } {
@@ -43,7 +44,8 @@ export function encodeRecords(records: readonly (string | readonly string[])[]):
     const r = records[i]!;
     let len = RECORD_OVERHEAD;
     if (typeof r === 'string') len += Buffer.byteLength(r, 'utf8');
-    else for (const part of r) len += Buffer.byteLength(part, 'utf8');
+    else
+      for (const part of r) len += typeof part === 'string' ? Buffer.byteLength(part, 'utf8') : part.length;
     lengths[i] = len;
     total += len;
   }
@@ -55,7 +57,14 @@ export function encodeRecords(records: readonly (string | readonly string[])[]):
     const start = at + 9;
     let w = start;
     if (typeof r === 'string') w += buffer.write(r, w, 'utf8');
-    else for (const part of r) w += buffer.write(part, w, 'utf8');
+    else
+      for (const part of r) {
+        if (typeof part === 'string') w += buffer.write(part, w, 'utf8');
+        else {
+          buffer.set(part, w);
+          w += part.length;
+        }
+      }
     buffer.write(hex8(crc32(buffer.subarray(start, w))), at, 8, 'latin1');
     buffer[at + 8] = SPACE;
     buffer[w] = NL;

@@ -1,0 +1,53 @@
+/**
+ * Probe (not part of `npm run bench`): A/B of sidecar argument sets under the
+ * same load, interleaved round by round so a busy neighbour hits both alike.
+ *   node bench/_sidecar-ab.ts [batch] [connections] [seconds] [rounds] -- "<args A>" "<args B>" …
+ *   e.g. node bench/_sidecar-ab.ts 100 8 3 3 -- "--ingest-threads 0" "--ingest-threads 1"
+ * Prints events/s, p50/p99 and the sidecar's CPU per event for each set.
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInChild, SELF, sidecarServer } from './sidecar-ingest.ts';
+
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const [batch = 100, connections = 8, seconds = 3, rounds = 3] = argv
+  .slice(0, dash === -1 ? argv.length : dash)
+  .map(Number);
+const sets = dash === -1 ? [''] : argv.slice(dash + 1);
+const child = fork(SELF, ['--load-child'], { stdio: 'inherit' });
+const rate = process.env.AB_RATE ? Number(process.env.AB_RATE) : undefined;
+try {
+  for (let r = 1; r <= rounds; r++) {
+    for (const set of sets) {
+      const dir = mkdtempSync(join(tmpdir(), 'vcp-ab-'));
+      const sc = await sidecarServer(dir, undefined, set.split(' ').filter(Boolean));
+      try {
+        const res = await runInChild(
+          child,
+          {
+            url: sc.url,
+            batch,
+            connections,
+            warmupMs: 1000,
+            durationMs: seconds * 1000,
+            ...(rate ? { rate } : {}),
+          },
+          sc.cpu,
+        );
+        console.log(
+          `[${r}] ${JSON.stringify(set).padEnd(26)} ${Math.round(res.eventsPerSec).toLocaleString('en-US').padStart(8)} events/s  ` +
+            `p50 ${res.p50Ms.toFixed(2)} p99 ${res.p99Ms.toFixed(2)} ms  sidecar CPU ${res.cpuUsPerEvent!.toFixed(1)} µs/event  ` +
+            `load gen CPU ${res.loadCpuUsPerEvent!.toFixed(1)} µs/event, loop p99 ${res.loadLoopP99Ms!.toFixed(1)} ms; RSS ${(sc.peakRss() / 2 ** 20).toFixed(0)} MiB`,
+        );
+      } finally {
+        await sc.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+} finally {
+  child.kill();
+}

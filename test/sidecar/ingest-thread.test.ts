@@ -1,0 +1,161 @@
+/**
+ * The ingest thread (src/sidecar/ingest-pool.ts) must give exactly what the
+ * inline path gives: the same prepared events (ids, hashes, warnings,
+ * security block, text, and the event itself when read), the same refusals
+ * (status, code, every issue), and, through a running sidecar, the same
+ * records on disk and the same answers.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HttpError } from '../../src/sidecar/http.ts';
+import { type PreparedEvent, parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
+import { IngestPool, IngestRefusal, ThreadPrepared } from '../../src/sidecar/ingest-pool.ts';
+import { startSidecar } from '../../src/sidecar/server.ts';
+import { guideEvent, post, tempDir, testConfig, v11Event } from './helpers.ts';
+
+const options = { maxBatchEvents: 1000, maxEventBytes: 64 * 1024, strict: false };
+const pool = new IngestPool({ threads: 1, minBytes: 0 });
+afterAll(() => pool.close());
+
+function inline(body: string, kind: 'json' | 'ndjson' = 'json'): PreparedEvent[] {
+  return prepareEvents(parseLogBody(Buffer.from(body), kind, options), options);
+}
+
+async function threaded(body: string, kind: 'json' | 'ndjson' = 'json'): Promise<PreparedEvent[]> {
+  return (await pool.prepare(Buffer.from(body), kind, options)).events;
+}
+
+/** Events with a client security block holding fields the sidecar replaces, and one non-ASCII text. */
+function mixedBatch(n: number, opts: { nonAscii?: boolean; newlines?: boolean } = {}): string {
+  const items = [];
+  for (let i = 0; i < n; i++) {
+    const e = (i % 3 === 0 ? guideEvent(`ORD-${i}`) : v11Event(i)) as {
+      payload: { trade_data: { order_id: string } };
+      security?: unknown;
+    };
+    if (i % 4 === 1) e.security = { merkle_index: 99, note: 'kept', prev_hash: undefined };
+    if (opts.nonAscii && i === 2) e.payload.trade_data.order_id = 'ORD-é-€-𝄞';
+    items.push(JSON.stringify(e, null, opts.newlines ? 1 : 0));
+  }
+  return `[${items.join(opts.newlines ? ',\n' : ',')}]`;
+}
+
+describe('ingest thread', () => {
+  for (const [name, body, kind] of [
+    ['an ASCII batch (texts as byte spans)', mixedBatch(12), 'json'],
+    ['a batch with non-ASCII text (texts as strings)', mixedBatch(12, { nonAscii: true }), 'json'],
+    ['a batch with line breaks between tokens', mixedBatch(6, { newlines: true }), 'json'],
+    ['NDJSON', mixedBatch(6).slice(1, -1).replaceAll('},{"header"', '}\n{"header"'), 'ndjson'],
+    ['a single event', JSON.stringify(v11Event(5)), 'json'],
+  ] as const) {
+    it(`prepares ${name} exactly as the inline path does`, async () => {
+      const a = inline(body, kind);
+      const b = await threaded(body, kind);
+      expect(b.length).toBe(a.length);
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!;
+        const y = b[k]!;
+        expect(y).toBeInstanceOf(ThreadPrepared);
+        expect([y.position, y.eventId, y.key, y.eventHash]).toEqual([
+          x.position,
+          x.eventId,
+          x.key,
+          x.eventHash,
+        ]);
+        expect(y.warnings).toEqual(x.warnings);
+        expect(y.raw).toBe(x.raw);
+        // At commit: merkle_index set, the stored security text as JSON.stringify writes it.
+        x.security.merkle_index = 40 + k;
+        (y as ThreadPrepared).merkleIndex = 40 + k;
+        expect((y as ThreadPrepared).securityJson()).toBe(JSON.stringify(x.security));
+        expect(JSON.stringify(y.event)).toBe(JSON.stringify(x.event));
+        if ((y as ThreadPrepared).rawBytes)
+          expect(Buffer.from((y as ThreadPrepared).rawBytes!).toString()).toBe(x.raw);
+      }
+    });
+  }
+
+  it('refuses what the inline path refuses, with the same status, code, issues and item count', async () => {
+    const good = mixedBatch(3).slice(1, -1);
+    const bad = JSON.stringify(v11Event(9)) as string;
+    for (const body of [
+      `[${good},${bad.replace('"header":{', '"header":{"event_id":"x",')}]`, // duplicate key
+      `[${good},{"__proto__":{}}]`,
+      `[${good},{"header":{}}]`, // invalid event
+      `[${good},${bad},${bad}]`, // the same id twice in the batch
+      `[${good},`, // malformed
+      '[]',
+    ]) {
+      let a: unknown;
+      try {
+        inline(body);
+      } catch (e) {
+        a = e;
+      }
+      const b = await threaded(body).catch((e: unknown) => e);
+      expect(a, body.slice(-80)).toBeInstanceOf(HttpError);
+      expect(b, body.slice(-80)).toBeInstanceOf(IngestRefusal);
+      const x = a as HttpError;
+      const y = (b as IngestRefusal).error as HttpError;
+      expect(y).toBeInstanceOf(HttpError);
+      expect([y.status, y.error, y.message, y.extra, y.headers]).toEqual([
+        x.status,
+        x.error,
+        x.message,
+        x.extra,
+        x.headers,
+      ]);
+    }
+    const e = (await threaded(`[${good},{"header":{}}]`).catch((x: unknown) => x)) as IngestRefusal;
+    expect(e.count).toBe(4);
+  });
+});
+
+describe('a sidecar with and without the ingest thread', () => {
+  const dirs = [tempDir(), tempDir()];
+  afterAll(() => {
+    for (const d of dirs) d.cleanup();
+  });
+
+  it('stores the same records and gives the same answers', async () => {
+    const bodies = [mixedBatch(40), mixedBatch(40, { nonAscii: true }), mixedBatch(20, { newlines: true })];
+    expect(bodies.every((b) => Buffer.byteLength(b) >= 16 * 1024)).toBe(true);
+    const answers: unknown[][] = [];
+    for (const [n, threads] of ['0', '1'].entries()) {
+      const s = await startSidecar({
+        config: testConfig(dirs[n]!.dir, { 'ingest-threads': threads }),
+        log: () => {},
+      });
+      try {
+        expect(s.context.ingestPool !== undefined).toBe(threads === '1');
+        const got: unknown[] = [];
+        for (const b of bodies) {
+          const r = await post(`${s.url}/vcp/log`, b);
+          expect(r.status, r.text).toBe(201);
+          got.push(r.body);
+          // A duplicate submission: answered from the store, marked duplicate.
+          const again = await post(`${s.url}/vcp/log`, b);
+          expect(again.body.results.every((x: { duplicate?: boolean }) => x.duplicate)).toBe(true);
+        }
+        const second = got[1] as { results: { event_id: string }[] };
+        const one = await fetch(`${s.url}/vcp/events/${second.results[2]!.event_id}`);
+        got.push(await one.json());
+        answers.push(got);
+      } finally {
+        await s.close();
+      }
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    // The records, but for the time of receipt and the checksum over it.
+    const records = (dir: string) =>
+      readdirSync(join(dir, 'segments'))
+        .sort()
+        .flatMap((f) => readFileSync(join(dir, 'segments', f), 'utf8').split('\n'))
+        .filter(Boolean)
+        .map((l) => l.slice(9).replace(/"t":"[^"]*"/, '"t":""'));
+    const [a, b] = dirs.map((d) => records(d.dir));
+    expect(a!.length).toBe(100);
+    expect(b).toEqual(a);
+  });
+});
