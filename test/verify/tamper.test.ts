@@ -480,11 +480,17 @@ describe('line reader', () => {
   });
 });
 
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
 describe('line batches', () => {
   it('give the same lines whatever the chunking and batch size (UTF-8 split across chunks, CRLF, over-long lines)', async () => {
     const text = `{"a":"é€😀"}\r\n\n${'x'.repeat(2000)}\n{"b":1}\r\n{"c":"\u00ff"}`;
     const bytes = Buffer.from(text, 'utf8');
-    const want = await Array.fromAsync(readLines([bytes], 1024));
+    const want = await collect(readLines([bytes], 1024));
     expect(want.map((l) => ('text' in l ? l.text : l.tooLong))).toEqual([
       '{"a":"é€😀"}',
       '',
@@ -495,7 +501,7 @@ describe('line batches', () => {
     for (let cut = 1; cut < bytes.length; cut++) {
       const chunks = [bytes.subarray(0, cut), bytes.subarray(cut)];
       for (const size of [1, 2, 5]) {
-        const got = (await Array.fromAsync(readLineBatches(chunks, 1024, size))).flatMap(linesOf);
+        const got = (await collect(readLineBatches(chunks, 1024, size))).flatMap(linesOf);
         expect(got).toEqual(want);
       }
     }
