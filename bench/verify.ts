@@ -1,6 +1,7 @@
 /**
- * Question: how fast does `vcp verify` check a 1,000,000-event export on one core, and how does memory grow,
- * against the floor of reading the same file line by line with JSON.parse + SHA-256 of each line?
+ * Question: how fast does `vcp verify` check a 1,000,000-event export, on one thread and with its default
+ * worker threads, and how does memory grow, against the floor of reading the same file line by line with
+ * JSON.parse + SHA-256 of each line on one thread?
  *
  * Target (issue 9, DESIGN.md): ≥ 100,000 events/s, flat memory, bounded line length.
  * Run: `node bench/verify.ts` (BENCH_QUICK=1: 100,000 events). The export is built once per size in the
@@ -9,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
@@ -20,7 +21,7 @@ import { signCheckpoint } from '../src/integrity/checkpoint/index.ts';
 import { MerkleTree } from '../src/integrity/merkle/index.ts';
 import { sealEvent } from '../src/integrity/seal.ts';
 import { createSigner, generateSigningKey } from '../src/integrity/sign.ts';
-import { readFileLines, Verifier } from '../src/verify/index.ts';
+import { readFileBatches, readFileLines, Verifier } from '../src/verify/index.ts';
 
 const N = process.env.BENCH_QUICK ? 100_000 : 1_000_000;
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'; // RFC 8032 test 1: a fixed key
@@ -127,7 +128,7 @@ export async function run(): Promise<void> {
 
   // Floor: the same lines, JSON.parse + SHA-256 each, nothing else.
   global.gc?.();
-  let t0 = performance.now();
+  const t0 = performance.now();
   let n = 0;
   for await (const l of readFileLines(path)) {
     if (!('text' in l)) continue;
@@ -138,29 +139,54 @@ export async function run(): Promise<void> {
   const floorS = (performance.now() - t0) / 1000;
   const floorRate = N / floorS;
 
-  global.gc?.();
-  const rssBefore = process.memoryUsage().rss;
-  const sampler = rssSampler();
-  t0 = performance.now();
-  const v = new Verifier({ publicKeys: [createSigner(SEED).publicKey], allowLocalAnchors: true });
-  await v.pushAll(readFileLines(path));
-  const report = await v.finish();
-  const verifyS = (performance.now() - t0) / 1000;
-  const peak = sampler.stop();
-  const rate = N / verifyS;
+  const verifyOnce = async (threads: number | undefined) => {
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const sampler = rssSampler();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const v = new Verifier({
+      publicKeys: [createSigner(SEED).publicKey],
+      allowLocalAnchors: true,
+      ...(threads !== undefined ? { threads } : {}),
+    });
+    await v.pushBatches(readFileBatches(path));
+    const report = await v.finish();
+    const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const peak = sampler.stop();
+    return {
+      rate: N / s,
+      verdict: report.verdict,
+      cpuUs: (cpu.user + cpu.system) / N,
+      onThreads: v.linesOnThreads,
+      rssBefore,
+      peak,
+    };
+  };
+  const one = await verifyOnce(0);
+  const many = await verifyOnce(undefined);
+  const threads = Math.min(4, availableParallelism());
   console.log(`export: ${N} events, ${mb.toFixed(0)} MB, ${n} lines`);
   console.log(
-    `floor (line reader + JSON.parse + SHA-256 per line): ${(floorRate / 1000).toFixed(1)} k events/s`,
+    `floor (line reader + JSON.parse + SHA-256 per line, one thread): ${(floorRate / 1000).toFixed(1)} k events/s`,
   );
   console.log(
-    `vcp verify (all checks, checkpoint + anchors): ${(rate / 1000).toFixed(1)} k events/s, verdict ${report.verdict}`,
+    `vcp verify, one thread (--threads 0): ${(one.rate / 1000).toFixed(1)} k events/s, ${one.cpuUs.toFixed(1)} µs CPU/event, verdict ${one.verdict}`,
   );
   console.log(
-    `ratio verify / floor: ${(rate / floorRate).toFixed(2)}; target ≥ 100 k events/s: ${rate >= 100_000 ? 'met' : 'NOT met'}`,
+    `vcp verify, default (${threads} worker threads + main, ${many.onThreads} lines analysed on them): ${(many.rate / 1000).toFixed(1)} k events/s, ${many.cpuUs.toFixed(1)} µs CPU/event (all threads), verdict ${many.verdict}`,
   );
   console.log(
-    `RSS: ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(peak / 1e6).toFixed(0)} MB (${((peak - rssBefore) / N).toFixed(0)} bytes/event)`,
+    `ratio verify / floor: ${(many.rate / floorRate).toFixed(2)} (one thread ${(one.rate / floorRate).toFixed(2)}); threads / one thread ${(many.rate / one.rate).toFixed(2)}×; target ≥ 100 k events/s: ${many.rate >= 100_000 ? 'met' : 'NOT met'}`,
   );
+  for (const [name, r] of [
+    ['one thread', one],
+    ['threads', many],
+  ] as const)
+    console.log(
+      `RSS (${name}): ${(r.rssBefore / 1e6).toFixed(0)} MB before, peak ${(r.peak / 1e6).toFixed(0)} MB (${((r.peak - r.rssBefore) / N).toFixed(0)} bytes/event)`,
+    );
   void generateSigningKey;
 }
 
