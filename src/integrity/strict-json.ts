@@ -108,7 +108,7 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
   };
   // The common clean text takes the quick scan; anything it cannot clear goes to the full scan,
   // so every verdict (rule, path, message) is the full scan's.
-  const quick = limits.canonicalNumbers ? undefined : quickScan(text, limits);
+  const quick = quickScan(text, limits);
   let { elements, finding } = quick ?? scan(text, limits);
   let value: unknown;
   try {
@@ -332,7 +332,8 @@ function scan(
  * `JSON.parse` as fewer keys in the values, {@link countKeys}) and gives up
  * (undefined: use the full scan) on anything the full scan could report:
  * a limit reached, a key with an escape, a key `__proto__` or `prototype`,
- * a number that is not a short plain integer, unterminated text.
+ * a number that is not a short plain integer (or is `-0`, with
+ * `canonicalNumbers`), unterminated text.
  */
 function quickScan(
   text: string,
@@ -418,6 +419,9 @@ function quickScan(
         else break;
       }
       if (digits > 15) return undefined;
+      // `-0` is the one short plain integer that is not its RFC 8785 form.
+      if (lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0)
+        return undefined;
       i = j - 1;
     }
   }

@@ -49,6 +49,21 @@ describe('parseJsonStrict quick scan', () => {
     });
   }
 
+  // The verifier's canonical-number mode also takes the quick scan: `-0` is the one short integer it must refuse.
+  for (const text of [
+    '{"n":-0}',
+    '[{"a":1},{"n":[0,-0]}]',
+    '{"n":-01}',
+    '{"n":0,"m":-10,"k":-1}',
+    '{"n":"-0"}',
+  ]) {
+    it(`gives the reference verdict with canonicalNumbers: ${text}`, () => {
+      const got = verdict(() => parseJsonStrict(text, { canonicalNumbers: true }).value);
+      const want = verdict(() => referenceParse(text, { canonicalNumbers: true }));
+      expect(got).toEqual(want);
+    });
+  }
+
   it('names batch item boundaries as the full scan does', () => {
     const text = ' [ {"a":1} , 2 , "s" , [3] , {"b":{"c":[1,2]}} ] ';
     const { elements } = parseJsonStrict(text);
