@@ -72,7 +72,11 @@ export class AnalysisPool {
       summaries: ctx.summaries,
     };
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { [WORKER_FLAG]: setup } });
+      const w = new Worker(new URL(import.meta.url), {
+        workerData: { [WORKER_FLAG]: setup },
+        // The parent's options, less those that only make sense for its own entry (`node --input-type=module -e`).
+        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+      });
       w.unref();
       w.on('message', (m: { id: number; results: LineResult[] }) => {
         const job = this.#jobs.get(m.id);

@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSignedExport } from '../helpers/signed-export.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
@@ -171,6 +172,41 @@ describe('the packed package', () => {
       expect(ran.out.trim()).toBe('ORD OKP 2 function function function');
       expect(ran.code).toBe(0);
     }, 180_000);
+
+  it.each(MODULES)(
+    'verifies on worker threads from the built bundles (the worker loads the bundle chunk): $name',
+    async (mod) => {
+      const dir = consumer(`threads-${mod.type}`, NODE_TYPES[1].dir, mod, '');
+      const x = makeSignedExport({ n: 24 });
+      writeFileSync(join(dir, 'export.jsonl'), `${x.lines.join('\n')}\n`);
+      writeFileSync(join(dir, 'key.pem'), x.signer.publicKey.export({ type: 'spki', format: 'pem' }));
+      const body = [
+        'const { createReadStream, readFileSync } = fs;',
+        "const v = new Verifier({ publicKeys: [readFileSync('key.pem', 'utf8')], allowLocalAnchors: true, threads: 2, threadsAfterLines: 0 });",
+        "await v.pushBatches(readLineBatches(createReadStream('export.jsonl'), undefined, 4));",
+        'const r = await v.finish();',
+        'console.log(r.verdict, v.linesOnThreads > 0, String(v.threadFailure));',
+      ];
+      const script =
+        mod.type === 'module'
+          ? [
+              "import fs from 'node:fs';",
+              "import { Verifier, readLineBatches } from 'vcp-instrument';",
+              ...body,
+            ]
+          : [
+              "const fs = require('node:fs');",
+              "const { Verifier, readLineBatches } = require('vcp-instrument');",
+              '(async () => {',
+              ...body,
+              '})();',
+            ];
+      writeFileSync(join(dir, 'verify.js'), script.join('\n'));
+      const ran = await exec(process.execPath, [join(dir, 'verify.js')], dir);
+      expect(ran.out.trim()).toBe('PROVEN true undefined');
+    },
+    60_000,
+  );
 
   it.each(COMPILERS)(
     'with the optional peers installed, the entries that need them compile too: $name',
