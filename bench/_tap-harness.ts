@@ -21,6 +21,12 @@ export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/**
+ * Node flags of the sidecar child: VCP_BENCH_SIDECAR_NODE_FLAGS (space-separated, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/p`; the sidecar exits in order on SIGTERM, so the profile is written).
+ */
+const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 /** A `vcp sidecar` child process (file store, fsync before every 201) on a free port. */
 export async function startSidecarChild(): Promise<{
   url: string;
@@ -30,14 +36,25 @@ export async function startSidecarChild(): Promise<{
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-sidecar-'));
   const entry = new URL('../src/cli/sidecar-entry.ts', import.meta.url).pathname;
-  const proc: ChildProcess = spawn(process.execPath, [entry, '--port', '0', '--data-dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [...SIDECAR_NODE_FLAGS, entry, '--port', '0', '--data-dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
-    err += c;
+    err = (err + c).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  let stopping = false;
+  const exited = new Promise<void>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      // A sidecar that dies mid-run leaves the tap retrying forever: say why at once.
+      if (!stopping) console.error(`sidecar child exited (${code ?? signal}) during the run:\n${err}`);
+      resolve();
+    }),
+  );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: proc.stdout! }).once('line', resolve);
     exited.then(() => reject(new Error(`sidecar exited before listening: ${err}`)));
@@ -47,6 +64,7 @@ export async function startSidecarChild(): Promise<{
     url,
     cpuMs: () => procCpuMs(proc.pid!),
     stop: async () => {
+      stopping = true;
       proc.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });

@@ -104,9 +104,11 @@ function parseRetryAfter(value: string | string[] | undefined): number | undefin
 
 /** Idempotency-Key of a batch: the same events give the same key. */
 export function batchKey(events: readonly VcpEvent[]): string {
-  const h = createHash('sha256');
-  for (const e of events) h.update(String(e?.header?.event_id)).update('\n');
-  return `vcp-${h.digest('hex').slice(0, 32)}`;
+  // SHA-256 of every id followed by `\n`, hashed as one text (one call instead of two per event).
+  const ids = new Array<string>(events.length);
+  for (let i = 0; i < events.length; i++) ids[i] = String(events[i]?.header?.event_id);
+  const text = ids.length > 0 ? `${ids.join('\n')}\n` : '';
+  return `vcp-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 }
 
 function defaultWarning(message: string, code: string): void {

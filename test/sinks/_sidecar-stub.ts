@@ -1,6 +1,6 @@
 /**
  * A small real HTTP server implementing the `POST /vcp/log` contract of
- * docs/sidecar-api.md minimally (JSON array or one event, 201 with per-item
+ * docs/sidecar-api.md minimally (NDJSON, a JSON array or one event, 201 with per-item
  * results, dedup by event_id with `duplicate: true`, 400 validation errors
  * with batch paths, 413 over a batch limit, bearer token), plus switches to
  * make it fail the way a real sidecar can: 503, 429 with Retry-After,
@@ -98,13 +98,21 @@ export class SidecarStub {
           return send(429, { status: 'error', error: 'too_many_requests' }, { 'retry-after': '1' });
         return send(503, { status: 'error', error: 'shutting_down' });
       }
-      let parsed: unknown;
+      let batch: VcpEvent[];
       try {
-        parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (/ndjson/.test(String(req.headers['content-type']))) {
+          batch = text
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map((l) => JSON.parse(l) as VcpEvent);
+        } else {
+          const parsed = JSON.parse(text) as unknown;
+          batch = Array.isArray(parsed) ? (parsed as VcpEvent[]) : [parsed as VcpEvent];
+        }
       } catch {
         return send(400, { status: 'error', error: 'validation', message: 'malformed JSON' });
       }
-      const batch = Array.isArray(parsed) ? (parsed as VcpEvent[]) : [parsed as VcpEvent];
       log.count = batch.length;
       if (batch.length > this.maxBatch)
         return send(413, { status: 'error', error: 'payload_too_large', limit: this.maxBatch });
