@@ -34,7 +34,14 @@ import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
 import { PRODUCERS } from '../integrity/export-meta.ts';
 import { SignedSegment, type TreeHead } from '../integrity/signed-segment.ts';
-import { appendAllSync, encodeEvents, fsyncDir, repairTornTail, type TornTail } from './_jsonl.ts';
+import {
+  appendAllSync,
+  type EncodeScratch,
+  encodeEvents,
+  fsyncDir,
+  repairTornTail,
+  type TornTail,
+} from './_jsonl.ts';
 import { SinkError } from './errors.ts';
 import { serializeEvent } from './serialize.ts';
 import type { Sink, SinkSigner, SinkSigningInfo } from './sink.ts';
@@ -151,6 +158,8 @@ export class FileSink implements Sink {
   #lastCheckpointAt = 0;
   /** Size of the active file with no event in it yet (its META line); a file this small never rotates. */
   #emptySize = 0;
+  /** The batch encoding buffer, reused: appends are synchronous, so it is free again after each. */
+  readonly #scratch: EncodeScratch = { buf: undefined };
 
   constructor(options: FileSinkOptions) {
     if (!options || typeof options.path !== 'string' || options.path.length === 0) {
@@ -373,7 +382,7 @@ export class FileSink implements Sink {
   /** Append lines, rotating first whenever the next line would pass maxBytes. */
   #append(events: readonly VcpEvent[]): void {
     if (this.#maxBytes === Number.POSITIVE_INFINITY) {
-      this.#appendChunk(encodeEvents(events));
+      this.#appendChunk(encodeEvents(events, '', '\n', '\n', this.#scratch));
       this.#addLeaves(events, 0, events.length);
       return;
     }

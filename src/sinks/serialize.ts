@@ -25,7 +25,15 @@ const policyJson = new WeakMap<object, string>();
  * hashed bytes) so sinks can write them as they are.
  */
 export function attachCanonicalText(event: VcpEvent, headerJcs: string, payloadJcs: string): void {
-  Object.defineProperty(event, CANONICAL, { value: '{"header":' + headerJcs + ',"payload":' + payloadJcs });
+  // Kept as two parts, not one concatenated prefix: a buffer encoder writes each straight from
+  // the flat hashed text, where a prefix string would be a rope flattened (copied) once more.
+  Object.defineProperty(event, CANONICAL, { value: [headerJcs, payloadJcs] });
+}
+
+/** The attached canonical header and payload texts, if the event has them. */
+function canonicalParts(event: VcpEvent): readonly [string, string] | undefined {
+  const parts = (event as unknown as Record<symbol, unknown>)[CANONICAL];
+  return Array.isArray(parts) ? (parts as [string, string]) : undefined;
 }
 
 function policyText(policy: PolicyIdentification): string {
@@ -42,11 +50,47 @@ function policyText(policy: PolicyIdentification): string {
 
 /** The event as one line of JSON (no trailing newline). */
 export function serializeEvent(event: VcpEvent): string {
-  const prefix = (event as unknown as Record<symbol, string | undefined>)[CANONICAL];
-  if (typeof prefix !== 'string') return JSON.stringify(event);
-  let out = prefix + ',"security":' + JSON.stringify(event.security);
+  const parts = canonicalParts(event);
+  if (parts === undefined) return JSON.stringify(event);
+  let out =
+    '{"header":' + parts[0] + ',"payload":' + parts[1] + ',"security":' + JSON.stringify(event.security);
   if (event.policy_identification !== undefined) {
     out += ',"policy_identification":' + policyText(event.policy_identification);
   }
   return out + '}';
+}
+
+/**
+ * Write `serializeEvent(event)` followed by `sep` into `buf` at `off` as UTF-8, piece by piece
+ * (no joined line string to flatten). Returns the new offset, or -1 when `buf` may lack room
+ * (nothing meaningful was written then; the caller grows the buffer and calls again). The room
+ * check assumes the worst case of 3 bytes per UTF-16 code unit.
+ */
+export function writeEventLine(buf: Buffer, off: number, event: VcpEvent, sep: string): number {
+  const parts = canonicalParts(event);
+  if (parts === undefined) {
+    const line = JSON.stringify(event);
+    if (buf.length - off < (line.length + sep.length) * 3) return -1;
+    off += buf.write(line, off);
+    return off + buf.write(sep, off);
+  }
+  const [h, p] = parts;
+  const sec = JSON.stringify(event.security);
+  const pol = event.policy_identification;
+  const polText = pol !== undefined ? policyText(pol) : undefined;
+  // 10 + 11 + 12 + 25 + 1: the constant pieces below.
+  const chars = h.length + p.length + sec.length + (polText?.length ?? 0) + sep.length + 59;
+  if (buf.length - off < chars * 3) return -1;
+  off += buf.write('{"header":', off);
+  off += buf.write(h, off);
+  off += buf.write(',"payload":', off);
+  off += buf.write(p, off);
+  off += buf.write(',"security":', off);
+  off += buf.write(sec, off);
+  if (polText !== undefined) {
+    off += buf.write(',"policy_identification":', off);
+    off += buf.write(polText, off);
+  }
+  off += buf.write('}', off);
+  return off + buf.write(sep, off);
 }
