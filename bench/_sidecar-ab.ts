@@ -3,6 +3,7 @@
  * same load, interleaved round by round so a busy neighbour hits both alike.
  *   node bench/_sidecar-ab.ts [batch] [connections] [seconds] [rounds] -- "<args A>" "<args B>" …
  *   e.g. node bench/_sidecar-ab.ts 100 8 3 3 -- "--ingest-threads 0" "--ingest-threads 1"
+ * A set starting with `@<path of another checkout's src/cli/sidecar-entry.ts>` runs that sidecar.
  * Prints events/s, p50/p99 and the sidecar's CPU per event for each set.
  */
 import { fork } from 'node:child_process';
@@ -23,7 +24,9 @@ try {
   for (let r = 1; r <= rounds; r++) {
     for (const set of sets) {
       const dir = mkdtempSync(join(tmpdir(), 'vcp-ab-'));
-      const sc = await sidecarServer(dir, undefined, set.split(' ').filter(Boolean));
+      const words = set.split(' ').filter(Boolean);
+      const entry = words[0]?.startsWith('@') ? words.shift()!.slice(1) : undefined;
+      const sc = await sidecarServer(dir, undefined, words, entry);
       try {
         const res = await runInChild(
           child,

@@ -75,6 +75,8 @@ interface LoadResult {
   /** Garbage-collection pauses in the load generator during the measured window (count, longest ms). */
   loadGcPauses?: number;
   loadGcMaxMs?: number;
+  /** Paced runs: how late the load generator started sending, p99 (ms; part of the measured latency). */
+  sendLagP99Ms?: number;
 }
 
 export const SELF = fileURLToPath(import.meta.url);
@@ -133,7 +135,9 @@ async function runJob(job: Job): Promise<LoadResult> {
   let events = 0;
   let requests = 0;
 
+  const lags: number[] = [];
   const send = async (scheduled: number) => {
+    if (measuring && job.rate !== undefined) lags.push(performance.now() - scheduled);
     const body = make();
     try {
       const res = await pool.request({ origin, path: '/vcp/log', method: 'POST', headers, body });
@@ -212,6 +216,7 @@ async function runJob(job: Job): Promise<LoadResult> {
     p99Ms: pct(0.99),
     maxMs: latencies.at(-1) ?? Number.NaN,
     loadCpuUsPerEvent: loadCpu / Math.max(1, events),
+    ...(lags.length ? { sendLagP99Ms: lags.sort((a, b) => a - b)[Math.floor(lags.length * 0.99)]! } : {}),
     loadLoopP99Ms: loopDelay.percentile(99) / 1e6,
     loadLoopMaxMs: loopDelay.max / 1e6,
     loadGcPauses: gcPauses.length,
@@ -231,7 +236,7 @@ function loadChildMain(): void {
 // ---------------------------------------------------------------------------
 // The servers and the report (parent process)
 
-function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
+export function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -271,14 +276,19 @@ const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-s
 const SIDECAR_ARGS = (process.env.VCP_BENCH_SIDECAR_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The sidecar as its own process (`node src/cli/sidecar-entry.ts`), as operators run it. */
-export async function sidecarServer(dataDir: string, profileDir?: string, args: string[] = SIDECAR_ARGS) {
+export async function sidecarServer(
+  dataDir: string,
+  profileDir?: string,
+  args: string[] = SIDECAR_ARGS,
+  entry = ENTRY,
+) {
   const flags = [...SIDECAR_NODE_FLAGS];
   if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const proc = spawn(
     process.execPath,
     [
       ...flags,
-      ENTRY,
+      entry,
       '--port',
       '0',
       '--data-dir',
@@ -381,6 +391,7 @@ function fmt(r: LoadResult): string {
     `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  max ${r.maxMs.toFixed(1).padStart(6)} ms` +
     (r.cpuUsPerEvent !== undefined ? `  CPU ${r.cpuUsPerEvent.toFixed(1).padStart(5)} µs/event` : '') +
     (r.loadCpuUsPerEvent !== undefined ? `  load gen CPU ${r.loadCpuUsPerEvent.toFixed(1)} µs/event` : '') +
+    (r.sendLagP99Ms !== undefined ? `  send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms` : '') +
     (r.loadLoopP99Ms !== undefined
       ? `  load gen loop delay p99 ${r.loadLoopP99Ms.toFixed(1)} max ${r.loadLoopMaxMs!.toFixed(1)} ms, GC ${r.loadGcPauses}× max ${r.loadGcMaxMs!.toFixed(1)} ms`
       : '') +

@@ -33,6 +33,9 @@ import {
 
 const WORKER_FLAG = 'vcpSidecarIngest';
 
+/** Young-generation size of an ingest thread, MiB (Node's default for this machine is up to 3 × 16 MiB and more). */
+const YOUNG_GENERATION_MB = 12;
+
 /** Bodies at least this large go to an ingest thread (default of {@link IngestPool}). */
 export const INGEST_THREAD_MIN_BYTES = 16 * 1024;
 
@@ -47,10 +50,13 @@ interface WireBody {
   batch: boolean;
   count: number;
   positions: Int32Array;
-  ids: string[];
-  hashes: string[];
-  /** Each event's security block as JSON without its closing brace (`merkle_index` follows at commit). */
-  securityHeads: string[];
+  /**
+   * Each event's id, EventHash and security block head (its JSON without the closing brace:
+   * `merkle_index` follows at commit), one after the other in one string; `cuts` holds where
+   * each piece ends (one string crosses between threads far cheaper than hundreds).
+   */
+  text: string;
+  cuts: Int32Array;
   /** Conformance warnings, by event; absent when there are none at all. */
   warnings?: (ValidationIssue[] | 0)[];
   body?: Uint8Array;
@@ -209,7 +215,12 @@ export class IngestPool {
 
   #start(): void {
     for (let i = 0; i < this.#threads; i++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { [WORKER_FLAG]: true } });
+      const w = new Worker(new URL(import.meta.url), {
+        workerData: { [WORKER_FLAG]: true },
+        // A small young generation: what a body leaves behind is garbage within the request, and
+        // the thread's heap adds to the process's RSS (issue 14: < 300 MB under load).
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      });
       w.unref();
       w.on('message', (m: Reply) => this.#reply(m));
       w.on('error', (e) => this.#fail(e));
@@ -226,16 +237,17 @@ export class IngestPool {
     this.#jobs.delete(m.id);
     if (m.ok) {
       const w = m.prepared;
-      const n = w.ids.length;
+      const n = w.positions.length;
+      const { text, cuts } = w;
       const events = new Array<PreparedEvent>(n);
       const bytes = w.body ? Buffer.from(w.body.buffer, w.body.byteOffset, w.body.byteLength) : undefined;
       for (let k = 0; k < n; k++) {
         const raw = bytes ? bytes.subarray(w.spans![2 * k]!, w.spans![2 * k + 1]!) : w.raws![k]!;
         events[k] = new ThreadPrepared(
           w.positions[k]!,
-          w.ids[k]!,
-          w.hashes[k]!,
-          w.securityHeads[k]!,
+          text.slice(k === 0 ? 0 : cuts[3 * k - 1]!, cuts[3 * k]!),
+          text.slice(cuts[3 * k]!, cuts[3 * k + 1]!),
+          text.slice(cuts[3 * k + 1]!, cuts[3 * k + 2]!),
           w.warnings?.[k] || [],
           raw,
         );
@@ -287,9 +299,8 @@ function prepareForWire(
   }
   const n = prepared.length;
   const positions = new Int32Array(n);
-  const ids = new Array<string>(n);
-  const hashes = new Array<string>(n);
-  const securityHeads = new Array<string>(n);
+  let text = '';
+  const cuts = new Int32Array(3 * n);
   let warnings: (ValidationIssue[] | 0)[] | undefined;
   // The items' texts as spans of the bytes: an ASCII body (offsets in the text are byte offsets) whose
   // items were sliced from it as they are (no line breaks to replace).
@@ -298,10 +309,13 @@ function prepareForWire(
   for (let k = 0; k < n; k++) {
     const e = prepared[k]!;
     positions[k] = e.position;
-    ids[k] = e.eventId;
-    hashes[k] = e.eventHash;
     // The sidecar's fields come last and merkle_index is not among them yet: it follows at commit.
-    securityHeads[k] = JSON.stringify(e.security).slice(0, -1);
+    text += e.eventId;
+    cuts[3 * k] = text.length;
+    text += e.eventHash;
+    cuts[3 * k + 1] = text.length;
+    text += JSON.stringify(e.security).slice(0, -1);
+    cuts[3 * k + 2] = text.length;
     if (e.warnings.length) {
       warnings ??= new Array<ValidationIssue[] | 0>(n).fill(0);
       warnings[k] = e.warnings;
@@ -315,9 +329,8 @@ function prepareForWire(
     batch: parsed.batch,
     count: parsed.items.length,
     positions,
-    ids,
-    hashes,
-    securityHeads,
+    text,
+    cuts,
   };
   if (warnings) wire.warnings = warnings;
   if (spans) {
@@ -326,7 +339,9 @@ function prepareForWire(
   } else wire.raws = raws;
   return {
     wire,
-    transfer: spans ? [bytes.buffer as ArrayBuffer, positions.buffer, spans.buffer] : [positions.buffer],
+    transfer: spans
+      ? [bytes.buffer as ArrayBuffer, positions.buffer, cuts.buffer, spans.buffer]
+      : [positions.buffer, cuts.buffer],
   };
 }
 
