@@ -30,8 +30,22 @@ export function traceIdFromTraceparent(value: unknown): string | undefined {
 /** A trace id from `x-vcp-trace-id`: a UUID (any version), lowercased; `undefined` if not one. */
 export function traceIdFromVcpHeader(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  // The form our own services send (36 characters, lowercase): taken as is, without a regex,
+  // a trim or a lowercased copy (this runs on every request).
+  if (value.length === 36 && isLowerUuid(value)) return value;
   const v = value.trim();
   return isUuid(v) ? v.toLowerCase() : undefined;
+}
+
+/** `8-4-4-4-12` lowercase hex, checked by character code. */
+function isLowerUuid(v: string): boolean {
+  for (let i = 0; i < 36; i++) {
+    const c = v.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 /**
@@ -42,8 +56,11 @@ export function traceIdFromVcpHeader(value: unknown): string | undefined {
 export function traceIdFromHeaders(
   headers: Record<string, string | string[] | undefined>,
 ): string | undefined {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  return (
-    traceIdFromVcpHeader(first(headers[TRACE_HEADER])) ?? traceIdFromTraceparent(first(headers.traceparent))
-  );
+  const vcp = headers[TRACE_HEADER];
+  if (vcp !== undefined) {
+    const id = traceIdFromVcpHeader(typeof vcp === 'string' ? vcp : vcp[0]);
+    if (id !== undefined) return id;
+  }
+  const tp = headers.traceparent;
+  return tp === undefined ? undefined : traceIdFromTraceparent(typeof tp === 'string' ? tp : tp[0]);
 }

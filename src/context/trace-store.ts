@@ -58,9 +58,34 @@ function sharedStore(): AsyncLocalStorage<TraceStore> {
 /** The process-wide AsyncLocalStorage behind the trace context. */
 export const traceStorage: AsyncLocalStorage<TraceStore> = sharedStore();
 
+/**
+ * A store whose `values` map is made on first use: most requests never touch
+ * it (only the cls-style facade does), and the middleware makes one store per
+ * request.
+ */
+class LazyTraceStore implements TraceStore {
+  traceId: string;
+  active?: Set<unknown>;
+  lastEventId?: string;
+  #values: Map<string | symbol, unknown> | undefined;
+
+  constructor(traceId: string) {
+    this.traceId = traceId;
+  }
+
+  get values(): Map<string | symbol, unknown> {
+    if (this.#values === undefined) this.#values = new Map();
+    return this.#values;
+  }
+
+  set values(map: Map<string | symbol, unknown>) {
+    this.#values = map;
+  }
+}
+
 /** Make a fresh store for a trace. */
 export function createTraceStore(traceId: string = uuidv7()): TraceStore {
-  return { traceId, values: new Map() };
+  return new LazyTraceStore(traceId);
 }
 
 /**
