@@ -547,6 +547,13 @@ describe('compiled layouts (a key sequence used often enough gets straight-line 
     '\u2028\u2029',
     'é€😀',
     '\u{10FFFF}',
+    // Longer than 24 code units (needsEscape scans those with a RegExp, shorter ones with a loop).
+    `${'x'.repeat(30)}"`,
+    `${'y'.repeat(40)}\n`,
+    `\\${'w'.repeat(25)}`,
+    '\u{1F600}'.repeat(20),
+    'é'.repeat(30),
+    'a'.repeat(25),
     -0,
     0,
     1e21,
@@ -593,6 +600,8 @@ describe('compiled layouts (a key sequence used often enough gets straight-line 
     for (let i = 0; i < 200; i++) canonicalize({ wrap: build(keys, i) });
     const poison: [unknown, string][] = [
       ['x\ud800', 'string contains a lone surrogate'],
+      [`${'z'.repeat(30)}\udc00`, 'string contains a lone surrogate'],
+      [`\ud83d${'z'.repeat(30)}`, 'string contains a lone surrogate'],
       [Number.NaN, 'NaN'],
       [2n, 'BigInt'],
       // biome-ignore lint/suspicious/noSparseArray: a hole is the point
