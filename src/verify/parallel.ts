@@ -10,9 +10,12 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MerkleMode } from '../core/enums.ts';
 import { viewEvent } from '../integrity/normalize.ts';
+import { NOT_SIGNED, type SignatureOutcome } from './checks/signature.ts';
 import { classifyLine } from './classify.ts';
-import { type AnalysisContext, analyzeEvent, type EventAnalysis } from './event-analysis.ts';
+import { type AnalysisContext, analyzeEvent, type EventAnalysis, type Placement } from './event-analysis.ts';
+import type { Finding } from './findings.ts';
 import { type InputLine, type LineBatch, linesOf } from './line-reader.ts';
 import { type Profile, profileByName } from './profiles.ts';
 
@@ -41,6 +44,107 @@ export function analyzeLines(
     }
     const view = viewEvent(rec.value);
     out[i] = view ? { event: analyzeEvent(rec.value, view, l.line, l.text, profile, ctx) } : { input: l };
+  }
+  return out;
+}
+
+/**
+ * A batch's results as columns: structured cloning an object per event costs more than analysing
+ * it on the receiving thread (~5 µs against ~0.7 µs for columns), and the receiving thread is the one
+ * every event must pass through. Events with a finding, or anything unusual, travel whole in `others`.
+ */
+interface PackedResults {
+  n: number;
+  /** 0: a plain event in the columns; 1: the next entry of `others`. */
+  kinds: Uint8Array;
+  others: LineResult[];
+  lines: Float64Array;
+  ids: (string | undefined)[];
+  types: string[];
+  hashes: (string | undefined)[];
+  prevHashes: (string | undefined)[];
+  /** 0: not signed, 1: signed by a trusted key and verified. */
+  signatures: Uint8Array;
+  placements: Placement[];
+  merkleMode: MerkleMode | undefined;
+}
+
+const NO_FINDINGS: Finding[] = [];
+const TRUSTED: SignatureOutcome = { ok: true };
+
+function isPlain(a: EventAnalysis, mode: MerkleMode | undefined): boolean {
+  return (
+    a.schema.length === 0 &&
+    a.hashFindings.length === 0 &&
+    a.form === 'snake_case' &&
+    a.fields === undefined &&
+    a.merkleMode === mode &&
+    (a.prevHash === undefined || typeof a.prevHash === 'string') &&
+    ((a.signature === NOT_SIGNED && !a.signed) || ('ok' in a.signature && a.signed))
+  );
+}
+
+/** Pack results for the trip back to the verifier's thread. */
+export function packResults(results: LineResult[], mode: MerkleMode): PackedResults {
+  const n = results.length;
+  const p: PackedResults = {
+    n,
+    kinds: new Uint8Array(n),
+    others: [],
+    lines: new Float64Array(n),
+    ids: new Array(n),
+    types: new Array(n),
+    hashes: new Array(n),
+    prevHashes: new Array(n),
+    signatures: new Uint8Array(n),
+    placements: new Array(n),
+    merkleMode: mode,
+  };
+  for (let i = 0; i < n; i++) {
+    const r = results[i]!;
+    if (!('event' in r) || !isPlain(r.event, mode)) {
+      p.kinds[i] = 1;
+      p.others.push(r);
+      continue;
+    }
+    const a = r.event;
+    p.lines[i] = a.line;
+    p.ids[i] = a.id;
+    p.types[i] = a.type;
+    p.hashes[i] = a.hash;
+    p.prevHashes[i] = a.prevHash as string | undefined;
+    p.signatures[i] = 'ok' in a.signature ? 1 : 0;
+    p.placements[i] = a.placement;
+  }
+  return p;
+}
+
+/** The results of {@link packResults}, in order. */
+export function unpackResults(p: PackedResults): LineResult[] {
+  const out: LineResult[] = new Array(p.n);
+  let k = 0;
+  for (let i = 0; i < p.n; i++) {
+    if (p.kinds[i] === 1) {
+      out[i] = p.others[k++]!;
+      continue;
+    }
+    const signed = p.signatures[i] === 1;
+    out[i] = {
+      event: {
+        line: p.lines[i]!,
+        id: p.ids[i],
+        type: p.types[i]!,
+        form: 'snake_case',
+        schema: NO_FINDINGS,
+        hashFindings: NO_FINDINGS,
+        hash: p.hashes[i],
+        prevHash: p.prevHashes[i],
+        signed,
+        signature: signed ? TRUSTED : NOT_SIGNED,
+        placement: p.placements[i]!,
+        merkleMode: p.merkleMode!,
+      },
+    };
   }
   return out;
 }
@@ -78,10 +182,10 @@ export class AnalysisPool {
         execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
       });
       w.unref();
-      w.on('message', (m: { id: number; results: LineResult[] }) => {
+      w.on('message', (m: { id: number; packed: PackedResults }) => {
         const job = this.#jobs.get(m.id);
         this.#jobs.delete(m.id);
-        job?.resolve(m.results);
+        job?.resolve(unpackResults(m.packed));
       });
       w.on('error', (e) => this.#fail(e));
       w.on('exit', (code) => {
@@ -124,7 +228,10 @@ function serve(setup: WorkerSetup): void {
   parentPort!.on('message', (m: { id: number; batch: LineBatch }) => {
     const { bytes } = m.batch; // a Uint8Array once cloned
     const batch = { ...m.batch, bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
-    parentPort!.postMessage({ id: m.id, results: analyzeLines(linesOf(batch), profile, ctx) });
+    parentPort!.postMessage({
+      id: m.id,
+      packed: packResults(analyzeLines(linesOf(batch), profile, ctx), profile.merkleMode),
+    });
   });
 }
 

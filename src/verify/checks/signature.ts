@@ -26,6 +26,9 @@ export function candidateKeys(keys: Map<string, KeyObject>, keyId: string | unde
  */
 export type SignatureOutcome = { ok: true } | { finding: Finding } | { pending: string };
 
+/** The outcome of an event without a signature. */
+export const NOT_SIGNED: SignatureOutcome = { pending: 'is not signed' };
+
 /** Judge one event's signature against the trusted keys. */
 export function judgeSignature(
   keys: Map<string, KeyObject>,
@@ -34,7 +37,7 @@ export function judgeSignature(
   hash: string | undefined,
   where: Where,
 ): SignatureOutcome {
-  if (signature === undefined) return { pending: 'is not signed' };
+  if (signature === undefined) return NOT_SIGNED;
   const bytes = decodeSignatureText(signature);
   if (!bytes)
     return {
