@@ -99,8 +99,28 @@ export const uuidv7: () => string = createUuidV7Generator();
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** True for any UUID in the 8-4-4-4-12 hex form (any version). */
+/** 1 for the code units of hex digits (either case), by code unit below 128. */
+const HEX_DIGIT = new Uint8Array(128);
+for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
+
+/**
+ * True for any UUID in the 8-4-4-4-12 hex form (any version). A loop over a table, not
+ * `UUID_RE`: it runs on every sealed event, and measured here several times faster than the
+ * case-insensitive RegExp (tests check both agree).
+ */
 export function isUuid(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (c >= 128 || HEX_DIGIT[c] !== 1) return false;
+  }
+  return true;
+}
+
+/** The RegExp form of {@link isUuid}. Internal: exported so tests can compare the two. */
+export function _isUuidRe(value: unknown): value is string {
   return typeof value === 'string' && UUID_RE.test(value);
 }
 

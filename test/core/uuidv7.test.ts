@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  _isUuidRe,
   createUuidV7Generator,
   isUuid,
   isUuidV7,
@@ -91,5 +92,26 @@ describe('uuidv7', () => {
       expect(isUuidV7(bad)).toBe(false);
     }
     expect(uuidv7Timestamp('550e8400-e29b-41d4-a716-446655440000')).toBeUndefined();
+  });
+});
+
+describe('isUuid (table loop) agrees with the RegExp form', () => {
+  it('on ids, near misses and random text', () => {
+    const good = [uuidv7(), '00000000-0000-0000-0000-000000000000', 'FFFFFFFF-ffff-AbCd-8000-0123456789aB'];
+    const cases: unknown[] = [...good, undefined, null, 7, {}, '', 'x'.repeat(36)];
+    for (const g of good) {
+      for (let i = 0; i < 36; i++) {
+        for (const ch of ['-', 'g', 'G', '0', ' ', '\u0660', '\uff10', '\ud800', 'é']) {
+          cases.push(g.slice(0, i) + ch + g.slice(i + 1));
+        }
+      }
+      cases.push(`${g}0`, g.slice(1), `{${g.slice(1, 35)}}`, g.replaceAll('-', ''), `${g}\n`);
+    }
+    let accepted = 0;
+    for (const c of cases) {
+      expect(isUuid(c)).toBe(_isUuidRe(c));
+      if (isUuid(c)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(100); // the swaps to other hex digits stay UUIDs
   });
 });
