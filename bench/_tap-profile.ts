@@ -136,6 +136,7 @@ async function tap(warmUp: boolean): Promise<void> {
           batchSize: tapBatch,
           maxInflight: inflight,
         });
+  const f0 = process.resourceUsage().minorPageFault;
   const c0 = process.cpuUsage();
   const s0 = sidecar?.cpuMs() ?? 0;
   const t0 = performance.now();
@@ -147,7 +148,8 @@ async function tap(warmUp: boolean): Promise<void> {
   if (!warmUp)
     console.log(
       `${transport} tap → ${sinkKind}: ${Math.round((n / ms) * 1000)} events/s, tap ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event` +
-        (sidecar ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event` : ''),
+        (sidecar ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event` : '') +
+        `, ${((process.resourceUsage().minorPageFault - f0) / n).toFixed(2)} page faults/event`,
     );
   await t.stop();
   await sink.close();

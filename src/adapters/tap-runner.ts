@@ -34,7 +34,7 @@ import { EVENT_TYPE_CODES } from '../core/event-types.ts';
 import { createPolicy } from '../core/policy.ts';
 import { formatTimestamp, splitTimestampInt } from '../core/timestamp.ts';
 import type { DraftEvent, PolicyIdentification, VcpEvent, VcpHeader, VcpPayload } from '../core/types.ts';
-import { validateEvent } from '../core/validate.ts';
+import { validateOwnDraft } from '../core/validate.ts';
 import type { Signer } from '../integrity/sign.ts';
 import { createSealer, type Sealer } from '../recorder/sealer.ts';
 import { describeError, isRetryable, retryAfterOf } from '../sinks/errors.ts';
@@ -486,8 +486,8 @@ export class TapRunner {
  * from checked parts (derived ids, formatted timestamps, a known event type),
  * so only what a mapping supplied is checked in it; the payload goes through
  * the shared rules of `validateEvent` (decimal strings, error_details, …) —
- * run on the payload alone, which skips re-parsing timestamps we just wrote
- * (a third of the cost of a full validation).
+ * through `validateOwnDraft`, which checks the payload in full and skips the
+ * header fields we just built (re-parsing timestamps, ids).
  */
 function checkDraft(draft: DraftEvent): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
@@ -506,8 +506,9 @@ function checkDraft(draft: DraftEvent): ValidationIssue[] {
       message: 'trace_id must be a non-empty string of at most 128 characters',
     });
   }
-  const { errors } = validateEvent({ header: { event_type: h.event_type }, payload: draft.payload });
-  for (const e of errors) if (e.path.startsWith('payload')) issues.push(e);
+  // The payload rules of validateEvent, without its header checks: run on a header of only
+  // event_type those built and threw away a dozen issues per event (4 µs and garbage for the GC).
+  for (const e of validateOwnDraft(draft)) if (e.path.startsWith('payload')) issues.push(e);
   return issues;
 }
 

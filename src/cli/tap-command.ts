@@ -70,7 +70,7 @@ redis:
   --block <ms>               longest blocking read (default 2000)
 
 process:
-  --batch-size <n>           most messages per batch (default 1000 kafka, 500 redis)
+  --batch-size <n>           most messages per batch (default 500)
   --progress-interval <ms>   progress line on stderr every this often (default 5000; 0 = never)
   --shutdown-timeout <ms>    how long SIGTERM waits for the batch in flight (default 30000)
   --help, -h
