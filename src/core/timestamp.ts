@@ -111,12 +111,14 @@ export function checkTimestampPair(
   timestampInt: unknown,
   timestampIso: unknown,
   precision: TimestampPrecision,
+  /** Both already parsed by the caller (what {@link splitTimestampInt} and {@link isoToTimestampInt} gave). */
+  known?: { split: { subMsNs: number }; iso: { timestamp_int: string; fractionDigits: number } },
 ): string | undefined {
   if (typeof timestampInt !== 'string') return 'timestamp_int must be a decimal string of nanoseconds';
-  const split = splitTimestampInt(timestampInt);
+  const split = known?.split ?? splitTimestampInt(timestampInt);
   if (!split) return `timestamp_int "${clip(timestampInt)}" is not a decimal integer of nanoseconds`;
   if (typeof timestampIso !== 'string') return 'timestamp_iso must be a string';
-  const parsed = isoToTimestampInt(timestampIso);
+  const parsed = known?.iso ?? isoToTimestampInt(timestampIso);
   if (!parsed) return `timestamp_iso "${clip(timestampIso)}" is not an ISO 8601 UTC timestamp`;
   const digits = PRECISION_DIGITS[precision];
   if (!timestampIso.endsWith('Z')) return 'timestamp_iso must be in UTC and end with Z';
