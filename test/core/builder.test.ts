@@ -150,6 +150,28 @@ describe('buildEvent', () => {
     expect(e.message).toMatch(/payload\.trade_data\.price: financial values must be strings/);
   });
 
+  it('pairs each financial value with its own key even when a getter deletes a property', () => {
+    const trade: Record<string, unknown> = {};
+    Object.defineProperty(trade, 'a', {
+      enumerable: true,
+      configurable: true,
+      get() {
+        delete trade.b;
+        return 'x';
+      },
+    });
+    trade.b = 'not-a-decimal-field';
+    trade.price = '1,085';
+    const { errors } = validateEvent({
+      header: {},
+      payload: { trade_data: trade },
+      policy_identification: policy,
+    });
+    expect(errors).toContainEqual(
+      expect.objectContaining({ path: 'payload.trade_data.price', rule: 'decimal-string' }),
+    );
+  });
+
   it('rejects numbers nested in vcp_risk and non-decimal strings', () => {
     const e = thrown(() =>
       buildEvent(
