@@ -19,6 +19,9 @@ import type { VcpRecorder } from '../src/recorder/types.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
 
 const N = Number(process.env.N ?? 200_000);
+/** Requests per event-loop turn (a server at a low rate sees one; at full speed, dozens). */
+const PER_TURN = Number(process.env.PER_TURN ?? 0);
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const TRACE_ID = '0190f5a8-3c4e-7b2a-9d1e-5f6a7b8c9d0e';
 const sink = new MemorySink();
 const real = createRecorder({ sink, policyId: 'local:bench:middleware', exitHooks: false });
@@ -80,6 +83,7 @@ function express(variant: Variant): () => Promise<void> {
       (req as unknown as { originalUrl: string }).originalUrl = req.url!;
       if (variant !== 'bare') mw(req, res, noop);
       finish(res);
+      if (PER_TURN > 0 && i % PER_TURN === PER_TURN - 1) await turn();
       if ((i & 1023) === 1023) await real.flush(); // let the recorder seal, as a server's loop would
     }
   };
@@ -108,6 +112,7 @@ function koa(variant: Variant): () => Promise<void> {
         await real.flush();
       }
       finish(res);
+      if (PER_TURN > 0 && i % PER_TURN === PER_TURN - 1) await turn();
     }
     await Promise.all(batch);
   };

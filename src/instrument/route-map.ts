@@ -580,6 +580,10 @@ export class HttpCapture<A extends unknown[]> {
         ? sent
         : statusOfThrown(state.error)
       : sent;
+    // Trace-only middleware, a response sent below 400 and nothing thrown: the default
+    // classifier records nothing, so skip building the outcome (the common case, every request).
+    if (!this.table && !this.#classify && !aborted && !state.thrown && status !== undefined && status < 400)
+      return;
     const path = pathnameOf(state.url) ?? state.url;
 
     let match: RouteMatch<A> | undefined;
