@@ -507,3 +507,15 @@ describe('line batches', () => {
     }
   });
 });
+
+describe('analysis threads', () => {
+  it('a thread that cannot start fails its batches with the reason (the verifier then analyses them itself)', async () => {
+    const { AnalysisPool } = await import('../../src/verify/parallel.ts');
+    const { PROFILES } = await import('../../src/verify/profiles.ts');
+    const broken = { ...PROFILES[0]!, name: 'no-such-profile' };
+    const pool = new AnalysisPool(1, broken, { keys: new Map(), strict: false, summaries: false });
+    const [batch] = await collect(readLineBatches(['{"a":1}\n']));
+    await expect(pool.run(batch!)).rejects.toThrow(/no-such-profile/);
+    await pool.close();
+  });
+});
