@@ -51,6 +51,29 @@ describe('HttpSink: what only a hand-written server can show', () => {
     expect(sink.name).not.toContain('sekret');
   });
 
+  it('reuses encoding buffers across requests without mixing bodies (concurrent writes, sizes, a 503 between)', async () => {
+    const s = await stub();
+    const sink = track(new HttpSink({ url: s.url, connections: 2 }));
+    const sent: string[] = [];
+    let start = 0;
+    for (let round = 0; round < 6; round++) {
+      // Three writes at once over two connections, of different sizes (a larger body, then smaller ones).
+      const batches = [40 - round * 5, 7, 25].map((n) => {
+        const events = sealedEvents(n, start);
+        start += n;
+        return events;
+      });
+      if (round === 2) s.failNext = 1; // one request answered 503: its buffer is not reused
+      const results = await Promise.allSettled(batches.map((b) => sink.write(b)));
+      for (let i = 0; i < batches.length; i++) {
+        if (results[i]!.status === 'rejected') await sink.write(batches[i]!);
+        for (const e of batches[i]!) sent.push(JSON.stringify(e));
+      }
+    }
+    expect(s.stored.map((e) => JSON.stringify(e)).sort()).toEqual([...sent].sort());
+    expect(s.requests.filter((r) => r.status === 503)).toHaveLength(1);
+  });
+
   it('a connection cut mid-request is retryable; withRetry delivers once the server answers', async () => {
     const s = await stub();
     const raw = track(new HttpSink({ url: s.url }));
