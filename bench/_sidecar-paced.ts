@@ -24,7 +24,7 @@ try {
     });
     console.log(
       `bare, ${rate}/s paced, ${connections} conns: p50 ${r.p50Ms.toFixed(2)} p99 ${r.p99Ms.toFixed(2)} max ${r.maxMs.toFixed(1)} ms; ` +
-        `send lag p99 ${r.sendLagP99Ms?.toFixed(2)} ms; load gen loop delay p99 ${r.loadLoopP99Ms?.toFixed(2)} max ${r.loadLoopMaxMs?.toFixed(1)} ms; GC ${r.loadGcPauses}× max ${r.loadGcMaxMs?.toFixed(1)} ms`,
+        `send lag p99 ${r.sendLagP99Ms?.toFixed(2)} ms, counted from the send p99 ${r.fromSendP99Ms?.toFixed(2)} ms; load gen loop delay p99 ${r.loadLoopP99Ms?.toFixed(2)} max ${r.loadLoopMaxMs?.toFixed(1)} ms; GC ${r.loadGcPauses}× max ${r.loadGcMaxMs?.toFixed(1)} ms`,
     );
   }
 } finally {
