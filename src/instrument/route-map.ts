@@ -317,26 +317,38 @@ export class RouteTable<A extends unknown[]> {
   }
 }
 
+/**
+ * The path's segments, at index 1 onwards (index 0 holds the empty text
+ * before the leading "/"; leaving it there saves a copy per request).
+ */
 function splitPath(pathname: string): string[] | undefined {
-  const parts = pathname.split('/', MAX_SEGMENTS + 2).slice(1);
-  if (parts.length > MAX_SEGMENTS) return undefined;
-  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  const parts = pathname.split('/', MAX_SEGMENTS + 2);
+  if (parts.length > MAX_SEGMENTS + 1) return undefined;
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
   return parts;
 }
 
+/** Match `segments` against `parts` as {@link splitPath} returns them (segments from index 1). */
 function matchSegments(
   segments: readonly Segment[],
   parts: readonly string[],
 ): Record<string, string> | undefined {
+  const count = parts.length - 1;
+  const last = segments[segments.length - 1];
+  // Without a final "*" the segment counts must agree: most routes fail here, before any allocation.
+  if (last?.kind !== 'rest' && count !== segments.length) return undefined;
   const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
     if (seg.kind === 'rest') {
-      if (i >= parts.length) return undefined; // "*" needs at least one segment
-      params[seg.name] = parts.slice(i).map(decodeParam).join('/');
+      if (i >= count) return undefined; // "*" needs at least one segment
+      params[seg.name] = parts
+        .slice(i + 1)
+        .map(decodeParam)
+        .join('/');
       return params;
     }
-    const part = parts[i];
+    const part = parts[i + 1];
     if (part === undefined) return undefined;
     if (seg.kind === 'literal') {
       if (part.length !== seg.value.length || part.toLowerCase() !== seg.value) return undefined;
@@ -345,7 +357,7 @@ function matchSegments(
       params[seg.name] = decodeParam(part);
     }
   }
-  return parts.length === segments.length ? params : undefined;
+  return count === segments.length ? params : undefined;
 }
 
 // ---------------------------------------------------------------------------
