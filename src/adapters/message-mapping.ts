@@ -202,18 +202,19 @@ function isPlainObject(v: unknown): v is Data {
 /** The message's data as a record: the JSON object of a Kafka value, or the fields of a Redis entry. */
 export function messageData(message: TapMessage): Data {
   if (message.rawFields !== undefined) {
-    const seen = new Set<string>();
     const out: Data = Object.create(null);
     for (const [name, value] of message.rawFields) {
-      if (!isUtf8(name) || !isUtf8(value)) {
+      const key = name.toString('utf8');
+      const text = value.toString('utf8');
+      // Decoding turns bad bytes into U+FFFD: only text holding one needs the exact check.
+      if ((key.includes('\uFFFD') && !isUtf8(name)) || (text.includes('\uFFFD') && !isUtf8(value))) {
         throw new TapMappingError('INVALID_UTF8', `fields`, 'a field name or value is not valid UTF-8');
       }
-      const key = name.toString('utf8');
-      if (seen.has(key)) {
+      // `out` has no prototype, so an own-key test finds every earlier name (`__proto__` included).
+      if (Object.hasOwn(out, key)) {
         throw new TapMappingError('DUPLICATE_FIELD', `fields.${key.slice(0, 64)}`, 'the field appears twice');
       }
-      seen.add(key);
-      setOwn(out, key, value.toString('utf8'));
+      setOwn(out, key, text);
     }
     return out;
   }

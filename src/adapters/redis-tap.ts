@@ -84,30 +84,47 @@ interface RawEntry {
 
 const ENTRY_ID_RE = /^(\d{1,20})-(\d{1,20})$/;
 
+/**
+ * A stream entry as the mapping sees it. `fields` (the decoded strings) is built on first read:
+ * the default mapping reads `rawFields` only, and decoding every field twice cost the Redis tap
+ * one string per field and value per entry.
+ */
+class RedisEntryMessage implements TapMessage {
+  readonly transport = 'redis';
+  readonly topic: string;
+  readonly partition = 0;
+  readonly offset: string;
+  readonly key = undefined;
+  readonly value = undefined;
+  readonly rawFields: [Buffer, Buffer][];
+  readonly headers: Record<string, string> = Object.create(null);
+  readonly timestamp: number;
+  #fields: Record<string, string> | undefined;
+
+  constructor(stream: string, id: string, rawFields: [Buffer, Buffer][]) {
+    this.topic = stream;
+    this.offset = id;
+    this.rawFields = rawFields;
+    this.timestamp = entryIdMs(id);
+  }
+
+  get fields(): Record<string, string> {
+    if (this.#fields === undefined) {
+      const fields: Record<string, string> = Object.create(null);
+      // A plain assignment: on a prototype-less object even `__proto__` is an ordinary own key
+      // (the accessor lives on Object.prototype), and it is several times cheaper than defineProperty.
+      for (const [k, v] of this.rawFields) fields[k.toString('utf8')] = v.toString('utf8');
+      this.#fields = fields;
+    }
+    return this.#fields;
+  }
+}
+
 /** The message as the mapping sees it. */
 export function redisTapMessage(stream: string, id: string, flat: readonly Buffer[]): TapMessage {
   const rawFields: [Buffer, Buffer][] = [];
-  const fields: Record<string, string> = Object.create(null);
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const k = flat[i]!;
-    const v = flat[i + 1]!;
-    rawFields.push([k, v]);
-    // A plain assignment: on a prototype-less object even `__proto__` is an ordinary own key
-    // (the accessor lives on Object.prototype), and it is several times cheaper than defineProperty.
-    fields[k.toString('utf8')] = v.toString('utf8');
-  }
-  return {
-    transport: 'redis',
-    topic: stream,
-    partition: 0,
-    offset: id,
-    key: undefined,
-    value: undefined,
-    fields,
-    rawFields,
-    headers: Object.create(null),
-    timestamp: entryIdMs(id),
-  };
+  for (let i = 0; i + 1 < flat.length; i += 2) rawFields.push([flat[i]!, flat[i + 1]!]);
+  return new RedisEntryMessage(stream, id, rawFields);
 }
 
 /** The millisecond part of a stream entry id (`1718000000000-3` → 1718000000000), or -1. */

@@ -355,6 +355,34 @@ describe('poison messages become ERR_PARSE events with the raw message', () => {
     });
   });
 
+  it('Redis fields: a real U+FFFD is text, a bad byte in a name is not UTF-8, "__proto__" twice is a duplicate', () => {
+    const ok = one(
+      redis([
+        ['event_type', 'ORD'],
+        ['order_id', 'A\uFFFD'],
+        ['symbol', 'S'],
+        ['side', 'BUY'],
+      ]),
+    );
+    expect(ok.header.event_type).toBe('ORD');
+    expect(ok.payload.trade_data?.order_id).toBe('A\uFFFD');
+    const badName = one(
+      redis([
+        ['event_type', 'ORD'],
+        [Buffer.from([0x6e, 0xff]), 'x'],
+      ]),
+    );
+    expect(details(badName).error_code).toBe('INVALID_UTF8');
+    const twice = one(
+      redis([
+        ['event_type', 'ORD'],
+        ['__proto__', 'a'],
+        ['__proto__', 'b'],
+      ]),
+    );
+    expect(details(twice).error_code).toBe('DUPLICATE_FIELD');
+  });
+
   it('marks non-UTF-8 Redis fields and keeps them as base64', () => {
     const e = one(
       redis([
