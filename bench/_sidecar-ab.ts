@@ -6,11 +6,10 @@
  * A set starting with `@<path of another checkout's src/cli/sidecar-entry.ts>` runs that sidecar.
  * Prints events/s, p50/p99 and the sidecar's CPU per event for each set.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInChild, SELF, sidecarServer } from './sidecar-ingest.ts';
+import { forkLoadChild, runInChild, sidecarServer } from './sidecar-ingest.ts';
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');
@@ -18,7 +17,7 @@ const [batch = 100, connections = 8, seconds = 3, rounds = 3] = argv
   .slice(0, dash === -1 ? argv.length : dash)
   .map(Number);
 const sets = dash === -1 ? [''] : argv.slice(dash + 1);
-const child = fork(SELF, ['--load-child'], { stdio: 'inherit' });
+const child = forkLoadChild();
 const rate = process.env.AB_RATE ? Number(process.env.AB_RATE) : undefined;
 try {
   for (let r = 1; r <= rounds; r++) {

@@ -7,14 +7,13 @@
  * of 100 (as the benchmark's shared one used to).
  *   node bench/_sidecar-paced.ts [rate=1000] [seconds=5] [connections=8]
  */
-import { fork } from 'node:child_process';
-import { bareServer, runInChild, SELF } from './sidecar-ingest.ts';
+import { bareServer, forkLoadChild, runInChild } from './sidecar-ingest.ts';
 
 const [rate = 1000, seconds = 5, connections = 8] = process.argv.slice(2, 5).map(Number);
 const bare = await bareServer();
 try {
   for (const used of [false, true, false, true]) {
-    const child = fork(SELF, ['--load-child'], { stdio: 'inherit' });
+    const child = forkLoadChild();
     try {
       if (used) {
         await runInChild(child, {

@@ -158,6 +158,9 @@ async function runJob(job: Job): Promise<LoadResult> {
     }
   };
 
+  // What the previous jobs left is collected now, before this one starts: in a paced run one
+  // 15–27 ms full collection of the generator delays a dozen requests by up to its length.
+  (globalThis as { gc?: () => void }).gc?.();
   const t0 = performance.now();
   const measureFrom = t0 + job.warmupMs;
   const end = measureFrom + job.durationMs;
@@ -165,12 +168,14 @@ async function runJob(job: Job): Promise<LoadResult> {
   // it sends late, or an answer it reads late, counts in the latency as if the server were slow.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   const gcPauses: number[] = [];
+  let windowStart = Number.POSITIVE_INFINITY;
   const gcObserver = new PerformanceObserver((list) => {
-    if (measuring) for (const e of list.getEntries()) gcPauses.push(e.duration);
+    for (const e of list.getEntries()) if (e.startTime >= windowStart) gcPauses.push(e.duration);
   });
   gcObserver.observe({ entryTypes: ['gc'] });
   let cpuFrom = 0;
   setTimeout(() => {
+    windowStart = performance.now();
     measuring = true;
     const u = process.cpuUsage();
     cpuFrom = u.user + u.system;
@@ -353,6 +358,11 @@ type Child = ReturnType<typeof fork>;
  * server's CPU per event over the measured window: on a shared machine this
  * varies far less than events/s, and it is what bounds throughput here.
  */
+/** The load generator's process (`--expose-gc`: it collects its garbage just before each measured window). */
+export function forkLoadChild(): Child {
+  return fork(SELF, ['--load-child'], { stdio: 'inherit', execArgv: [...process.execArgv, '--expose-gc'] });
+}
+
 export function runInChild(child: Child, job: Job, cpu?: () => number): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     let from = Number.NaN;
@@ -370,22 +380,6 @@ export function runInChild(child: Child, job: Job, cpu?: () => number): Promise<
     });
     child.send(job);
   });
-}
-
-/**
- * A paced job runs in a load generator of its own. In the one that just drove
- * the closed-loop batches, whose heap those left large, a full GC of 14–30 ms
- * fell into the paced window now and then: at 1 000 events/s one such pause
- * delays a dozen requests by up to its length, and over 2 000 requests that is
- * the whole p99 (measured: bare server p99 10–16 ms with it).
- */
-async function runPaced(job: Job): Promise<LoadResult> {
-  const fresh = fork(SELF, ['--load-child'], { stdio: 'inherit' });
-  try {
-    return await runInChild(fresh, job);
-  } finally {
-    fresh.kill();
-  }
 }
 
 /** CPU time (user + system, µs) of this process. */
@@ -466,7 +460,7 @@ async function round(
   results.bare1 = await runInChild(child, job(bare.url, 1, connections * 4), ownCpu);
   line(`ceiling  batch 1, ${connections * 4} conns`, results.bare1);
   // The same paced load on the bare server: what the client and HTTP alone add to the latency.
-  results.barePaced1 = await runPaced(job(bare.url, 1, connections, 1000));
+  results.barePaced1 = await runInChild(child, job(bare.url, 1, connections, 1000));
   line('ceiling  batch 1, paced 1 000 events/s', results.barePaced1);
   await bare.close();
 
@@ -489,7 +483,7 @@ async function round(
       line(`sidecar  batch 100, ${connections} conns`, results.sidecar100);
       results.sidecar1 = await runInChild(child, job(sc.url, 1, connections * 4), sc.cpu);
       line(`sidecar  batch 1, ${connections * 4} conns`, results.sidecar1);
-      results.paced1 = await runPaced(job(sc.url, 1, connections, 1000));
+      results.paced1 = await runInChild(child, job(sc.url, 1, connections, 1000));
       line('sidecar  batch 1, paced 1 000 events/s', results.paced1);
       const rss = sc.peakRss();
       const m = await sc.metrics();
@@ -523,7 +517,7 @@ export async function run(argv: string[] = []): Promise<Record<string, LoadResul
   const seconds = Number(values.seconds ?? (quick ? 2 : 5));
   const connections = Number(values.connections ?? 8);
   const runs = Number(values.runs ?? (quick ? 1 : 3));
-  const child = fork(SELF, ['--load-child'], { stdio: 'inherit' });
+  const child = forkLoadChild();
   try {
     if (values.soak !== undefined) {
       const dataDir = mkdtempSync(join(tmpdir(), 'vcp-bench-sidecar-'));
