@@ -221,6 +221,8 @@ export class IngestPool {
     for (let i = 0; i < this.#threads; i++) {
       const w = new Worker(new URL(import.meta.url), {
         workerData: { [WORKER_FLAG]: true },
+        // The parent's options, less those that only make sense for its own entry (`node --input-type=module -e`).
+        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
         // Bounded: the thread's heap adds to the process's RSS (issue 14: < 300 MB under load).
         resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       });
