@@ -19,8 +19,9 @@
  * starts serving when it finds its flag in `workerData`.
  */
 import { isAscii } from 'node:buffer';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import type { ValidationIssue } from '../core/errors.ts';
+import { startSelfWorker } from '../core/self-worker.ts';
 import type { VcpEvent } from '../core/types.ts';
 import { HttpError } from './http.ts';
 import {
@@ -219,10 +220,8 @@ export class IngestPool {
 
   #start(): void {
     for (let i = 0; i < this.#threads; i++) {
-      const w = new Worker(new URL(import.meta.url), {
+      const w = startSelfWorker(new URL(import.meta.url), {
         workerData: { [WORKER_FLAG]: true },
-        // The parent's options, less those that only make sense for its own entry (`node --input-type=module -e`).
-        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
         // Bounded: the thread's heap adds to the process's RSS (issue 14: < 300 MB under load).
         resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       });

@@ -9,8 +9,9 @@
  * starts serving when it finds its flag in `workerData`.
  */
 import type { KeyObject } from 'node:crypto';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_threads';
 import type { MerkleMode } from '../core/enums.ts';
+import { startSelfWorker } from '../core/self-worker.ts';
 import { viewEvent } from '../integrity/normalize.ts';
 import { NOT_SIGNED, type SignatureOutcome } from './checks/signature.ts';
 import { classifyLine } from './classify.ts';
@@ -176,10 +177,8 @@ export class AnalysisPool {
       summaries: ctx.summaries,
     };
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(new URL(import.meta.url), {
+      const w = startSelfWorker(new URL(import.meta.url), {
         workerData: { [WORKER_FLAG]: setup },
-        // The parent's options, less those that only make sense for its own entry (`node --input-type=module -e`).
-        execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
       });
       w.unref();
       w.on('message', (m: { id: number; packed: PackedResults }) => {
