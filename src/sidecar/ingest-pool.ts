@@ -204,7 +204,15 @@ export class IngestPool {
 
   /** Parse and prepare on a thread; rejects with {@link IngestRefusal} (the HttpError inside) on a refusal. */
   prepare(body: Buffer, kind: BodyKind, options: PrepareOptions): Promise<PreparedBody> {
-    if (this.#workers.length === 0) this.#start();
+    if (this.#workers.length === 0) {
+      try {
+        this.#start();
+      } catch (e) {
+        // A thread that cannot even start: this request fails (500, nothing acknowledged), later bodies go inline.
+        this.#failed ??= e as Error;
+        return Promise.reject(e);
+      }
+    }
     const id = this.#seq++;
     // Hand the bytes over without a copy when the buffer owns its memory; else copy them out.
     const own =
