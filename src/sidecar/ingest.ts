@@ -160,7 +160,8 @@ export function parseLogBody(
       items.push(parseJson(line, `[${items.length}]`, parseLimits, n + 1).value);
       raws.push(line.trim());
     } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
+      // An oversized line refuses the whole body with 413, as in a JSON array; other refusals are collected.
+      if (!(e instanceof HttpError) || e.status === 413) throw e;
       issues.push(...((e.extra.errors as ValidationIssue[]) ?? []));
       items.push(undefined);
       raws.push('');

@@ -40,6 +40,19 @@ describe('ingest fast paths', () => {
     ).toHaveLength(1);
   });
 
+  it('refuses an NDJSON line with a string longer than an event may be with 413, as a JSON array is refused', () => {
+    const ev = v11Event(5) as unknown as { payload: { trade_data: Record<string, unknown> } };
+    ev.payload.trade_data.note = 'x'.repeat(5000);
+    const limits = { maxBatchEvents: 10, maxEventBytes: 4000 };
+    const text = JSON.stringify(ev);
+    const asArray = refusal(() => parseLogBody(Buffer.from(`[${text}]`), 'json', limits));
+    const asLines = refusal(() =>
+      parseLogBody(Buffer.from(`${JSON.stringify(v11Event(6))}\n${text}\n`), 'ndjson', limits),
+    );
+    expect(asArray.status).toBe(413);
+    expect(asLines.status).toBe(413);
+  });
+
   it('finds a lone surrogate escaped outside header and payload', () => {
     const ev = v11Event(2) as unknown as Record<string, unknown>;
     const text = JSON.stringify(ev).replace(/\}$/, ',"extra":{"k":"a\\ud800b"}}');
