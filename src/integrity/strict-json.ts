@@ -203,14 +203,7 @@ function scan(
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      // Find the closing quote: the next quote not preceded by an odd run of backslashes.
-      let j = text.indexOf('"', i + 1);
-      while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) {
-        let b = j - 1;
-        while (text.charCodeAt(b - 1) === BACKSLASH) b--;
-        if ((j - b) % 2 === 0) break; // an even run escapes itself, not the quote
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i);
       if (j === -1) break; // unterminated: malformed
       if (j - i - 1 > lim.maxStringLength) {
         limit({
@@ -353,13 +346,7 @@ function quickScan(
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      let j = text.indexOf('"', i + 1);
-      while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) {
-        let b = j - 1;
-        while (text.charCodeAt(b - 1) === BACKSLASH) b--;
-        if ((j - b) % 2 === 0) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = closingQuote(text, i);
       if (j === -1 || j - i - 1 > lim.maxStringLength) return undefined;
       if (depth > 0 && expectKey[depth - 1]) {
         // An escaped key needs unescaping; `__proto__` and `prototype` need the full scan's rules.
@@ -426,6 +413,18 @@ function quickScan(
     }
   }
   return { elements, finding: undefined, keys: totalKeys };
+}
+
+/** Index of the quote closing the string opened at `open`: the next quote not after an odd run of backslashes; -1 if none. */
+function closingQuote(text: string, open: number): number {
+  let j = text.indexOf('"', open + 1);
+  while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) {
+    let b = j - 1;
+    while (text.charCodeAt(b - 1) === BACKSLASH) b--;
+    if ((j - b) % 2 === 0) break; // an even run escapes itself, not the quote
+    j = text.indexOf('"', j + 1);
+  }
+  return j;
 }
 
 /** Keys of every object in a parsed value (each object's distinct keys). */
