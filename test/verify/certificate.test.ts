@@ -100,7 +100,12 @@ describe('evidence certificate', () => {
     ],
     [
       'a flipped proof hash',
-      (l) => edit(l, 3, (v) => (v.vcp_inclusion.proof[0] = `0${v.vcp_inclusion.proof[0].slice(1)}`)),
+      (l) =>
+        edit(l, 3, (v) => {
+          // Always a different first digit: replacing it with a fixed '0' changed nothing when it was '0' already.
+          const p0: string = v.vcp_inclusion.proof[0];
+          v.vcp_inclusion.proof[0] = `${p0[0] === '0' ? '1' : '0'}${p0.slice(1)}`;
+        }),
       'inclusion-proof-invalid',
     ],
     ['a removed proof', (l) => l.filter((_, i) => i !== 3), 'inclusion-proof-missing'],
