@@ -13,6 +13,7 @@ import { buildEvent } from '../../src/core/builder.ts';
 import { createPolicy } from '../../src/core/policy.ts';
 import type { DraftEvent } from '../../src/core/types.ts';
 import { resolveSidecarConfig, type SidecarConfig } from '../../src/sidecar/config.ts';
+import { HttpError } from '../../src/sidecar/http.ts';
 
 const policy = createPolicy({ policyId: 'com.example.trading:algo-7', tier: 'GOLD' });
 
@@ -159,4 +160,15 @@ export function startChild(args: string[], env: Record<string, string> = {}): Pr
       reject(new Error(`sidecar exited with ${code} before listening: ${err}`));
     });
   });
+}
+
+/** The HttpError `f` throws (a refusal of the ingest path); fails the test when it returns instead. */
+export function refusal(f: () => unknown): HttpError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof HttpError) return e;
+    throw e;
+  }
+  throw new Error('expected a refusal');
 }

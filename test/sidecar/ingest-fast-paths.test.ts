@@ -5,19 +5,8 @@
  * inside a batch item are still flattened.
  */
 import { describe, expect, it } from 'vitest';
-import { HttpError } from '../../src/sidecar/http.ts';
 import { parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
-import { v11Event } from './helpers.ts';
-
-function refusal(f: () => unknown): HttpError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof HttpError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
+import { refusal, v11Event } from './helpers.ts';
 
 describe('ingest fast paths', () => {
   it('refuses an event over the byte limit that is under it in characters (3-byte UTF-8 text)', () => {

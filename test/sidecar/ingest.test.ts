@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
-import { HttpError } from '../../src/sidecar/http.ts';
+import type { HttpError } from '../../src/sidecar/http.ts';
 import { bodyKindOf, parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
-import { guideEvent, v11Event } from './helpers.ts';
+import { guideEvent, refusal, v11Event } from './helpers.ts';
 
 const limits = { maxBatchEvents: 100, maxEventBytes: 64 * 1024 };
 const opts = { ...limits, strict: false };
-
-function refusal(f: () => unknown): HttpError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof HttpError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
 
 function prepare(body: string, kind: 'json' | 'ndjson' = 'json', o = opts) {
   return prepareEvents(parseLogBody(Buffer.from(body), kind, limits), o);
