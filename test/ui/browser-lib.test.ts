@@ -127,8 +127,18 @@ describe('checkpoints (C2SP signed notes) in WebCrypto Ed25519', () => {
     expect((await checkCheckpoint(forged, key)).ok).toBe(false);
     for (const bad of [undefined, 42, '', note.slice(0, -1), note.replace('\n\n', '\n'), 'x'.repeat(20_000)])
       expect((await checkCheckpoint(bad, key)).ok).toBe(false);
+    // A garbled signature: one bit of its last byte flipped (always a change; writing 'AAA=' over the
+    // last base64 group changed nothing when the signature's last two bytes were zero, 1 run in ~4096).
     const sigLine = note.trimEnd().split('\n').pop()!;
-    expect((await checkCheckpoint(note.replace(sigLine, `${sigLine.slice(0, -4)}AAA=`), key)).ok).toBe(false);
+    const [dash, name, b64] = sigLine.split(' ') as [string, string, string];
+    const blob = Buffer.from(b64, 'base64');
+    blob[blob.length - 1]! ^= 0x01;
+    const garbled = note.replace(sigLine, `${dash} ${name} ${blob.toString('base64')}`);
+    expect(garbled).not.toBe(note);
+    expect(await checkCheckpoint(garbled, key)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('does not verify'),
+    });
   });
 });
 
