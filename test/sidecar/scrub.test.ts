@@ -168,7 +168,10 @@ describe('scrub across chunk and segment boundaries', () => {
       await store.append(batch);
     }
     // Records straddle the scrub's 256 KiB reads, and the log spans two segments.
-    const segs = readdirSync(join(t.dir, 'segments')).filter((n) => n.endsWith('.log'));
+    // Sorted: readdir order is the file system's (ext4 lists by a hash seeded per file system).
+    const segs = readdirSync(join(t.dir, 'segments'))
+      .filter((n) => n.endsWith('.log'))
+      .sort();
     expect(segs.length).toBe(2);
     expect(statSync(join(t.dir, 'segments', segs[0]!)).size).toBeGreaterThan(2 * 256 * 1024);
     const tree = MerkleTree.fromLeaves(hashes);
