@@ -624,7 +624,9 @@ describe.each([
         app.post('/slow', async (_req, res) => {
           recorder.record('SIG', { signal: 'buy' });
           entered();
-          await sleep(100);
+          // Answer only once the server has seen the client go (a fixed sleep lost that race when the
+          // loop stalled past it: the late answer then finished first and was recorded as an ORD).
+          await once(res, 'close');
           res.json({ late: true }); // the client is gone: writing must not throw or log again
           finish();
         });
@@ -659,12 +661,15 @@ describe.each([
     it('clientAbort: false records nothing for an abort', async () => {
       let entered!: () => void;
       const handlerEntered = new Promise<void>((r) => (entered = r));
+      let finish!: () => void;
+      const handlerDone = new Promise<void>((r) => (finish = r));
       const s = await start((app) => {
         app.use(vcpExpress({ recorder, clientAbort: false }));
         app.get('/slow', async (_req, res) => {
           entered();
-          await sleep(50);
+          await once(res, 'close'); // the abort is seen before the late answer, whatever the timing
           res.end();
+          finish();
         });
       });
       const socket = net.connect(s.port, '127.0.0.1');
@@ -672,7 +677,7 @@ describe.each([
       socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
       await handlerEntered;
       socket.destroy();
-      await sleep(80);
+      await handlerDone;
       await settled(recorder);
       expect(sink.events).toHaveLength(0);
     });

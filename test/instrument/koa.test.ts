@@ -517,7 +517,9 @@ describe.each([
             return;
           }
           entered();
-          await sleep(100);
+          // Answer only once the server has seen the client go (a fixed sleep lost that race when the
+          // loop stalled past it: the late answer then finished first and was recorded as an ORD).
+          await once(ctx.res, 'close');
           ctx.body = { late: true };
           finish();
         });
@@ -551,7 +553,7 @@ describe.each([
         app.use(vcpKoa({ recorder, clientAbort: { eventType: 'ERR_TIMEOUT', severity: 'INFO' } }));
         app.use(async (ctx) => {
           entered();
-          await sleep(50);
+          await once(ctx.res, 'close'); // the abort is seen before the late answer, whatever the timing
           ctx.body = 'late';
         });
       });
