@@ -26,6 +26,8 @@ export function nowMs(): number {
  * `--cpu-prof --cpu-prof-dir=/tmp/p`; the sidecar exits in order on SIGTERM, so the profile is written).
  */
 const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** Arguments added to the sidecar child's: VCP_BENCH_SIDECAR_ARGS (e.g. `--ingest-threads 0`), as in sidecar-ingest.ts. */
+const SIDECAR_ARGS = (process.env.VCP_BENCH_SIDECAR_ARGS ?? '').split(' ').filter(Boolean);
 
 /** A `vcp sidecar` child process (file store, fsync before every 201) on a free port. */
 export async function startSidecarChild(): Promise<{
@@ -38,7 +40,7 @@ export async function startSidecarChild(): Promise<{
   const entry = new URL('../src/cli/sidecar-entry.ts', import.meta.url).pathname;
   const proc: ChildProcess = spawn(
     process.execPath,
-    [...SIDECAR_NODE_FLAGS, entry, '--port', '0', '--data-dir', dir],
+    [...SIDECAR_NODE_FLAGS, entry, '--port', '0', '--data-dir', dir, ...SIDECAR_ARGS],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
