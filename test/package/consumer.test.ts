@@ -28,11 +28,11 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reservedClosedPort } from '../helpers/ports.ts';
 import { makeSignedExport } from '../helpers/signed-export.ts';
 
 const run = promisify(execFile);
@@ -280,14 +280,6 @@ function exampleCopy(name: string): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** `npm start` of an example: the command its package.json names, run with this Node. */
 function startCommand(dir: string): string[] {
   const { scripts } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
@@ -325,7 +317,7 @@ describe('the examples, each from a fresh copy of its folder', () => {
     '%s: npm start serves orders, each recorded',
     async (name) => {
       const dir = join(work, `example-${name}`);
-      const port = await freePort();
+      const port = await reservedClosedPort(); // no other process gets it before the example listens
       const log = join(dir, 'events.jsonl');
       const child = spawn(process.execPath, startCommand(dir), {
         cwd: dir,

@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { verifySignature } from '../../src/integrity/sign.ts';
+import { reservedClosedPort } from '../helpers/ports.ts';
 import { orderIds, readJsonl, tempDir } from '../sinks/_helpers.ts';
 
 const SRC = path.join(import.meta.dirname, '../../src');
@@ -55,15 +55,6 @@ function runChild(script: string, onReady?: (child: ReturnType<typeof spawn>) =>
       resolve({ code, signal, stdout, stderr });
     });
   });
-}
-
-/** A port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 const cleanups: (() => void)[] = [];
@@ -162,7 +153,7 @@ describe('exit paths (child processes)', () => {
 
   it('process.exit() with the sidecar down and no synchronous sink: exit spool, replayed by the next run', async () => {
     const spoolDir = dir();
-    const port = await deadPort();
+    const port = await reservedClosedPort(); // nothing listens, and no other process gets it meanwhile
     const r = await runChild(`
       const recorder = createRecorder({ policyId: 'local:test:exit', chain: true, spoolDir: ${JSON.stringify(spoolDir)},
         sink: new HttpSink({ url: 'http://127.0.0.1:${port}' }), onError: () => {} });
@@ -189,7 +180,7 @@ describe('exit paths (child processes)', () => {
 
   it('a natural end with the sidecar down: beforeExit spools instead of losing the events', async () => {
     const spoolDir = dir();
-    const port = await deadPort();
+    const port = await reservedClosedPort(); // nothing listens, and no other process gets it meanwhile
     const r = await runChild(`
       const recorder = createRecorder({ policyId: 'local:test:exit', chain: true, spoolDir: ${JSON.stringify(spoolDir)},
         sink: new HttpSink({ url: 'http://127.0.0.1:${port}' }), onError: () => {} });
