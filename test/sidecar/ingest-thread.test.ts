@@ -127,8 +127,19 @@ describe('a sidecar with and without the ingest thread', () => {
         config: testConfig(dirs[n]!.dir, { 'ingest-threads': threads }),
         log: () => {},
       });
+      let onThread = 0;
+      const threadPool = s.context.ingestPool;
+      if (threadPool) {
+        // One request at a time would go inline (nothing to overlap with): send every body to the thread.
+        threadPool.inlineWhenIdle = false;
+        const prepare = threadPool.prepare.bind(threadPool);
+        threadPool.prepare = (...a) => {
+          onThread++;
+          return prepare(...a);
+        };
+      }
       try {
-        expect(s.context.ingestPool !== undefined).toBe(threads === '1');
+        expect(threadPool !== undefined).toBe(threads === '1');
         const got: unknown[] = [];
         for (const b of bodies) {
           const r = await post(`${s.url}/vcp/log`, b);
@@ -142,6 +153,7 @@ describe('a sidecar with and without the ingest thread', () => {
         const one = await fetch(`${s.url}/vcp/events/${second.results[2]!.event_id}`);
         got.push(await one.json());
         answers.push(got);
+        expect(onThread).toBe(threads === '1' ? 2 * bodies.length : 0);
       } finally {
         await s.close();
       }
@@ -157,5 +169,41 @@ describe('a sidecar with and without the ingest thread', () => {
     const [a, b] = dirs.map((d) => records(d.dir));
     expect(a!.length).toBe(100);
     expect(b).toEqual(a);
+  });
+});
+
+describe('when the thread is used', () => {
+  it('not while the HTTP thread has nothing else to do; while other work is in progress, yes', () => {
+    const p = new IngestPool({ threads: 1, minBytes: 1024 });
+    expect(p.wants(4096, false)).toBe(false);
+    expect(p.wants(4096, true)).toBe(true);
+    expect(p.wants(100, true)).toBe(false);
+    p.inlineWhenIdle = false;
+    expect(p.wants(4096, false)).toBe(true);
+  });
+
+  it('a lone client sending one large batch at a time is served inline, with the same answers', async () => {
+    const d = tempDir();
+    const s = await startSidecar({ config: testConfig(d.dir, { 'ingest-threads': '1' }), log: () => {} });
+    try {
+      const threadPool = s.context.ingestPool!;
+      let onThread = 0;
+      const prepare = threadPool.prepare.bind(threadPool);
+      threadPool.prepare = (...a) => {
+        onThread++;
+        return prepare(...a);
+      };
+      for (let k = 0; k < 3; k++) {
+        const body = mixedBatch(40);
+        expect(Buffer.byteLength(body)).toBeGreaterThanOrEqual(threadPool.minBytes);
+        const r = await post(`${s.url}/vcp/log`, body);
+        expect(r.status, r.text).toBe(201);
+        expect(r.body.results.map((x: { merkle_index: number }) => x.merkle_index)[0]).toBe(40 * k);
+      }
+      expect(onThread).toBe(0);
+    } finally {
+      await s.close();
+      d.cleanup();
+    }
   });
 });

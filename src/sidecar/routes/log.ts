@@ -36,8 +36,10 @@ export async function handleLog(
     let prepared: PreparedEvent[];
     let batch: boolean;
     const pool = ctx.ingestPool;
-    if (pool?.wants(body.length)) {
-      // A large body: parsed, validated and hashed on an ingest thread (ingest-pool.ts).
+    // The inline path runs synchronously up to `submit`, so the commit queue's depth and the
+    // thread's jobs are all the other work in progress.
+    if (pool?.wants(body.length, ctx.writer.depth > 0)) {
+      // A large body while others are in progress: parsed, validated and hashed on an ingest thread (ingest-pool.ts).
       try {
         ({ events: prepared, batch, count } = await pool.prepare(body, kind, options));
       } catch (e) {
