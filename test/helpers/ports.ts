@@ -25,17 +25,28 @@ function inTimeWait(port: number): boolean {
     });
 }
 
-/** A closed loopback port, kept from other processes for about a minute (see the module comment). */
-export async function reservedClosedPort(): Promise<number> {
+/**
+ * Leave a TIME_WAIT socket on 127.0.0.1:`port` (nothing may listen on it now; 0: a new port) and
+ * return the port: closed, and kept from other processes for about a minute (see the module comment).
+ */
+export async function holdPort(port = 0): Promise<number> {
   // The server closes first, so the TIME_WAIT socket is its own, bound to the port.
   const server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const client = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const held = (server.address() as { port: number }).port;
+  const client = connect(held, '127.0.0.1');
   client.on('error', () => {});
   await new Promise<void>((resolve) => client.on('close', () => resolve()));
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  for (let i = 0; i < 100 && !inTimeWait(port); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!inTimeWait(port)) throw new Error(`port ${port}: no TIME_WAIT socket holds it`);
-  return port;
+  for (let i = 0; i < 100 && !inTimeWait(held); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!inTimeWait(held)) throw new Error(`port ${held}: no TIME_WAIT socket holds it`);
+  return held;
+}
+
+/** A closed loopback port, kept from other processes for about a minute (see the module comment). */
+export function reservedClosedPort(): Promise<number> {
+  return holdPort(0);
 }

@@ -3,7 +3,9 @@
  * the component under test at the proxy, then cut the network under it.
  *
  * - `kill()` destroys every open connection (both sides) and stops
- *   listening, so new connections are refused: the server "went away".
+ *   listening, so new connections are refused: the server "went away". The
+ *   port stays held (test/helpers/ports.ts): no other process is given it
+ *   before `start()`.
  * - `start()` listens again on the same port: the server is back.
  * - `pause()` stops every byte in both directions without closing anything
  *   (a network that swallows packets, no reset); `resume()` lets what was
@@ -17,6 +19,7 @@
  * Listens on 127.0.0.1 only.
  */
 import { createServer, type Server, Socket } from 'node:net';
+import { holdPort } from './ports.ts';
 
 /** A running proxy. See the module comment. */
 export interface TcpProxy {
@@ -57,6 +60,8 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let port = options.port ?? 0;
   let trap: { marker: Buffer; fired: () => void } | undefined;
   let paused = false;
+  /** The port being held after a trap closed the listener; `start()` waits for it. */
+  let holding: Promise<unknown> = Promise.resolve();
 
   const destroyAll = () => {
     for (const s of sockets) s.destroy();
@@ -97,8 +102,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
         trap = undefined;
         armed = false;
         destroyAll();
-        server?.close();
+        const s = server;
         server = undefined;
+        holding = new Promise<void>((r) => (s ? s.close(() => r()) : r())).then(() => holdPort(port));
+        holding.catch(() => {}); // a failure is the next start()'s to report
         fired();
         return;
       }
@@ -106,8 +113,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     });
   };
 
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
+  const listen = async () => {
+    await holding;
+    await new Promise<void>((resolve, reject) => {
       const s = createServer(onConnection);
       s.once('error', reject);
       s.listen(port, '127.0.0.1', () => {
@@ -117,6 +125,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
         resolve();
       });
     });
+  };
 
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -138,7 +147,10 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     get open() {
       return sockets.size / 2;
     },
-    kill: stop,
+    kill: async () => {
+      await stop();
+      await holdPort(port);
+    },
     pause() {
       paused = true;
       for (const s of sockets) s.pause();

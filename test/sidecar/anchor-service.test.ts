@@ -29,6 +29,7 @@ import { createScheduler } from '../../src/sidecar/anchor/scheduler.ts';
 import type { AnchorTargetDriver } from '../../src/sidecar/anchor/target.ts';
 import { createTsaTarget } from '../../src/sidecar/anchor/tsa-target.ts';
 import { startTestTsa, type TestTsa } from '../fixtures/tsa.ts';
+import { holdPort } from '../helpers/ports.ts';
 import { createMemoryStore, makeStoredEvents } from './store-contract.ts';
 
 const signer = generateSigningKey();
@@ -73,6 +74,8 @@ async function relay(
       for (const s of sockets) s.destroy();
       sockets.clear();
       await new Promise<void>((resolve) => server!.close(() => resolve()));
+      // Refused meanwhile, and no other process is given the port before restore() listens again.
+      await holdPort(port);
     },
     restore: listen,
   };
