@@ -1,6 +1,6 @@
 /**
  * The real sidecar (src/sidecar), started in-process on a free loopback port
- * for the sink tests, with the file store in a temporary folder. The only
+ * (held while it is stopped, for its restart) for the sink tests, with the file store in a temporary folder. The only
  * faults injected are in the store (`failAppends`: a full disk; `gate`: a slow
  * disk); every answer is the sidecar's own.
  */
@@ -8,6 +8,7 @@ import type { VcpEvent } from '../../src/core/types.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
 import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
 import type { EventStore } from '../../src/sidecar/store/store.ts';
+import { holdPort } from '../helpers/ports.ts';
 import { tempDir, testConfig } from '../sidecar/helpers.ts';
 
 /**
@@ -93,6 +94,8 @@ export async function startRealSidecar(flags: Record<string, string | boolean> =
       if (!running) return;
       running = false;
       await sidecar.close({ anchor: false });
+      // Refused until restart(), and no other process is given the port meanwhile.
+      await holdPort(port);
     },
     async restart() {
       await self.stop();
@@ -100,7 +103,8 @@ export async function startRealSidecar(flags: Record<string, string | boolean> =
       running = true;
     },
     async dispose() {
-      await self.stop();
+      if (running) await sidecar.close({ anchor: false });
+      running = false;
       t.cleanup();
     },
   };
