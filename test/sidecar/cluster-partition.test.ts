@@ -402,9 +402,11 @@ describe('partition worker', () => {
     const opened = second.open();
     // It reads from the last committed offset (here: from 10, as if the last commits were lost).
     for (let i = 10; i < 25; i++) second.push(feed2.record(i, i < 20 ? events[i]! : sealed(i), 2));
-    await new Promise((r) => setTimeout(r, 150));
-    expect(second.state).toBe('opening');
+    // It finds the lock taken (polled for, not slept on: a fixed 150 ms was a guess at a loaded machine).
+    for (let i = 0; i < 500 && second.waitingForLockSince === undefined; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(second.waitingForLockSince).toBeTypeOf('number');
+    expect(second.state).toBe('opening');
     await first.close({ reason: 'revocation' });
     expect(first.state).toBe('closed');
     await opened;
@@ -425,7 +427,9 @@ describe('partition worker', () => {
     const w = new PartitionWorker(workerOptions(config, 1));
     const opened = w.open();
     w.push(new Feed().record(0, sealed(0)));
-    await new Promise((r) => setTimeout(r, 80));
+    for (let i = 0; i < 500 && w.waitingForLockSince === undefined; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(w.waitingForLockSince).toBeTypeOf('number'); // closed while waiting, as the title says
     await w.close();
     await opened;
     expect(w.state).toBe('closed');
