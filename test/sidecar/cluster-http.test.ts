@@ -45,8 +45,13 @@ describeKafka('sidecar cluster mode over HTTP (in-process, real broker)', (broke
     });
     const sink = new KafkaSink({ brokers, topic });
     try {
-      // 60 events over 20 traces: one trace's events share a partition (key = trace id).
-      const traces = Array.from({ length: 20 }, () => uuidv7());
+      // 60 events over 20 traces: one trace's events share a partition (key = trace id). Fixed trace ids,
+      // so both partitions surely get some (…0001 goes to partition 1, …0004 to 0); random ones all
+      // landed on one partition 1 run in 2^19.
+      const traces = Array.from(
+        { length: 20 },
+        (_, i) => `0195f1c2-0000-7000-8000-${String(i + 1).padStart(12, '0')}`,
+      );
       const events: VcpEvent[] = [];
       for (let i = 0; i < 60; i++) {
         const draft = v11Event(i);
