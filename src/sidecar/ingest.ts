@@ -72,6 +72,9 @@ export interface ParsedBody {
   spans?: Int32Array;
 }
 
+/** A line holding nothing but JSON whitespace (an NDJSON line to skip). */
+const JSON_BLANK_RE = /^[ \t\r]*$/;
+
 /** JSON allows newlines only between tokens; the store's records are one line each. */
 function oneLine(text: string): string {
   return text.indexOf('\n') === -1 && text.indexOf('\r') === -1 ? text : text.replace(/[\r\n]/g, ' ');
@@ -154,11 +157,13 @@ export function parseLogBody(
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.endsWith('\r') ? lines[n]!.slice(0, -1) : lines[n]!;
-    if (line.trim() === '') continue;
+    // Blank means JSON whitespace only: `trim()` would also skip a line of NBSP or U+3000 (not JSON) silently.
+    if (JSON_BLANK_RE.test(line)) continue;
     if (items.length === limits.maxBatchEvents) throw tooManyEvents(items.length + 1, limits.maxBatchEvents);
     try {
       items.push(parseJson(line, `[${items.length}]`, parseLimits, n + 1).value);
-      raws.push(line.trim());
+      // A CR between tokens becomes a space, as in a JSON array: a record is one line for every reader.
+      raws.push(oneLine(line.trim()));
     } catch (e) {
       // An oversized line refuses the whole body with 413, as in a JSON array; other refusals are collected.
       if (!(e instanceof HttpError) || e.status === 413) throw e;
@@ -261,6 +266,12 @@ export interface PrepareOptions extends IngestLimits {
 const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
 // Valid UTF-8 holds no surrogates, so in a body text they can only come from \uD800–\uDFFF escapes.
 const SURROGATE_ESCAPE_RE = /\\u[dD][89a-fA-F]/;
+/**
+ * The members an event may have (docs/sidecar-api.md). `vcp verify` refuses an exported event line holding any
+ * other beside `header` as ambiguous (`shadow-keys`, INVALID, and every later leaf then looks moved), so the
+ * sidecar must never acknowledge one.
+ */
+const EVENT_MEMBERS = new Set(['header', 'payload', 'policy_identification', 'security']);
 // Fields the sidecar assigns; a client's values are dropped.
 const SIDECAR_SECURITY_FIELDS = new Set(['merkle_index', 'merkle_root', 'anchor_reference', 'partition']);
 
@@ -362,6 +373,11 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       });
       continue;
     }
+    const stray = strayMembers(ev, pfx);
+    if (stray) {
+      issues.push(...stray);
+      continue;
+    }
     // A UTF-16 unit takes at most 3 bytes in UTF-8: a short text needs no byte count.
     const bytes = raw.length * 3 <= options.maxEventBytes ? 0 : Buffer.byteLength(raw);
     if (bytes > options.maxEventBytes) {
@@ -377,6 +393,21 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
   }
   if (issues.length) throw validationError(issues);
   if (tooLarge) throw tooLarge;
+  return out;
+}
+
+/** An issue for each top-level key of an event outside {@link EVENT_MEMBERS}; undefined when there is none. */
+function strayMembers(ev: Record<string, unknown>, pfx: string): ValidationIssue[] | undefined {
+  let out: ValidationIssue[] | undefined;
+  for (const k of Object.keys(ev)) {
+    if (EVENT_MEMBERS.has(k)) continue;
+    out ??= [];
+    out.push({
+      path: `${pfx}${k}`,
+      rule: 'unknown-field',
+      message: `"${k.slice(0, 60)}" is not a member of an event ({header, payload, policy_identification?, security?}); vcp verify would refuse the stored event as ambiguous`,
+    });
+  }
   return out;
 }
 
