@@ -117,9 +117,14 @@ function serializeObject(o: object, depth: number): string {
   // Compiled after a layout has proven common (COMPILE_AFTER uses), within a process-wide
   // budget, so a hostile stream of shapes each seen a few times never pays for compilation.
   if (layout.write !== undefined) return layout.write(o, depth);
-  if (++layout.uses === COMPILE_AFTER && compilesLeft > 0) {
-    compilesLeft--;
-    layout.write = compileLayout(layout);
+  // `>=`, and the budget spent only on success: a compile that failed because the caller's
+  // stack ran out is tried again on the next use, not left generic for good.
+  if (++layout.uses >= COMPILE_AFTER && compilesLeft > 0) {
+    const write = compileLayout(layout);
+    if (write !== undefined) {
+      compilesLeft--;
+      layout.write = write;
+    }
   }
   return writeWithLayout(o, layout, depth);
 }
@@ -170,8 +175,9 @@ function writeWithLayout(o: object, layout: Layout, depth: number): string {
  * sorted key, the key read once by name, the prefixes as literals. Keys enter the source only
  * as JSON string literals (JSON.stringify output is a valid JS string literal for every
  * well-formed key, and keys with lone surrogates were refused by `checkKey` already).
- * Undefined where the host forbids code generation (`--disallow-code-generation-from-strings`):
- * then the generic writer runs.
+ * Undefined where the host forbids code generation (`--disallow-code-generation-from-strings`,
+ * a CSP without 'unsafe-eval'): then the generic writer runs, and no later layout tries again.
+ * Undefined too when the stack runs out while compiling; that layout tries again on its next use.
  */
 function compileLayout(layout: Layout): Layout['write'] {
   const lit = (s: string) => JSON.stringify(s);
@@ -195,7 +201,10 @@ function compileLayout(layout: Layout): Layout['write'] {
       `return function jcsLayout(o, depth) {\n${body}\n};`,
     );
     return factory(serialize, needsEscape, withSegment, layout.sorted) as Layout['write'];
-  } catch {
+  } catch (err) {
+    // A refusal (EvalError) is the host's policy and will not change: each further attempt
+    // would only throw again, and in a browser file one more CSP violation report.
+    if (!(err instanceof RangeError)) compilesLeft = 0;
     return undefined;
   }
 }
@@ -301,7 +310,7 @@ interface Layout {
   readonly qNextQ: readonly string[];
   /** The compiled writer ({@link compileLayout}) once the layout is common; undefined before and where code generation is off. */
   write: ((o: object, depth: number) => string) | undefined;
-  /** Uses so far, counted until it is compiled. */
+  /** Uses so far, counted until it is compiled (from {@link COMPILE_AFTER} on, each use tries). */
   uses: number;
 }
 
