@@ -12,6 +12,7 @@ import type { VcpEvent } from '../../src/core/types.ts';
 import { uuidv7 } from '../../src/core/uuidv7.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
 import { generateSigningKey } from '../../src/integrity/sign.ts';
+import { defaultPartitionStore, type PartitionStore } from '../../src/sidecar/cluster/partition-store.ts';
 import {
   type PartitionedSidecar,
   startPartitionedSidecar,
@@ -45,6 +46,21 @@ describeKafka(
       const logs: string[] = [];
       const members: PartitionedSidecar[] = [];
       const lag = new Consumer({ groupId: group, clientId: 'vcp-handover-lag', bootstrapBrokers: brokers });
+      // While A is a member, a store it gives up closes only once B says it waits for that store's lock
+      // (or after 5 s): the hand-over B must wait out then happens in every run. Left to the race, A's
+      // close of an idle partition finished only 5-12 ms after B first found the lock taken (measured).
+      let aLeaving = false;
+      const closesAfterBWaits = (p: number): PartitionStore => {
+        const opened = defaultPartitionStore(config, p);
+        const close = opened.store.close.bind(opened.store);
+        opened.store.close = async () => {
+          const bWaits = new RegExp(`^\\[B\\] partition ${p}: waiting for the previous owner`);
+          for (let i = 0; i < 500 && !aLeaving && !logs.some((l) => bWaits.test(l)); i++)
+            await new Promise((r) => setTimeout(r, 10));
+          return close();
+        };
+        return opened;
+      };
       const start = async (name: string) => {
         // A small buffer: fetching pauses almost at once and must resume after every rebalance.
         const m = await startPartitionedSidecar({
@@ -53,6 +69,7 @@ describeKafka(
           maxBuffered: 64,
           maxInflightPerPartition: 16,
           log: (l) => logs.push(`[${name}] ${l}`),
+          ...(name === 'A' ? { storeFor: closesAfterBWaits } : {}),
         });
         members.push(m);
         return m;
@@ -113,6 +130,7 @@ describeKafka(
         await caughtUp('the two members did not catch up');
         // More backlog; A leaves gracefully while it is being worked through: B takes everything over.
         await backlog(EVENTS);
+        aLeaving = true;
         await a.close();
         await a.done();
         members.splice(members.indexOf(a), 1);
