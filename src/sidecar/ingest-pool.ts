@@ -117,9 +117,8 @@ export class ThreadPrepared implements PreparedEvent {
   readonly warnings: ValidationIssue[];
   /** The event's bytes as received, when they came back as a span of the body. */
   readonly rawBytes: Uint8Array | undefined;
-  /** Set at commit. */
-  merkleIndex: number | undefined;
   readonly #securityHead: string;
+  #merkleIndex: number | undefined;
   #raw: string | undefined;
   #security: VcpEvent['security'] | undefined;
   #event: VcpEvent | undefined;
@@ -144,6 +143,16 @@ export class ThreadPrepared implements PreparedEvent {
     } else this.rawBytes = raw;
   }
 
+  /** Set at commit; also into the security block (and so the event) if one was read before. */
+  get merkleIndex(): number | undefined {
+    return this.#merkleIndex;
+  }
+
+  set merkleIndex(index: number | undefined) {
+    this.#merkleIndex = index;
+    if (this.#security !== undefined && index !== undefined) this.#security.merkle_index = index;
+  }
+
   /** The security block as stored: what `JSON.stringify(security)` gives once `merkle_index` is set. */
   securityJson(): string {
     return this.merkleIndex === undefined
@@ -162,8 +171,6 @@ export class ThreadPrepared implements PreparedEvent {
 
   get security(): VcpEvent['security'] {
     this.#security ??= JSON.parse(this.securityJson()) as VcpEvent['security'];
-    // `merkle_index` may have been set since the block was made.
-    if (this.merkleIndex !== undefined) this.#security.merkle_index = this.merkleIndex;
     return this.#security;
   }
 

@@ -76,6 +76,19 @@ describe('ingest thread', () => {
     });
   }
 
+  it('an event read before the commit still gets its merkle_index, as an inline one does', async () => {
+    const body = mixedBatch(3);
+    const x = inline(body)[1]!;
+    const y = (await threaded(body))[1] as ThreadPrepared;
+    const early = y.event;
+    expect(early.security.merkle_index).toBeUndefined();
+    x.security.merkle_index = 7;
+    y.merkleIndex = 7;
+    expect(early.security.merkle_index).toBe(7);
+    expect(JSON.stringify(y.event)).toBe(JSON.stringify(x.event));
+    expect(y.securityJson()).toBe(JSON.stringify(x.security));
+  });
+
   it('refuses what the inline path refuses, with the same status, code, issues and item count', async () => {
     const good = mixedBatch(3).slice(1, -1);
     const bad = JSON.stringify(v11Event(9)) as string;
