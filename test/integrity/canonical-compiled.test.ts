@@ -21,6 +21,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VcpCanonicalizationError } from '../../src/core/errors.ts';
 import { canonicalize } from '../../src/integrity/canonical.ts';
+import { prng } from '../helpers/prng.ts';
 import { ReferenceJcsError, referenceCanonicalize } from '../reference/jcs-reference.ts';
 
 /** Sightings of a key sequence up to its compilation: the first builds no layout, so the 65th is the layout's 64th use. */
@@ -110,18 +111,6 @@ function tokens(source: string): { shape: string[]; reads: string[] } {
 
 // ---------------------------------------------------------------------------------------------
 // Comparing with the reference
-
-/** mulberry32: small, deterministic, good enough to drive a generator. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Own enumerable data property, even for "__proto__" (a plain assignment would set the prototype). */
 function define(o: object, key: string, value: unknown): void {

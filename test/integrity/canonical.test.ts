@@ -5,6 +5,7 @@ import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { VcpCanonicalizationError } from '../../src/core/errors.ts';
 import { canonicalize } from '../../src/integrity/canonical.ts';
+import { prng } from '../helpers/prng.ts';
 import { formatNumber, ReferenceJcsError, referenceCanonicalize } from '../reference/jcs-reference.ts';
 
 const JCS = path.join(import.meta.dirname, '../vectors/data/jcs');
@@ -381,18 +382,6 @@ describe('depth and cycles', () => {
 });
 
 describe('cross-check against the slow reference (test/reference/jcs-reference.ts)', () => {
-  /** mulberry32: small, deterministic, good enough to drive a generator. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   const KEY_POOL = [
     'a',
     'b',

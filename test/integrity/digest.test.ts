@@ -12,6 +12,7 @@ import {
   type HashAlgo,
   isHashAlgo,
 } from '../../src/integrity/digest.ts';
+import { prng } from '../helpers/prng.ts';
 
 const VECTORS = join(import.meta.dirname, '../vectors/data');
 
@@ -23,18 +24,6 @@ interface FipsVector {
 const fips = JSON.parse(readFileSync(join(VECTORS, 'sha256/fips180_sha256.json'), 'utf8')) as {
   vectors: FipsVector[];
 };
-
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -17,23 +17,12 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/integrity/merkle/index.ts';
+import { prng as rng } from '../helpers/prng.ts';
 import { refMth, refPath, refProof } from '../reference/merkle-reference.ts';
 
 const eventHash = (i: number, salt = ''): string =>
   createHash('sha256').update(`event ${salt}${i}`).digest('hex');
 const hexes = (bufs: Buffer[]): string[] => bufs.map((b) => b.toString('hex'));
-
-/** Deterministic PRNG (mulberry32) so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const N = 70;
 const events = Array.from({ length: N }, (_, i) => eventHash(i));

@@ -6,19 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readLines, Verifier } from '../../src/verify/index.ts';
+import { prng as rng } from '../helpers/prng.ts';
 import { makeSignedExport } from '../helpers/signed-export.ts';
-
-/** A small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const x = makeSignedExport({ n: 10, anchorEvery: 4 });
 const opts = { publicKeys: [x.signer.publicKey], allowLocalAnchors: true };
