@@ -13,8 +13,8 @@
  * (status, code, message, every issue) the inline path throws.
  *
  * Small bodies (single events) stay on the HTTP thread: the round trip would
- * only add latency. So does a large body while the HTTP thread has nothing
- * else in progress ({@link IngestPool.wants}).
+ * only add latency. So does a large body of up to 1 MiB while the HTTP
+ * thread has nothing else in progress ({@link IngestPool.wants}).
  *
  * A worker loads this same file (in a build, the bundle holding it) and
  * starts serving when it finds its flag in `workerData`.
@@ -24,6 +24,7 @@ import { isMainThread, parentPort, type Worker, workerData } from 'node:worker_t
 import type { ValidationIssue } from '../core/errors.ts';
 import { startSelfWorker } from '../core/self-worker.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { BODY_GATE_DEFAULTS } from './body-gate.ts';
 import { HttpError } from './http.ts';
 import {
   type BodyKind,
@@ -200,9 +201,10 @@ export class IngestPool {
   #failed: Error | undefined;
   #closed = false;
 
-  constructor(options: { threads?: number; minBytes?: number } = {}) {
+  constructor(options: { threads?: number; minBytes?: number; inlineMaxBytes?: number } = {}) {
     this.#threads = Math.max(1, options.threads ?? 1);
     this.minBytes = options.minBytes ?? INGEST_THREAD_MIN_BYTES;
+    this.inlineMaxBytes = options.inlineMaxBytes ?? BODY_GATE_DEFAULTS.thresholdBytes;
   }
 
   /**
@@ -211,15 +213,19 @@ export class IngestPool {
    * nothing from the thread, which cannot overlap with anything, and pays the round trip. Measured with
    * batches of 500 on one connection: on a quiet 2-core machine about the same rate (37.6 k against 37.0 k
    * events/s) at ~4 % less CPU inline; with other work on the machine, 36–40 k inline against 29–36 k.
+   * Bodies over {@link inlineMaxBytes} go to a thread all the same: parsing one holds the HTTP thread
+   * for tens of milliseconds, and a request arriving meanwhile would wait that long.
    * `false` sends every large body to a thread (tests of the thread path).
    */
   inlineWhenIdle = true;
+  /** The largest body served inline while idle (default 1 MiB, where the body gate's permits start). */
+  readonly inlineMaxBytes: number;
 
   /** Should this body go to a thread? (Not after a thread failed or the pool closed: then inline.) */
   wants(bytes: number, othersWaiting = true): boolean {
     return (
       bytes >= this.minBytes &&
-      (othersWaiting || this.#jobs.size > 0 || !this.inlineWhenIdle) &&
+      (othersWaiting || this.#jobs.size > 0 || !this.inlineWhenIdle || bytes > this.inlineMaxBytes) &&
       !this.#failed &&
       !this.#closed
     );

@@ -191,11 +191,14 @@ describe('when the thread is used', () => {
     expect(p.wants(4096, false)).toBe(false);
     expect(p.wants(4096, true)).toBe(true);
     expect(p.wants(100, true)).toBe(false);
+    // A body over 1 MiB holds the HTTP thread too long: to the thread even when idle.
+    expect(p.wants(1024 * 1024, false)).toBe(false);
+    expect(p.wants(1024 * 1024 + 1, false)).toBe(true);
     p.inlineWhenIdle = false;
     expect(p.wants(4096, false)).toBe(true);
   });
 
-  it('a lone client sending one large batch at a time is served inline, with the same answers', async () => {
+  it('a lone client sending one batch at a time is served inline, unless a body is over 1 MiB', async () => {
     const d = tempDir();
     const s = await startSidecar({ config: testConfig(d.dir, { 'ingest-threads': '1' }), log: () => {} });
     try {
@@ -214,6 +217,13 @@ describe('when the thread is used', () => {
         expect(r.body.results.map((x: { merkle_index: number }) => x.merkle_index)[0]).toBe(40 * k);
       }
       expect(onThread).toBe(0);
+      // A body over 1 MiB goes to the thread all the same, keeping the HTTP thread free meanwhile.
+      const big = mixedBatch(2000);
+      expect(Buffer.byteLength(big)).toBeGreaterThan(threadPool.inlineMaxBytes);
+      const r = await post(`${s.url}/vcp/log`, big);
+      expect(r.status, r.text).toBe(201);
+      expect(r.body.count).toBe(2000);
+      expect(onThread).toBe(1);
     } finally {
       await s.close();
       d.cleanup();
