@@ -207,9 +207,10 @@ export function printLatency(title: string, rows: { name: string; values: number
 
 /**
  * The sidecar's own batched ingest rate, the peer of "tap → sidecar": `events` (sealed,
- * ids the sidecar has not seen) POSTed as NDJSON batches of `batch` over `connections`
- * keep-alive connections (bench/sidecar-ingest.ts's batched load: 100 × 8), bodies
- * encoded before the clock starts, each answered 201 after its fdatasync.
+ * ids the sidecar has not seen) POSTed as JSON-array batches of `batch` (the body the taps'
+ * HTTP sink sends) over `connections` keep-alive connections (bench/sidecar-ingest.ts's
+ * batched load: 100 × 8), bodies encoded before the clock starts, each answered 201 after
+ * its fdatasync.
  */
 export async function sidecarOwnIngest(
   url: string,
@@ -218,7 +219,8 @@ export async function sidecarOwnIngest(
   connections = 8,
 ): Promise<Row> {
   const bodies: Buffer[] = [];
-  for (let i = 0; i < events.length; i += batch) bodies.push(encodeEvents(events.slice(i, i + batch)));
+  for (let i = 0; i < events.length; i += batch)
+    bodies.push(encodeEvents(events.slice(i, i + batch), '[', ',', ']'));
   const pool = new Pool(url, { connections, pipelining: 1 });
   let next = 0;
   const t0 = performance.now();
@@ -228,7 +230,7 @@ export async function sidecarOwnIngest(
       const res = await pool.request({
         method: 'POST',
         path: '/vcp/log',
-        headers: { 'content-type': 'application/x-ndjson' },
+        headers: { 'content-type': 'application/json' },
         body,
       });
       const text = await res.body.text();
