@@ -66,8 +66,9 @@ export interface ParsedBody {
   raws: string[];
   batch: boolean;
   /**
-   * For a JSON array with no line breaks: where each item's text starts and ends in the decoded
-   * body (`[start0, end0, start1, end1, …]`, UTF-16 offsets; in an ASCII body also byte offsets).
+   * When every item's text is a slice of the body as it is (a JSON array with no line breaks, NDJSON
+   * with no CR inside a line): where each starts and ends in the decoded body
+   * (`[start0, end0, start1, end1, …]`, UTF-16 offsets; in an ASCII body also byte offsets).
    */
   spans?: Int32Array;
 }
@@ -154,28 +155,42 @@ export function parseLogBody(
   const items: unknown[] = [];
   const raws: string[] = [];
   const issues: ValidationIssue[] = [];
+  // Each item's [start, end) in the text while every item is a slice of it as it is (no CR inside a line).
+  let spans: number[] | undefined = [];
   const lines = text.split('\n');
+  let lineStart = 0;
   for (let n = 0; n < lines.length; n++) {
+    const start = lineStart;
+    lineStart += lines[n]!.length + 1;
     const line = lines[n]!.endsWith('\r') ? lines[n]!.slice(0, -1) : lines[n]!;
     // Blank means JSON whitespace only: `trim()` would also skip a line of NBSP or U+3000 (not JSON) silently.
     if (JSON_BLANK_RE.test(line)) continue;
     if (items.length === limits.maxBatchEvents) throw tooManyEvents(items.length + 1, limits.maxBatchEvents);
     try {
       items.push(parseJson(line, `[${items.length}]`, parseLimits, n + 1).value);
+      const trimmed = line.trim();
       // A CR between tokens becomes a space, as in a JSON array: a record is one line for every reader.
-      raws.push(oneLine(line.trim()));
+      raws.push(oneLine(trimmed));
+      if (spans) {
+        if (trimmed.indexOf('\r') !== -1) spans = undefined;
+        else {
+          const from = start + line.length - line.trimStart().length;
+          spans.push(from, from + trimmed.length);
+        }
+      }
     } catch (e) {
       // An oversized line refuses the whole body with 413, as in a JSON array; other refusals are collected.
       if (!(e instanceof HttpError) || e.status === 413) throw e;
       issues.push(...((e.extra.errors as ValidationIssue[]) ?? []));
       items.push(undefined);
       raws.push('');
+      spans = undefined;
     }
   }
   if (issues.length) throw validationError(issues);
   if (items.length === 0)
     throw validationError([{ path: '', rule: 'non-empty', message: 'the body holds no events' }]);
-  return { items, raws, batch: true };
+  return spans ? { items, raws, batch: true, spans: Int32Array.from(spans) } : { items, raws, batch: true };
 }
 
 /** Bodies larger than this have their limits checked on the bytes before decoding (json-prescan.ts). */

@@ -47,6 +47,19 @@ describe('ingest thread', () => {
     ['a batch with non-ASCII text (texts as strings)', mixedBatch(12, { nonAscii: true }), 'json'],
     ['a batch with line breaks between tokens', mixedBatch(6, { newlines: true }), 'json'],
     ['NDJSON', mixedBatch(6).slice(1, -1).replaceAll('},{"header"', '}\n{"header"'), 'ndjson'],
+    [
+      'NDJSON with CRLF, blank lines and padding (texts as byte spans)',
+      `\r\n \t${mixedBatch(6).slice(1, -1).replaceAll('},{"header"', '} \r\n\r\n\t{"header"')}\t\r\n`,
+      'ndjson',
+    ],
+    [
+      'NDJSON with a CR inside a line (texts as strings)',
+      mixedBatch(6)
+        .slice(1, -1)
+        .replaceAll('},{"header"', '}\n{"header"')
+        .replace('"payload":', '"payload":\r'),
+      'ndjson',
+    ],
     ['a single event', JSON.stringify(v11Event(5)), 'json'],
   ] as const) {
     it(`prepares ${name} exactly as the inline path does`, async () => {
@@ -75,6 +88,23 @@ describe('ingest thread', () => {
       }
     });
   }
+
+  it('hands NDJSON lines over as byte spans when each line is the text as sent, else as strings', async () => {
+    const lines = mixedBatch(4).slice(1, -1).replaceAll('},{"header"', '}\n{"header"').split('\n');
+    const crlf = `  ${lines.join(' \r\n\r\n\t')}\r\n`;
+    const parsed = parseLogBody(Buffer.from(crlf), 'ndjson', options);
+    expect(parsed.spans).toBeDefined();
+    parsed.raws.forEach((raw, k) => {
+      expect(crlf.slice(parsed.spans![2 * k]!, parsed.spans![2 * k + 1]!)).toBe(raw);
+      expect(raw).toBe(lines[k]);
+    });
+    for (const e of await threaded(crlf, 'ndjson'))
+      expect(Buffer.from((e as ThreadPrepared).rawBytes!).toString()).toBe(lines[e.position]);
+    // A CR between tokens is stored as a space, so that item is not a slice of the body.
+    const inner = lines.join('\n').replace('"payload":', '"payload":\r');
+    expect(parseLogBody(Buffer.from(inner), 'ndjson', options).spans).toBeUndefined();
+    for (const e of await threaded(inner, 'ndjson')) expect((e as ThreadPrepared).rawBytes).toBeUndefined();
+  });
 
   it('an event read before the commit still gets its merkle_index, as an inline one does', async () => {
     const body = mixedBatch(3);
