@@ -13,6 +13,7 @@ import type { VcpEvent } from '../src/core/types.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
+import { orderValue } from './_tap-data.ts';
 
 const n = Number(process.env.N ?? 50_000);
 let round = 0;
@@ -36,16 +37,7 @@ function events(count: number): VcpEvent[][] {
         partition: i % 4,
         offset: String(i),
         key: Buffer.from(`ORD-${i % 5000}`),
-        value: Buffer.from(
-          JSON.stringify({
-            order_id: `ORD-${i % 5000}`,
-            symbol: 'EURUSD',
-            side: i % 2 ? 'SELL' : 'BUY',
-            type: 'LIMIT',
-            price: 1.085 + (i % 100) / 10000,
-            quantity: 100000,
-          }),
-        ),
+        value: orderValue(i, true),
         fields: undefined,
         rawFields: undefined,
         headers: Object.create(null),

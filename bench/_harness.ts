@@ -131,3 +131,17 @@ export function ratioLine(label: string, numerator: number, denominator: number,
   const r = numerator / denominator;
   console.log(`${label}: ${r.toFixed(2)}×${target ? `  (target ${target})` : ''}`);
 }
+
+/** The payload the middleware benchmarks record for `GET /orders/:id`: a small order acknowledgement. */
+export function orderExtract(id: string) {
+  return {
+    trade_data: {
+      order_id: id,
+      symbol: 'EURUSD',
+      side: 'BUY',
+      order_type: 'LIMIT',
+      price: '1.0850',
+      quantity: '100000',
+    },
+  };
+}

@@ -17,6 +17,7 @@ import { vcpKoa } from '../src/instrument/koa.ts';
 import { createRecorder } from '../src/recorder/recorder.ts';
 import type { VcpRecorder } from '../src/recorder/types.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
+import { orderExtract } from './_harness.ts';
 
 const N = Number(process.env.N ?? 200_000);
 /** Requests per event-loop turn (a server at a low rate sees one; at full speed, dozens). */
@@ -35,16 +36,6 @@ const recorder: VcpRecorder =
         },
       }) as VcpRecorder)
     : real;
-const extract = (id: string) => ({
-  trade_data: {
-    order_id: id,
-    symbol: 'EURUSD',
-    side: 'BUY',
-    order_type: 'LIMIT',
-    price: '1.0850',
-    quantity: '100000',
-  },
-});
 
 const socket = new Socket();
 function request(): { req: IncomingMessage; res: ServerResponse } {
@@ -74,7 +65,7 @@ function express(variant: Variant): () => Promise<void> {
       : vcpExpress({
           recorder,
           routes: {
-            'GET /orders/:id': { eventType: 'ACK', extract: (_q, _s, info) => extract(info.params.id!) },
+            'GET /orders/:id': { eventType: 'ACK', extract: (_q, _s, info) => orderExtract(info.params.id!) },
           },
         });
   return async () => {
@@ -96,7 +87,7 @@ function koa(variant: Variant): () => Promise<void> {
       : vcpKoa({
           recorder,
           routes: {
-            'GET /orders/:id': { eventType: 'ACK', extract: (_ctx, info) => extract(info.params.id!) },
+            'GET /orders/:id': { eventType: 'ACK', extract: (_ctx, info) => orderExtract(info.params.id!) },
           },
         });
   const next = async () => {};

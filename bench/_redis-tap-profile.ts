@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisTap } from '../src/adapters/redis-tap.ts';
 import { FileSink } from '../src/sinks/file.ts';
+import { orderFields } from './_tap-data.ts';
 
 const url = 'redis://127.0.0.1:6379';
 const n = 30000;
@@ -12,25 +13,7 @@ const stream = process.env.STREAM ?? `vcp-prof:${process.pid}`;
 const mode = process.env.MODE ?? 'both'; // fill | tap | both
 for (let i = 0; mode !== 'tap' && i < n; i += 1000) {
   const p = redis.pipeline();
-  for (let j = i; j < i + 1000; j++)
-    p.xadd(
-      stream,
-      '*',
-      'event_type',
-      j % 3 ? 'EXE' : 'ORD',
-      'order_id',
-      `ORD-${j % 5000}`,
-      'symbol',
-      'EURUSD',
-      'side',
-      j % 2 ? 'SELL' : 'BUY',
-      'price',
-      (1.085 + (j % 100) / 10000).toFixed(4),
-      'quantity',
-      '100000',
-      'account',
-      'ACC-7',
-    );
+  for (let j = i; j < i + 1000; j++) p.xadd(stream, '*', ...orderFields(j, true));
   await p.exec();
 }
 if (mode === 'fill') {

@@ -6,6 +6,7 @@
 import { createDefaultMapping, type TapMessage } from '../src/adapters/message-mapping.ts';
 import { TapRunner } from '../src/adapters/tap-runner.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
+import { orderValue } from './_tap-data.ts';
 import { sidecarOwnIngest, startSidecarChild, withCpu } from './_tap-harness.ts';
 
 const n = Number(process.env.N ?? 20_000);
@@ -29,18 +30,7 @@ function events(count: number) {
       partition: i % 4,
       offset: String(i),
       key: Buffer.from(`ORD-${i % 5000}`),
-      value: Buffer.from(
-        JSON.stringify({
-          order_id: `ORD-${i % 5000}`,
-          symbol: 'EURUSD',
-          side: i % 2 ? 'SELL' : 'BUY',
-          type: 'LIMIT',
-          price: 1.085 + (i % 100) / 10000,
-          quantity: 100000,
-          account: 'ACC-7',
-          strategy: 'trend-follower-1',
-        }),
-      ),
+      value: orderValue(i, true),
       fields: undefined,
       rawFields: undefined,
       headers: Object.create(null),

@@ -23,6 +23,7 @@ import { RedisTap } from '../src/adapters/redis-tap.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
 import type { Sink } from '../src/sinks/sink.ts';
+import { orderValue, orderFields as redisFields } from './_tap-data.ts';
 import { startSidecarChild } from './_tap-harness.ts';
 
 const transport = process.env.TRANSPORT ?? 'kafka';
@@ -32,42 +33,6 @@ const n = Number(process.env.N ?? 50_000);
 const name = process.env.TOPIC ?? `vcp-prof-${process.pid}`;
 const brokers = (process.env.VCP_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const url = process.env.VCP_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function orderValue(i: number): Buffer {
-  if (i % 100 === 42) return Buffer.from('{"order_id": truncated');
-  return Buffer.from(
-    JSON.stringify({
-      order_id: `ORD-${i % 5000}`,
-      symbol: 'EURUSD',
-      side: i % 2 ? 'SELL' : 'BUY',
-      type: 'LIMIT',
-      price: 1.085 + (i % 100) / 10000,
-      quantity: 100000,
-      account: 'ACC-7',
-      strategy: 'trend-follower-1',
-    }),
-  );
-}
-
-function redisFields(i: number): string[] {
-  if (i % 100 === 42) return ['event_type', 'NOT_A_TYPE', 'order_id', `ORD-${i % 5000}`];
-  return [
-    'event_type',
-    i % 3 ? 'EXE' : 'ORD',
-    'order_id',
-    `ORD-${i % 5000}`,
-    'symbol',
-    'EURUSD',
-    'side',
-    i % 2 ? 'SELL' : 'BUY',
-    'price',
-    (1.085 + (i % 100) / 10000).toFixed(4),
-    'quantity',
-    '100000',
-    'account',
-    'ACC-7',
-  ];
-}
 
 async function fill(): Promise<void> {
   if (transport === 'kafka') {

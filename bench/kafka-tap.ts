@@ -29,6 +29,7 @@ import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
+import { orderValue } from './_tap-data.ts';
 import {
   LatencySink,
   nowMs,
@@ -71,22 +72,6 @@ function peerEvents(n: number): import('../src/core/types.ts').VcpEvent[] {
 }
 
 const policyId = 'local:vcp-bench:kafka-tap';
-
-function orderValue(i: number): Buffer {
-  if (i % 100 === 42) return Buffer.from('{"order_id": truncated');
-  return Buffer.from(
-    JSON.stringify({
-      order_id: `ORD-${i % 5000}`,
-      symbol: 'EURUSD',
-      side: i % 2 ? 'SELL' : 'BUY',
-      type: 'LIMIT',
-      price: 1.085 + (i % 100) / 10000,
-      quantity: 100000,
-      account: 'ACC-7',
-      strategy: 'trend-follower-1',
-    }),
-  );
-}
 
 function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

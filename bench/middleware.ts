@@ -32,6 +32,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type expressType from 'express';
+import { orderExtract } from './_harness.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const quick = process.env.BENCH_QUICK === '1';
@@ -78,16 +79,6 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
   const sink = new MemorySink();
   const recorder = createRecorder({ sink, policyId: 'local:bench:middleware', exitHooks: false });
   setInterval(() => sink.clear(), 1000).unref();
-  const extract = (id: string) => ({
-    trade_data: {
-      order_id: id,
-      symbol: 'EURUSD',
-      side: 'BUY',
-      order_type: 'LIMIT',
-      price: '1.0850',
-      quantity: '100000',
-    },
-  });
 
   let listener: http.RequestListener;
   if (framework === 'koa3') {
@@ -99,7 +90,7 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
         vcpKoa({
           recorder,
           routes: {
-            'GET /orders/:id': { eventType: 'ACK', extract: (_ctx, info) => extract(info.params.id!) },
+            'GET /orders/:id': { eventType: 'ACK', extract: (_ctx, info) => orderExtract(info.params.id!) },
           },
         }),
       );
@@ -123,7 +114,10 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
         vcpExpress({
           recorder,
           routes: {
-            'GET /orders/:id': { eventType: 'ACK', extract: (_req, _res, info) => extract(info.params.id!) },
+            'GET /orders/:id': {
+              eventType: 'ACK',
+              extract: (_req, _res, info) => orderExtract(info.params.id!),
+            },
           },
         }),
       );

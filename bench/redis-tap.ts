@@ -30,6 +30,7 @@ import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
+import { orderFields as fields } from './_tap-data.ts';
 import {
   LatencySink,
   nowMs,
@@ -64,26 +65,6 @@ function peerEvents(n: number): VcpEvent[] {
 }
 
 const policyId = 'local:vcp-bench:redis-tap';
-
-function fields(i: number): string[] {
-  if (i % 100 === 42) return ['event_type', 'NOT_A_TYPE', 'order_id', `ORD-${i % 5000}`];
-  return [
-    'event_type',
-    i % 3 ? 'EXE' : 'ORD',
-    'order_id',
-    `ORD-${i % 5000}`,
-    'symbol',
-    'EURUSD',
-    'side',
-    i % 2 ? 'SELL' : 'BUY',
-    'price',
-    (1.085 + (i % 100) / 10000).toFixed(4),
-    'quantity',
-    '100000',
-    'account',
-    'ACC-7',
-  ];
-}
 
 async function fill(redis: Redis, stream: string, from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i += 1000) {
