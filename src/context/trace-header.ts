@@ -3,7 +3,7 @@
  * `x-vcp-trace-id`. Anything malformed is ignored (a new UUIDv7 is made by
  * the caller): a header from the outside world never becomes an id unchecked.
  */
-import { isUuid } from '../core/uuidv7.ts';
+import { isLowercaseUuid, isUuid } from '../core/uuidv7.ts';
 
 /** Header our middleware reads and echoes. */
 export const TRACE_HEADER = 'x-vcp-trace-id';
@@ -32,20 +32,9 @@ export function traceIdFromVcpHeader(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   // The form our own services send (36 characters, lowercase): taken as is, without a regex,
   // a trim or a lowercased copy (this runs on every request).
-  if (value.length === 36 && isLowerUuid(value)) return value;
+  if (isLowercaseUuid(value)) return value;
   const v = value.trim();
   return isUuid(v) ? v.toLowerCase() : undefined;
-}
-
-/** `8-4-4-4-12` lowercase hex, checked by character code. */
-function isLowerUuid(v: string): boolean {
-  for (let i = 0; i < 36; i++) {
-    const c = v.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 0x2d) return false;
-    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
-  }
-  return true;
 }
 
 /**

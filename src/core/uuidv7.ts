@@ -99,9 +99,23 @@ export const uuidv7: () => string = createUuidV7Generator();
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
-/** 1 for the code units of hex digits (either case), by code unit below 128. */
+/** 1 for the code units (below 128) of hex digits: either case, or lowercase only. */
 const HEX_DIGIT = new Uint8Array(128);
 for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
+const LOWER_HEX_DIGIT = new Uint8Array(128);
+for (const c of '0123456789abcdef') LOWER_HEX_DIGIT[c.charCodeAt(0)] = 1;
+
+/** The 8-4-4-4-12 form with every digit in `digits`. */
+function uuidShaped(value: unknown, digits: Uint8Array): value is string {
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (c >= 128 || digits[c] !== 1) return false;
+  }
+  return true;
+}
 
 /**
  * True for any UUID in the 8-4-4-4-12 hex form (any version). A loop over a table, not
@@ -109,14 +123,12 @@ for (const c of '0123456789abcdefABCDEF') HEX_DIGIT[c.charCodeAt(0)] = 1;
  * case-insensitive RegExp (tests check both agree).
  */
 export function isUuid(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length !== 36) return false;
-  for (let i = 0; i < 36; i++) {
-    const c = value.charCodeAt(i);
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 0x2d) return false;
-    } else if (c >= 128 || HEX_DIGIT[c] !== 1) return false;
-  }
-  return true;
+  return uuidShaped(value, HEX_DIGIT);
+}
+
+/** {@link isUuid} with lowercase digits only: the form this package writes. */
+export function isLowercaseUuid(value: unknown): boolean {
+  return uuidShaped(value, LOWER_HEX_DIGIT);
 }
 
 /** The RegExp form of {@link isUuid}. Internal: exported so tests can compare the two. */
