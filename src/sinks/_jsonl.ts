@@ -47,8 +47,8 @@ export function encodeEvents(
   // No events, no lines (but an empty JSON array stays `[]`).
   if (events.length === 0) return Buffer.from(open === '' ? '' : open + close, 'utf8');
   // Sized from the first line (x 1.25 for variation): a fixed guess that falls short of a typical
-  // sealed event makes every batch grow and copy its whole buffer once. Each line is written
-  // piece by piece from the sealed text (writeEventLine): no line string is built or flattened.
+  // sealed event makes every batch grow and copy its whole buffer once. Each line goes into the
+  // buffer with one write (writeEventLine), its header and payload the sealed text as hashed.
   let buf = scratch?.buf ?? Buffer.allocUnsafe(4096);
   let off = buf.write(open, 0);
   let end = writeEventLine(buf, off, events[0]!, events.length > 1 ? sep : close);
