@@ -18,7 +18,13 @@ import {
   verifyInclusion,
 } from '../../src/integrity/merkle/index.ts';
 import { prng as rng } from '../helpers/prng.ts';
-import { refMth, refPath, refProof } from '../reference/merkle-reference.ts';
+import {
+  refBuildDupTree,
+  refDupAuditPath,
+  refMth,
+  refPath,
+  refProof,
+} from '../reference/merkle-reference.ts';
 
 const eventHash = (i: number, salt = ''): string =>
   createHash('sha256').update(`event ${salt}${i}`).digest('hex');
@@ -141,6 +147,43 @@ describe('MerkleTree rfc6962 on larger trees, sampled', () => {
         expect(t.consistencyProof(m, n)).toEqual(hexes(refProof(m, d.slice(0, n))));
       }
     }
+  });
+
+  it('leaves and nodes across the storage chunks (2,048 hashes each) of levels 0–2 match the reference, in both modes', () => {
+    // Level k's chunk c starts at leaf c·2048·2^k: these sizes put the tree's
+    // right edge, a proven leaf or a proof's sibling on each side of such a start.
+    const n = 8200;
+    const leaves = Array.from({ length: n }, (_, i) => eventHash(i, 'chunk'));
+    const d = leaves.map((h) => Buffer.from(h, 'hex'));
+    const t = MerkleTree.fromLeaves(leaves);
+    const dup = MerkleTree.fromLeaves(leaves, { mode: 'vcp-dup' });
+    for (let i = 0; i < n; i++) expect(t.leaf(i)).toBe(leafHash(leaves[i]!));
+    const sizes = [1, 2047, 2048, 2049, 4095, 4096, 4097, 6143, 6144, 6145, 8191, 8192, 8193, n];
+    const refRoot = new Map(sizes.map((size) => [size, refMth(d.slice(0, size)).toString('hex')]));
+    for (const size of sizes) {
+      const root = refRoot.get(size)!;
+      expect(t.root(size), `size ${size}`).toBe(root);
+      const ref = refBuildDupTree(leaves.slice(0, size));
+      expect(dup.root(size), `vcp-dup size ${size}`).toBe(ref.root.toString('hex'));
+      for (const i of [0, 2046, 2047, 2048, 2049, 4095, 4096, 6144, 8191, 8192, size - 1].filter(
+        (i) => i < size,
+      )) {
+        expect(
+          verifyInclusion(leaves[i]!, i, size, t.inclusionProof(i, size), root),
+          `index ${i} size ${size}`,
+        ).toBe(true);
+        expect(dup.inclusionProof(i, size), `vcp-dup index ${i} size ${size}`).toEqual(
+          refDupAuditPath(ref, i),
+        );
+      }
+      for (const m of sizes.filter((m) => m < size)) {
+        const proof = t.consistencyProof(m, size);
+        expect(verifyConsistency(m, size, refRoot.get(m)!, root, proof), `${m} -> ${size}`).toBe(true);
+      }
+    }
+    // One full comparison of the proofs themselves, at the largest size.
+    expect(t.inclusionProof(4096, n)).toEqual(hexes(refPath(4096, d)));
+    expect(t.consistencyProof(2049, n)).toEqual(hexes(refProof(2049, d)));
   });
 
   it('proof lengths stay logarithmic: at most ceil(log2 n) inclusion hashes', () => {

@@ -1,11 +1,14 @@
 /**
  * An append-only Merkle tree over EventHashes (DESIGN decision 4).
  *
- * Storage: for every level k, one growing Buffer holding the hashes of the
- * complete ("perfect") subtrees of 2^k leaves, back to back — level 0 is the
- * leaf hashes. An append writes one leaf hash and completes at most log2(n)
- * parents (amortised: one), so it is O(log n) time and the whole store is
- * about 2n × 32 bytes. Since a perfect subtree never changes once complete,
+ * Storage: for every level k, the hashes of the complete ("perfect") subtrees
+ * of 2^k leaves, back to back in fixed chunks of {@link CHUNK_HASHES} — level
+ * 0 is the leaf hashes. An append writes one leaf hash and completes at most
+ * log2(n) parents (amortised: one), so it is O(log n) time and the whole store
+ * is about 2n × 32 bytes. Chunks rather than one doubling Buffer per level: a
+ * doubling Buffer holds up to twice what it uses, and while it grows the old
+ * and the new copy are both alive, so a sidecar with a million leaves would
+ * briefly need ~190 MB instead of ~64 MB. Since a perfect subtree never changes once complete,
  * the same store answers roots and proofs for *every* earlier size, each in
  * O(log n) hashes (proof.ts, vcp-dup.ts).
  *
@@ -49,6 +52,9 @@ export interface MerkleTreeOptions<M extends MerkleMode = MerkleMode> {
 export type InclusionProof<M extends MerkleMode> = M extends 'vcp-dup' ? VcpDupProofStep[] : string[];
 
 const INITIAL_CAPACITY = 64; // hashes per level before the first growth
+/** Hashes per chunk of a level (64 KiB): a power of two, so a pair of siblings never straddles two chunks. */
+const CHUNK_HASHES = 2048;
+const CHUNK_SHIFT = 11;
 
 /**
  * Append-only Merkle tree over 32-byte EventHashes.
@@ -65,8 +71,12 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
   /** The tree shape, fixed at construction. */
   readonly mode: M;
   #size = 0;
-  /** levels[k] holds floor(size / 2^k) perfect-subtree hashes (capacity may be larger). */
-  #levels: Buffer[] = [];
+  /**
+   * levels[k] holds floor(size / 2^k) perfect-subtree hashes in chunks of
+   * CHUNK_HASHES (only a level's first chunk may be smaller: it doubles from
+   * INITIAL_CAPACITY, so small trees stay small).
+   */
+  #levels: Buffer[][] = [];
   #rootCache: { size: number; hex: string } | undefined;
 
   /**
@@ -154,7 +164,9 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
     let level = 0;
     let j = index;
     while (j % 2 === 1) {
-      const parent = _nodeBinAdjacent(this.#levels[level]!, (j - 1) * HASH_SIZE);
+      const left = j - 1;
+      const chunk = this.#levels[level]![left >>> CHUNK_SHIFT]!;
+      const parent = _nodeBinAdjacent(chunk, (left & (CHUNK_HASHES - 1)) * HASH_SIZE);
       level++;
       j = (j - 1) / 2;
       this.#write(level, j, parent);
@@ -164,14 +176,26 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
   }
 
   #write(level: number, index: number, hash: _Bin): void {
-    let buf = this.#levels[level];
-    const start = index * HASH_SIZE;
+    let chunks = this.#levels[level];
+    if (chunks === undefined) {
+      chunks = [];
+      this.#levels[level] = chunks;
+    }
+    const c = index >>> CHUNK_SHIFT;
+    const start = (index & (CHUNK_HASHES - 1)) * HASH_SIZE;
+    let buf = chunks[c];
     if (buf === undefined || buf.length < start + HASH_SIZE) {
+      // A new chunk, or the first chunk outgrowing its doubling capacity.
       const grown = Buffer.allocUnsafe(
-        Math.max(INITIAL_CAPACITY * HASH_SIZE, (buf?.length ?? 0) * 2, start + HASH_SIZE),
+        c > 0
+          ? CHUNK_HASHES * HASH_SIZE
+          : Math.min(
+              CHUNK_HASHES * HASH_SIZE,
+              Math.max(INITIAL_CAPACITY * HASH_SIZE, (buf?.length ?? 0) * 2),
+            ),
       );
       buf?.copy(grown, 0, 0, start);
-      this.#levels[level] = grown;
+      chunks[c] = grown;
       buf = grown;
     }
     buf.write(hash, start, HASH_SIZE, 'latin1');
@@ -182,8 +206,8 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
    * Internal: callers guarantee the subtree is complete.
    */
   _node(level: number, index: number): _Bin {
-    const start = index * HASH_SIZE;
-    return this.#levels[level]!.toString('latin1', start, start + HASH_SIZE);
+    const start = (index & (CHUNK_HASHES - 1)) * HASH_SIZE;
+    return this.#levels[level]![index >>> CHUNK_SHIFT]!.toString('latin1', start, start + HASH_SIZE);
   }
 
   /**
@@ -214,8 +238,8 @@ export class MerkleTree<M extends MerkleMode = 'rfc6962'> implements _PerfectNod
    */
   leaf(index: number): string {
     checkInt(index, 0, this.#size - 1, 'index');
-    const start = index * HASH_SIZE;
-    return this.#levels[0]!.toString('hex', start, start + HASH_SIZE);
+    const start = (index & (CHUNK_HASHES - 1)) * HASH_SIZE;
+    return this.#levels[0]![index >>> CHUNK_SHIFT]!.toString('hex', start, start + HASH_SIZE);
   }
 
   /**
