@@ -102,6 +102,12 @@ describe('UuidTable (the id index)', () => {
     );
     for (const [i, id] of ids.entries()) v7.set(id, i);
     for (const [i, id] of ids.entries()) expect(v7.get(id)).toBe(i);
+    // An id set again moves to its new index and is counted once.
+    v7.set(ids[10]!.toUpperCase(), 5000);
+    v7.set(ids[10]!, 5000);
+    expect(v7.get(ids[10]!)).toBe(5000);
+    expect(v7.size).toBe(5000);
+    expect(v7.get(ids[11]!)).toBe(11);
   });
 });
 

@@ -5,12 +5,15 @@
  *
  * Trade-off (documented in the API doc): everything lives in typed arrays,
  * off the JavaScript heap (so the garbage collector never walks millions of
- * id strings): event ids, which validation guarantees are UUIDs, are kept as
- * 128-bit keys in an open-addressing table, about 20–40 bytes per event, plus
- * 16 bytes of location. Ten million events cost about 1.2 GB with the Merkle
- * tree's 64 bytes per event. Start-up reads every segment once (checksums are
- * verified anyway, so the index comes almost free). Deployments beyond that
- * use the PostgreSQL store, whose index lives in the database.
+ * id strings), in fixed-size chunks rather than doubling arrays (a doubling
+ * array holds up to twice what it uses, and three times while it is copied):
+ * per event, 16 bytes of location and the id as a 128-bit key (validation
+ * guarantees UUIDs), plus 4 bytes per slot of a hash table of leaf indexes
+ * kept 35–70 % full: about 40 bytes per event, so ten million events cost
+ * about 1 GB with the Merkle tree's 64 bytes per event. Start-up reads every
+ * segment once (checksums are verified anyway, so the index comes almost
+ * free). Deployments beyond that use the PostgreSQL store, whose index lives
+ * in the database.
  */
 
 /** Where one record lies. */
@@ -22,17 +25,59 @@ export interface RecordLocation {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Entries per column chunk (a power of two). */
+const CHUNK = 4096;
+const CHUNK_SHIFT = 12;
+
+/** Growable column of unsigned 32-bit values, in fixed chunks (never copied as it grows). */
+class Uint32Column {
+  #chunks: Uint32Array[] = [];
+  #width: number;
+
+  /** @param width values per entry */
+  constructor(width = 1) {
+    this.#width = width;
+  }
+
+  /** Chunk holding entry `i`, allocated on first use; its values start at {@link at}(i). */
+  chunk(i: number): Uint32Array {
+    const c = i >>> CHUNK_SHIFT;
+    let chunk = this.#chunks[c];
+    if (chunk === undefined) {
+      chunk = new Uint32Array(CHUNK * this.#width);
+      this.#chunks[c] = chunk;
+    }
+    return chunk;
+  }
+
+  /** Position of entry `i`'s first value in its chunk. */
+  at(i: number): number {
+    return (i & (CHUNK - 1)) * this.#width;
+  }
+
+  get(i: number): number {
+    return this.#chunks[i >>> CHUNK_SHIFT]![(i & (CHUNK - 1)) * this.#width]!;
+  }
+}
+
+/** Number of independent hash tables: each grows on its own, so a growth copies 1/SHARDS of the index. */
+const SHARDS = 64;
+const SHARD_SHIFT = 26; // the top 6 bits of the hash pick the shard
+const SHARD_INITIAL = 16; // slots per shard before its first growth
+
 /**
- * Open-addressing hash table from 128-bit UUIDs (as four 32-bit words) to
- * leaf indexes; linear probing, grown at 70 % load. Ids that are not UUIDs
- * (never accepted by the sidecar, but possible in hand-made logs) go to a
- * plain Map.
+ * Map from 128-bit UUIDs (as four 32-bit words) to leaf indexes. The keys
+ * are stored once per index, in a dense column; the hash tables (open
+ * addressing, linear probing, grown at 70 % load) hold only `index + 1`,
+ * 0 marking an empty slot, and compare through the column. Ids that are not
+ * UUIDs (never accepted by the sidecar, but possible in hand-made logs) go
+ * to a plain Map.
  */
 export class UuidTable {
-  #keys = new Uint32Array(4 * 1024);
-  /** index + 1; 0 marks an empty slot. */
-  #vals = new Uint32Array(1024);
-  #mask = 1023;
+  /** Key of each index, four words. */
+  #keys = new Uint32Column(4);
+  #shards = Array.from({ length: SHARDS }, () => new Uint32Array(SHARD_INITIAL));
+  #counts = new Uint32Array(SHARDS);
   #count = 0;
   #other = new Map<string, number>();
 
@@ -47,65 +92,73 @@ export class UuidTable {
     const w1 = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
     const w2 = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
     const w3 = Number.parseInt(id.slice(28, 36), 16);
-    const keys = this.#keys;
-    for (let slot = hash(w0, w1, w2, w3) & this.#mask; ; slot = (slot + 1) & this.#mask) {
-      const v = this.#vals[slot]!;
+    const h = hash(w0, w1, w2, w3);
+    const table = this.#shards[h >>> SHARD_SHIFT]!;
+    const mask = table.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const v = table[slot]!;
       if (v === 0) return undefined;
-      const k = slot * 4;
-      if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) return v - 1;
+      if (this.#keyIs(v - 1, w0, w1, w2, w3)) return v - 1;
     }
   }
 
+  /** Map `id` to `index`; an index holds one id for good (its key is kept by index). */
   set(id: string, index: number): void {
     if (id.length !== 36 || !UUID_RE.test(id)) {
       this.#other.set(id.toLowerCase(), index);
       return;
     }
-    if ((this.#count + 1) * 10 > (this.#mask + 1) * 7) this.#grow();
-    this.#insert(
-      Number.parseInt(id.slice(0, 8), 16),
-      Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16),
-      Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16),
-      Number.parseInt(id.slice(28, 36), 16),
-      index + 1,
-    );
-  }
-
-  #insert(w0: number, w1: number, w2: number, w3: number, value: number): void {
-    const keys = this.#keys;
-    for (let slot = hash(w0, w1, w2, w3) & this.#mask; ; slot = (slot + 1) & this.#mask) {
-      const k = slot * 4;
-      if (this.#vals[slot] === 0) {
-        keys[k] = w0;
-        keys[k + 1] = w1;
-        keys[k + 2] = w2;
-        keys[k + 3] = w3;
-        this.#vals[slot] = value;
+    const w0 = Number.parseInt(id.slice(0, 8), 16);
+    const w1 = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
+    const w2 = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
+    const w3 = Number.parseInt(id.slice(28, 36), 16);
+    const chunk = this.#keys.chunk(index);
+    const k = this.#keys.at(index);
+    chunk[k] = w0;
+    chunk[k + 1] = w1;
+    chunk[k + 2] = w2;
+    chunk[k + 3] = w3;
+    const h = hash(w0, w1, w2, w3);
+    const s = h >>> SHARD_SHIFT;
+    let table: Uint32Array = this.#shards[s]!;
+    if ((this.#counts[s]! + 1) * 10 > table.length * 7) table = this.#grow(s);
+    const mask = table.length - 1;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const v = table[slot]!;
+      if (v === 0) {
+        table[slot] = index + 1;
+        this.#counts[s]!++;
         this.#count++;
         return;
       }
-      if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3) {
-        this.#vals[slot] = value;
+      if (this.#keyIs(v - 1, w0, w1, w2, w3)) {
+        table[slot] = index + 1; // the id moves to its new index (or stays)
         return;
       }
     }
   }
 
-  #grow(): void {
-    const oldKeys = this.#keys;
-    const oldVals = this.#vals;
-    const cap = (this.#mask + 1) * 2;
-    this.#keys = new Uint32Array(4 * cap);
-    this.#vals = new Uint32Array(cap);
-    this.#mask = cap - 1;
-    this.#count = 0;
-    for (let slot = 0; slot < oldVals.length; slot++) {
-      const v = oldVals[slot]!;
-      if (v !== 0) {
-        const k = slot * 4;
-        this.#insert(oldKeys[k]!, oldKeys[k + 1]!, oldKeys[k + 2]!, oldKeys[k + 3]!, v);
-      }
+  #keyIs(index: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    const chunk = this.#keys.chunk(index);
+    const k = this.#keys.at(index);
+    return chunk[k] === w0 && chunk[k + 1] === w1 && chunk[k + 2] === w2 && chunk[k + 3] === w3;
+  }
+
+  /** Double shard `s`, re-inserting its indexes by their stored keys. */
+  #grow(s: number): Uint32Array {
+    const old = this.#shards[s]!;
+    const table = new Uint32Array(old.length * 2);
+    const mask = table.length - 1;
+    for (const v of old) {
+      if (v === 0) continue;
+      const chunk = this.#keys.chunk(v - 1);
+      const k = this.#keys.at(v - 1);
+      let slot = hash(chunk[k]!, chunk[k + 1]!, chunk[k + 2]!, chunk[k + 3]!) & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = v;
     }
+    this.#shards[s] = table;
+    return table;
   }
 }
 
@@ -118,12 +171,12 @@ function hash(w0: number, w1: number, w2: number, w3: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Growable columns of record locations plus the id table. */
+/** Columns of record locations plus the id table, all in fixed chunks. */
 export class EventIndex {
   #ids = new UuidTable();
-  #segment = new Uint32Array(1024);
-  #offset = new Float64Array(1024);
-  #length = new Uint32Array(1024);
+  #segment = new Uint32Column();
+  #length = new Uint32Column();
+  #offset: Float64Array[] = [];
   #size = 0;
 
   /** Number of indexed events. */
@@ -138,30 +191,22 @@ export class EventIndex {
 
   /** Location of the record at leaf `index` (caller checks the range). */
   locate(index: number): RecordLocation {
-    return { segment: this.#segment[index]!, offset: this.#offset[index]!, length: this.#length[index]! };
+    return {
+      segment: this.#segment.get(index),
+      offset: this.#offset[index >>> CHUNK_SHIFT]![index & (CHUNK - 1)]!,
+      length: this.#length.get(index),
+    };
   }
 
   /** Record the next event's location; its leaf index is the current size. */
   push(eventId: string, segment: number, offset: number, length: number): void {
     const i = this.#size;
-    if (i === this.#segment.length) this.#grow();
-    this.#segment[i] = segment;
-    this.#offset[i] = offset;
-    this.#length[i] = length;
+    const k = i & (CHUNK - 1);
+    this.#segment.chunk(i)[k] = segment;
+    this.#length.chunk(i)[k] = length;
+    if ((i & (CHUNK - 1)) === 0) this.#offset.push(new Float64Array(CHUNK));
+    this.#offset[i >>> CHUNK_SHIFT]![k] = offset;
     this.#ids.set(eventId, i);
     this.#size = i + 1;
-  }
-
-  #grow(): void {
-    const cap = this.#segment.length * 2;
-    const seg = new Uint32Array(cap);
-    seg.set(this.#segment);
-    const off = new Float64Array(cap);
-    off.set(this.#offset);
-    const len = new Uint32Array(cap);
-    len.set(this.#length);
-    this.#segment = seg;
-    this.#offset = off;
-    this.#length = len;
   }
 }
