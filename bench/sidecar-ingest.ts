@@ -24,7 +24,7 @@
  *
  *   node bench/sidecar-ingest.ts [--seconds 5] [--connections 8] [--runs 3] [--profile <dir>]
  *   (the sidecar runs as its own process; --profile writes its --cpu-prof there;
- *   VCP_BENCH_SIDECAR_NODE_FLAGS replaces its Node flags, default --max-semi-space-size=16;
+ *   VCP_BENCH_SIDECAR_NODE_FLAGS replaces its Node flags, default --max-semi-space-size=8;
  *   VCP_BENCH_SIDECAR_ARGS adds to its arguments, e.g. "--ingest-threads 0")
  *   node bench/sidecar-ingest.ts --soak 2 [--soak-rate 2000]   # RSS over a steady run
  */
@@ -275,13 +275,15 @@ export function bareServer(): Promise<{ url: string; close: () => Promise<void> 
 }
 
 /**
- * Node flags of the sidecar's process. The young generation is capped: with
+ * Node flags of the sidecar's process, as docs/sidecar-api.md#memory tells
+ * operators to run it (NODE_OPTIONS). The young generation is capped: with
  * Node 24's default (64 MiB semi-spaces, up to 192 MiB of young generation)
- * the sidecar's RSS reached 326–347 MiB under batched load with 25–80 MiB
- * live heap; at 16 MiB it stayed at 185–210 MiB with no loss of throughput
- * measurable here. Operators set the same with NODE_OPTIONS.
+ * the sidecar's peak RSS in one round was 378 MiB with a live heap of
+ * 25–80 MiB; with 16 MiB semi-spaces 307–321 MiB, with 8 MiB 272–282 MiB
+ * (same-session A/B, 4 rounds each), CPU per event within the rounds'
+ * noise (23.0–28.1 µs at 8 against 23.1–32.7 µs at 16).
  */
-const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-semi-space-size=16')
+const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-semi-space-size=8')
   .split(' ')
   .filter(Boolean);
 
