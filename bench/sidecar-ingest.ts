@@ -283,7 +283,7 @@ export function bareServer(): Promise<{ url: string; close: () => Promise<void> 
  * (same-session A/B, 4 rounds each), CPU per event within the rounds'
  * noise (23.0–28.1 µs at 8 against 23.1–32.7 µs at 16).
  */
-const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-semi-space-size=8')
+export const SIDECAR_NODE_FLAGS = (process.env.VCP_BENCH_SIDECAR_NODE_FLAGS ?? '--max-semi-space-size=8')
   .split(' ')
   .filter(Boolean);
 
@@ -705,7 +705,7 @@ async function soak(child: Child, dataDir: string, minutes: number, rate: number
   );
   console.log(
     `  growth ${(grown / 2 ** 20).toFixed(1)} MiB over ${(last.events - first.events).toLocaleString('en-US')} events = ${perEvent.toFixed(0)} bytes/event ` +
-      '(expected by design: ~64 B Merkle tree + ~30–60 B id table + 16 B record location per stored event)',
+      '(expected by design: 64 B Merkle tree + 24 B id key and table + 16 B record location per stored event)',
   );
   await sc.close();
 }

@@ -18,6 +18,7 @@
  *    /health p99, RSS start / peak / end (DESIGN: < 300 MB under load).
  *
  *   node bench/sidecar-soak.ts [--seconds 30] [--entry src/cli/sidecar-entry.ts]
+ *   (Node flags of the sidecar as in sidecar-ingest.ts: VCP_BENCH_SIDECAR_NODE_FLAGS, default --max-semi-space-size=8)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
+import { SIDECAR_NODE_FLAGS } from './sidecar-ingest.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ENTRY = fileURLToPath(new URL('../src/cli/sidecar-entry.ts', import.meta.url));
@@ -183,7 +185,18 @@ function bodyMaker(batch: number): () => string {
 async function startSidecarChild(entry: string, dir: string): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(
     process.execPath,
-    [entry, '--port', '0', '--data-dir', dir, '--anchor-interval', '24h', '--max-queue', '1000000'],
+    [
+      ...SIDECAR_NODE_FLAGS,
+      entry,
+      '--port',
+      '0',
+      '--data-dir',
+      dir,
+      '--anchor-interval',
+      '24h',
+      '--max-queue',
+      '1000000',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
@@ -221,7 +234,7 @@ export async function run(argv: string[] = []): Promise<void> {
   const peakSince = (t: number) => Math.max(...samples.filter((s) => s.t >= t).map((s) => s.rss));
   const probe = fork(SELF, ['--probe', url], { stdio: 'inherit' });
   console.log(
-    `sidecar soak, Node ${process.version}, sidecar ${values.entry === ENTRY ? 'from src' : values.entry}`,
+    `sidecar soak, Node ${process.version}, sidecar ${values.entry === ENTRY ? 'from src' : values.entry} (node ${SIDECAR_NODE_FLAGS.join(' ')})`,
   );
   try {
     // 1. idle
