@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { MerkleMode } from '../core/enums.ts';
 import { VcpConfigError } from '../core/errors.ts';
+import { UuidTable } from '../core/word-key-table.ts';
 import { keyId, loadPublicKey, type PublicKeyInput } from '../integrity/keys.ts';
 import { type EventView, viewEvent } from '../integrity/normalize.ts';
 import { parseLossless } from '../integrity/python-json.ts';
@@ -83,7 +84,7 @@ export class Verifier {
   readonly #findings: Finding[] = [];
   readonly #checks = emptyChecks();
   readonly #segments: Segment[] = [];
-  readonly #ids = new Map<string, number>(); // event id → line
+  readonly #ids = new UuidTable({ caseInsensitive: false }); // event id → line, ids compared as strings
   readonly #chain = new ChainCheck();
   readonly #signatures: SignatureCheck;
   readonly #types: Record<string, number> = {};

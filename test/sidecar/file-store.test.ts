@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AnchorRecord, VcpEvent } from '../../src/core/types.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
-import { UuidTable } from '../../src/sidecar/store/file/event-index.ts';
 import { decodeRecords, encodeRecords } from '../../src/sidecar/store/file/record.ts';
 import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
 import type { StoredEvent } from '../../src/sidecar/store/store.ts';
@@ -76,38 +75,6 @@ describe('record framing', () => {
     const t = decodeRecords(torn, () => {});
     expect(t.validEnd).toBe(lengths[0]! + lengths[1]!);
     expect(t.problem).toMatch(/incomplete/);
-  });
-});
-
-describe('UuidTable (the id index)', () => {
-  it('agrees with a Map on 50 000 ids through several growths, case-insensitively, non-UUID ids included', () => {
-    const table = new UuidTable();
-    const ref = new Map<string, number>();
-    for (let i = 0; i < 50_000; i++) {
-      const id = i % 1000 === 7 ? `not-a-uuid-${i}` : crypto.randomUUID();
-      table.set(id, i);
-      ref.set(id.toLowerCase(), i);
-    }
-    expect(table.size).toBe(ref.size);
-    for (const [id, i] of ref) {
-      expect(table.get(id)).toBe(i);
-      expect(table.get(id.toUpperCase())).toBe(i);
-    }
-    for (let i = 0; i < 1000; i++) expect(table.get(crypto.randomUUID())).toBeUndefined();
-    // UUIDv7s made in one millisecond share their leading bits; they must still spread.
-    const v7 = new UuidTable();
-    const ids = Array.from(
-      { length: 5000 },
-      (_, i) => `01a21260-b704-7e29-8b5b-${i.toString(16).padStart(12, '0')}`,
-    );
-    for (const [i, id] of ids.entries()) v7.set(id, i);
-    for (const [i, id] of ids.entries()) expect(v7.get(id)).toBe(i);
-    // An id set again moves to its new index and is counted once.
-    v7.set(ids[10]!.toUpperCase(), 5000);
-    v7.set(ids[10]!, 5000);
-    expect(v7.get(ids[10]!)).toBe(5000);
-    expect(v7.size).toBe(5000);
-    expect(v7.get(ids[11]!)).toBe(11);
   });
 });
 

@@ -66,4 +66,33 @@ describe('chain continuity', () => {
     const c = new ChainCheck();
     expect(c.push('xyz', h(1), { line: 1 }).map((f) => f.code)).toEqual(['chain-malformed']);
   });
+  it('only a well-formed own hash can be linked to: an upper-case one leaves its successor a gap', () => {
+    const c = new ChainCheck();
+    const upper = h(7).replace(/^0/, 'A');
+    expect(c.push(G, upper, { line: 1 })).toEqual([]);
+    expect(c.push(upper.toLowerCase(), h(8), { line: 2 })).toEqual([]);
+    expect(c.finish().map((f) => `${f.line}:${f.code}`)).toEqual(['2:chain-gap']);
+  });
+  it('60 000 events on 12 interleaved chains: exactly the one removal, reordering and fork planted', () => {
+    const events: [number, number | 'G'][] = [];
+    const chains = 12;
+    const perChain = 5000;
+    for (let k = 0; k < perChain; k++)
+      for (let c = 0; c < chains; c++) {
+        const own = 1 + c * perChain + k;
+        events.push([own, k === 0 ? 'G' : own - 1]);
+      }
+    const removedAt = 30_001; // chain 1, step 2500: its successor is then a gap
+    const [removed] = events.splice(removedAt, 1);
+    const forkedFrom = events[40_000]![0];
+    events.push([10 ** 9, forkedFrom]); // a second event linking to the same predecessor
+    const a = 50_000;
+    [events[a], events[a + chains]] = [events[a + chains]!, events[a]!]; // a successor placed before its predecessor
+    const codes = run(events);
+    expect(codes).toHaveLength(3);
+    expect(codes).toContain(`${a + 1}:chain-reordered`);
+    expect(codes).toContain(`${events.length}:chain-fork`);
+    const gapLine = events.findIndex(([, prev]) => prev === removed![0]) + 1;
+    expect(codes).toContain(`${gapLine}:chain-gap`);
+  });
 });

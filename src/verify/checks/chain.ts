@@ -2,8 +2,9 @@
  * Hash-chain continuity across possibly interleaved chains (a sidecar export
  * mixes producers): every non-genesis prev_hash must be the hash of an
  * earlier event, and no two events may claim the same predecessor.
- * Memory: one map entry per event hash seen.
+ * Memory: one table entry per event hash seen (44 bytes, off the JavaScript heap).
  */
+import { Hash256Table } from '../../core/word-key-table.ts';
 import { GENESIS_HASH } from '../../integrity/event-hash.ts';
 import { type Finding, finding } from '../findings.ts';
 
@@ -11,20 +12,23 @@ const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Stateful chain checker: feed events in input order. */
 export class ChainCheck {
-  // Event hash → its line while no event links to it; → minus the line of the event that links to it, once one does
-  // (one map instead of two: a million-event export keeps one entry per event).
-  readonly #seen = new Map<string, number>();
+  // Event hash → 2 × its line while no event links to it; → 2 × the line of the event that links to it + 1, once one
+  // does (one table instead of two: a million-event export keeps one entry per event).
+  readonly #seen = new Hash256Table();
   readonly #later = new Map<string, { line: number; event_id?: string }>(); // prev_hash not seen yet → who claims it
   linked = 0;
 
   /** Check one event's prev_hash; record its own hash. */
   push(prevHash: unknown, hash: string | undefined, where: { line: number; event_id?: string }): Finding[] {
+    if (where.line > MAX_LINE)
+      throw new RangeError(`the chain check indexes at most ${MAX_LINE} input lines`);
     const out: Finding[] = [];
-    if (hash && !this.#seen.has(hash)) {
+    // Only well-formed hashes can be linked to (a prev_hash must be 64 lowercase hex characters).
+    if (hash && HEX64_RE.test(hash) && this.#seen.get(hash) === undefined) {
       const waiting = this.#later.get(hash);
       if (waiting) {
         this.#later.delete(hash);
-        this.#seen.set(hash, -waiting.line);
+        this.#seen.set(hash, linkedBy(waiting.line));
         out.push(
           finding(
             'chain-reordered',
@@ -32,7 +36,7 @@ export class ChainCheck {
             waiting,
           ),
         );
-      } else this.#seen.set(hash, where.line);
+      } else this.#seen.set(hash, 2 * where.line);
     }
     if (prevHash === undefined) return out;
     if (typeof prevHash !== 'string' || !HEX64_RE.test(prevHash)) {
@@ -44,7 +48,7 @@ export class ChainCheck {
       return out;
     }
     const seen = this.#seen.get(prevHash);
-    const other = seen !== undefined && seen < 0 ? -seen : this.#later.get(prevHash)?.line;
+    const other = seen !== undefined && seen % 2 === 1 ? (seen - 1) / 2 : this.#later.get(prevHash)?.line;
     if (other !== undefined) {
       out.push(
         finding(
@@ -56,7 +60,7 @@ export class ChainCheck {
       return out;
     }
     if (seen !== undefined) {
-      this.#seen.set(prevHash, -where.line);
+      this.#seen.set(prevHash, linkedBy(where.line));
       this.linked++;
     } else this.#later.set(prevHash, where);
     return out;
@@ -73,3 +77,11 @@ export class ChainCheck {
     );
   }
 }
+
+/** The table's value for a hash that the event at `line` links to (odd; unlinked hashes hold 2 × their own line). */
+function linkedBy(line: number): number {
+  return 2 * line + 1;
+}
+
+/** Lines beyond this do not fit the table's 32-bit values as 2 × line + 1. */
+const MAX_LINE = 0x7fff_ffff;

@@ -1,0 +1,225 @@
+/**
+ * Hash tables of fixed-width binary keys (UUIDs, SHA-256 hashes) kept in
+ * typed arrays, for the indexes that hold one entry per event: the sidecar's
+ * id index and the verifier's duplicate-id and hash-chain checks.
+ *
+ * Why not a `Map<string, number>`: a million 36- or 64-character keys cost
+ * 90–110 bytes each on the JavaScript heap, and every major collection walks
+ * them all. Here an entry costs its key's bytes, a 4-byte value and a 4-byte
+ * slot in a table kept 35–70 % full, outside the heap; the tables are 64
+ * shards that grow one at a time, so a growth copies 1/64 of the index and
+ * nothing is ever held twice. Keys and values live in fixed chunks.
+ */
+
+/** Entries per column chunk (a power of two). */
+const CHUNK = 4096;
+const CHUNK_SHIFT = 12;
+
+/** Growable column of unsigned 32-bit values, `width` per entry, in fixed chunks (never copied as it grows). */
+class Uint32Column {
+  #chunks: Uint32Array[] = [];
+  readonly #width: number;
+
+  constructor(width: number) {
+    this.#width = width;
+  }
+
+  /** Chunk holding entry `i`, allocated on first use; its values start at {@link at}(i). */
+  chunk(i: number): Uint32Array {
+    const c = i >>> CHUNK_SHIFT;
+    let chunk = this.#chunks[c];
+    if (chunk === undefined) {
+      chunk = new Uint32Array(CHUNK * this.#width);
+      this.#chunks[c] = chunk;
+    }
+    return chunk;
+  }
+
+  /** Position of entry `i`'s first value in its chunk. */
+  at(i: number): number {
+    return (i & (CHUNK - 1)) * this.#width;
+  }
+}
+
+/** Independent tables: each grows on its own. */
+const SHARDS = 64;
+const SHARD_SHIFT = 26; // the top 6 bits of the hash pick the shard
+const SHARD_INITIAL = 16; // slots per shard before its first growth
+
+/**
+ * Map from keys of `width` 32-bit words to unsigned 32-bit values. Open
+ * addressing with linear probing; the slots hold `entry + 1` (0: empty) and
+ * compare through the keys column, so a slot is 4 bytes whatever the key.
+ */
+export class WordKeyTable {
+  readonly width: number;
+  readonly #keys: Uint32Column;
+  readonly #values = new Uint32Column(1);
+  readonly #shards = Array.from({ length: SHARDS }, () => new Uint32Array(SHARD_INITIAL));
+  readonly #counts = new Uint32Array(SHARDS);
+  #size = 0;
+
+  /** @param width key size in 32-bit words (4 for a UUID, 8 for a SHA-256 hash) */
+  constructor(width: number) {
+    if (!Number.isInteger(width) || width < 1)
+      throw new RangeError(`key width must be a positive integer, got ${width}`);
+    this.width = width;
+    this.#keys = new Uint32Column(width);
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The value of `key` (its first `width` words), or undefined. */
+  get(key: ArrayLike<number>): number | undefined {
+    const entry = this.#find(key, hashWords(key, this.width));
+    if (entry < 0) return undefined;
+    return this.#values.chunk(entry)[this.#values.at(entry)];
+  }
+
+  /** Set the value of `key` (values are unsigned 32-bit integers). */
+  set(key: ArrayLike<number>, value: number): void {
+    const h = hashWords(key, this.width);
+    const found = this.#find(key, h);
+    if (found >= 0) {
+      this.#values.chunk(found)[this.#values.at(found)] = value;
+      return;
+    }
+    const entry = this.#size++;
+    const chunk = this.#keys.chunk(entry);
+    const k = this.#keys.at(entry);
+    for (let w = 0; w < this.width; w++) chunk[k + w] = key[w]!;
+    this.#values.chunk(entry)[this.#values.at(entry)] = value;
+    const s = h >>> SHARD_SHIFT;
+    let table: Uint32Array = this.#shards[s]!;
+    if ((this.#counts[s]! + 1) * 10 > table.length * 7) table = this.#grow(s);
+    this.#counts[s]!++;
+    const mask = table.length - 1;
+    let slot = h & mask;
+    while (table[slot] !== 0) slot = (slot + 1) & mask;
+    table[slot] = entry + 1;
+  }
+
+  /** Entry number of `key`, or -1. */
+  #find(key: ArrayLike<number>, h: number): number {
+    const table = this.#shards[h >>> SHARD_SHIFT]!;
+    const mask = table.length - 1;
+    const width = this.width;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const v = table[slot]!;
+      if (v === 0) return -1;
+      const chunk = this.#keys.chunk(v - 1);
+      const k = this.#keys.at(v - 1);
+      let w = 0;
+      while (w < width && chunk[k + w] === key[w]) w++;
+      if (w === width) return v - 1;
+    }
+  }
+
+  /** Double shard `s`, re-inserting its entries by their stored keys. */
+  #grow(s: number): Uint32Array {
+    const old = this.#shards[s]!;
+    const table = new Uint32Array(old.length * 2);
+    const mask = table.length - 1;
+    for (const v of old) {
+      if (v === 0) continue;
+      const chunk = this.#keys.chunk(v - 1);
+      let slot = hashWords(chunk.subarray(this.#keys.at(v - 1)), this.width) & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = v;
+    }
+    this.#shards[s] = table;
+    return table;
+  }
+}
+
+/** Mix every word (UUIDv7s share their leading time bits, so every word counts). */
+function hashWords(key: ArrayLike<number>, width: number): number {
+  let h = 0x9e3779b9;
+  for (let w = 0; w < width; w++) {
+    h = Math.imul(h ^ key[w]!, 0x85ebca6b);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID_ANY_CASE_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Map from event ids to unsigned 32-bit values: UUIDs as 128-bit keys in a
+ * {@link WordKeyTable}, anything else (never accepted by the sidecar, but
+ * possible in hand-made or hostile logs) in a plain Map.
+ */
+export class UuidTable {
+  readonly #table = new WordKeyTable(4);
+  readonly #other = new Map<string, number>();
+  readonly #scratch = new Uint32Array(4);
+  readonly #caseInsensitive: boolean;
+
+  /**
+   * @param options `caseInsensitive` (default true): `ABC…` and `abc…` are one id, as UUIDs are (RFC 9562);
+   *   false: ids are compared exactly, as strings.
+   */
+  constructor(options: { caseInsensitive?: boolean } = {}) {
+    this.#caseInsensitive = options.caseInsensitive ?? true;
+  }
+
+  /** Number of ids held. */
+  get size(): number {
+    return this.#table.size + this.#other.size;
+  }
+
+  get(id: string): number | undefined {
+    const key = this.#key(id);
+    return key ? this.#table.get(key) : this.#other.get(this.#caseInsensitive ? id.toLowerCase() : id);
+  }
+
+  set(id: string, value: number): void {
+    const key = this.#key(id);
+    if (key) this.#table.set(key, value);
+    else this.#other.set(this.#caseInsensitive ? id.toLowerCase() : id, value);
+  }
+
+  /** The id as four words in the scratch array, or undefined when it goes to the Map. */
+  #key(id: string): Uint32Array | undefined {
+    if (id.length !== 36 || !(this.#caseInsensitive ? UUID_ANY_CASE_RE : UUID_RE).test(id)) return undefined;
+    const k = this.#scratch;
+    k[0] = Number.parseInt(id.slice(0, 8), 16);
+    k[1] = Number.parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
+    k[2] = Number.parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
+    k[3] = Number.parseInt(id.slice(28, 36), 16);
+    return k;
+  }
+}
+
+/**
+ * Map from SHA-256 hashes (64 lowercase hex digits) to unsigned 32-bit
+ * values, as 256-bit keys: the whole hash, so no two hashes share an entry.
+ * Callers pass well-formed hashes only.
+ */
+export class Hash256Table {
+  readonly #table = new WordKeyTable(8);
+  readonly #scratch = new Uint32Array(8);
+
+  get size(): number {
+    return this.#table.size;
+  }
+
+  get(hex: string): number | undefined {
+    return this.#table.get(this.#key(hex));
+  }
+
+  set(hex: string, value: number): void {
+    this.#table.set(this.#key(hex), value);
+  }
+
+  #key(hex: string): Uint32Array {
+    const k = this.#scratch;
+    for (let w = 0; w < 8; w++) k[w] = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    return k;
+  }
+}

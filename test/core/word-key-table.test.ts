@@ -1,0 +1,105 @@
+/**
+ * The typed-array hash tables behind the sidecar's id index and the
+ * verifier's duplicate-id and hash-chain checks (src/core/word-key-table.ts),
+ * against plain Maps: same answers through many growths, keys that differ in
+ * one word only, exact or case-insensitive ids, whole 256-bit hashes.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Hash256Table, UuidTable, WordKeyTable } from '../../src/core/word-key-table.ts';
+import { prng } from '../helpers/prng.ts';
+
+const sha = (i: number) => createHash('sha256').update(`h${i}`).digest('hex');
+
+describe('UuidTable (the id index)', () => {
+  it('agrees with a Map on 50 000 ids through several growths, case-insensitively, non-UUID ids included', () => {
+    const table = new UuidTable();
+    const ref = new Map<string, number>();
+    for (let i = 0; i < 50_000; i++) {
+      const id = i % 1000 === 7 ? `not-a-uuid-${i}` : crypto.randomUUID();
+      table.set(id, i);
+      ref.set(id.toLowerCase(), i);
+    }
+    expect(table.size).toBe(ref.size);
+    for (const [id, i] of ref) {
+      expect(table.get(id)).toBe(i);
+      expect(table.get(id.toUpperCase())).toBe(i);
+    }
+    for (let i = 0; i < 1000; i++) expect(table.get(crypto.randomUUID())).toBeUndefined();
+    // UUIDv7s made in one millisecond share their leading bits; they must still spread.
+    const v7 = new UuidTable();
+    const ids = Array.from(
+      { length: 5000 },
+      (_, i) => `01a21260-b704-7e29-8b5b-${i.toString(16).padStart(12, '0')}`,
+    );
+    for (const [i, id] of ids.entries()) v7.set(id, i);
+    for (const [i, id] of ids.entries()) expect(v7.get(id)).toBe(i);
+    // An id set again moves to its new index and is counted once.
+    v7.set(ids[10]!.toUpperCase(), 5000);
+    v7.set(ids[10]!, 5000);
+    expect(v7.get(ids[10]!)).toBe(5000);
+    expect(v7.size).toBe(5000);
+    expect(v7.get(ids[11]!)).toBe(11);
+  });
+});
+
+describe('UuidTable with exact ids (the verifier)', () => {
+  it('compares ids as strings: an upper-case copy is another id, and non-UUIDs keep their case', () => {
+    const t = new UuidTable({ caseInsensitive: false });
+    const id = crypto.randomUUID();
+    t.set(id, 1);
+    expect(t.get(id)).toBe(1);
+    expect(t.get(id.toUpperCase())).toBeUndefined();
+    t.set(id.toUpperCase(), 2);
+    expect(t.get(id)).toBe(1);
+    expect(t.get(id.toUpperCase())).toBe(2);
+    t.set('Not-A-UUID', 3);
+    expect(t.get('not-a-uuid')).toBeUndefined();
+    expect(t.get('Not-A-UUID')).toBe(3);
+    expect(t.size).toBe(3);
+  });
+});
+
+describe('WordKeyTable', () => {
+  it('agrees with a Map on 40 000 random 3-word keys, including keys one word apart, and overwrites in place', () => {
+    const next = prng(0x7ab1e);
+    const t = new WordKeyTable(3);
+    const ref = new Map<string, number>();
+    const keys: number[][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const k = [Math.floor(next() * 2 ** 32), Math.floor(next() * 2 ** 32), Math.floor(next() * 2 ** 32)];
+      keys.push(k, [k[0]!, k[1]!, (k[2]! + 1) >>> 0]);
+    }
+    for (const [i, k] of keys.entries()) {
+      t.set(k, i);
+      ref.set(k.join(','), i);
+    }
+    for (const [i, k] of keys.entries())
+      if (i % 7 === 0) {
+        t.set(k, i + 1_000_000);
+        ref.set(k.join(','), i + 1_000_000);
+      }
+    expect(t.size).toBe(ref.size);
+    for (const k of keys) expect(t.get(k)).toBe(ref.get(k.join(',')));
+    for (let i = 0; i < 2000; i++) expect(t.get([i, i, i])).toBe(ref.get([i, i, i].join(',')));
+    expect(() => new WordKeyTable(0)).toThrow(RangeError);
+  });
+});
+
+describe('Hash256Table', () => {
+  it('keys on all 256 bits: hashes that share 224 of them are different entries', () => {
+    const t = new Hash256Table();
+    const ref = new Map<string, number>();
+    for (let i = 0; i < 30_000; i++) {
+      const h = sha(i);
+      const twin = h.slice(0, 56) + (Number.parseInt(h.slice(56), 16) ^ 1).toString(16).padStart(8, '0');
+      t.set(h, 2 * i);
+      t.set(twin, 2 * i + 1);
+      ref.set(h, 2 * i);
+      ref.set(twin, 2 * i + 1);
+    }
+    expect(t.size).toBe(ref.size);
+    for (const [h, v] of ref) expect(t.get(h)).toBe(v);
+    expect(t.get(sha(-1))).toBeUndefined();
+  });
+});
