@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Hash256Table, UuidTable, WordKeyTable } from '../../src/core/word-key-table.ts';
+import { hexToWords, UuidTable, WordKeyTable } from '../../src/core/word-key-table.ts';
 import { prng } from '../helpers/prng.ts';
 
 const sha = (i: number) => createHash('sha256').update(`h${i}`).digest('hex');
@@ -86,20 +86,60 @@ describe('WordKeyTable', () => {
   });
 });
 
-describe('Hash256Table', () => {
+describe('SHA-256 hashes as 8-word keys (the chain check)', () => {
   it('keys on all 256 bits: hashes that share 224 of them are different entries', () => {
-    const t = new Hash256Table();
+    const t = new WordKeyTable(8);
+    const key = new Uint32Array(8);
+    const put = (hex: string, v: number) => {
+      expect(hexToWords(hex, key)).toBe(true);
+      t.set(key, v);
+    };
     const ref = new Map<string, number>();
     for (let i = 0; i < 30_000; i++) {
       const h = sha(i);
-      const twin = h.slice(0, 56) + (Number.parseInt(h.slice(56), 16) ^ 1).toString(16).padStart(8, '0');
-      t.set(h, 2 * i);
-      t.set(twin, 2 * i + 1);
+      const twin = h.slice(0, 56) + ((Number.parseInt(h.slice(56), 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
+      put(h, 2 * i);
+      put(twin, 2 * i + 1);
       ref.set(h, 2 * i);
       ref.set(twin, 2 * i + 1);
     }
     expect(t.size).toBe(ref.size);
-    for (const [h, v] of ref) expect(t.get(h)).toBe(v);
-    expect(t.get(sha(-1))).toBeUndefined();
+    for (const [h, v] of ref) {
+      hexToWords(h, key);
+      expect(t.get(key)).toBe(v);
+    }
+    hexToWords(sha(-1), key);
+    expect(t.get(key)).toBeUndefined();
+  });
+
+  it('hexToWords takes exactly 8 × words lowercase hex digits, and decodes them big-endian', () => {
+    const key = new Uint32Array(8);
+    const h = sha(1);
+    expect(hexToWords(h, key)).toBe(true);
+    expect(Buffer.from(h, 'hex').readUInt32BE(28)).toBe(key[7]);
+    expect(hexToWords(h.toUpperCase(), key)).toBe(false);
+    expect(hexToWords(h.slice(1), key)).toBe(false);
+    expect(hexToWords(`${h}0`, key)).toBe(false);
+    expect(hexToWords(`${h.slice(0, 63)}g`, key)).toBe(false);
+    expect(hexToWords(`${h.slice(0, 63)}\u0660`, key)).toBe(false); // an Arabic-Indic zero is not a digit here
+    expect(hexToWords('f'.repeat(64), key)).toBe(true);
+    expect([...key]).toEqual(Array(8).fill(0xffffffff));
+  });
+});
+
+describe('UUIDs as 4-word keys', () => {
+  it('only the 8-4-4-4-12 shape is a key: dashes elsewhere, a missing digit or a non-hex digit go to the Map', () => {
+    const t = new UuidTable({ caseInsensitive: false });
+    const id = '01a21260-b704-7e29-8b5b-0123456789ab';
+    const odd = [
+      '01a21260b-704-7e29-8b5b-0123456789ab',
+      '01a21260-b704-7e29-8b5b-0123456789a',
+      '01a21260-b704-7e29-8b5b-0123456789ag',
+    ];
+    t.set(id, 1);
+    for (const [i, o] of odd.entries()) t.set(o, 10 + i);
+    expect(t.get(id)).toBe(1);
+    for (const [i, o] of odd.entries()) expect(t.get(o)).toBe(10 + i);
+    expect(t.size).toBe(4);
   });
 });

@@ -4,17 +4,17 @@
  * earlier event, and no two events may claim the same predecessor.
  * Memory: one table entry per event hash seen (44 bytes, off the JavaScript heap).
  */
-import { Hash256Table } from '../../core/word-key-table.ts';
+import { hexToWords, WordKeyTable } from '../../core/word-key-table.ts';
 import { GENESIS_HASH } from '../../integrity/event-hash.ts';
 import { type Finding, finding } from '../findings.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Stateful chain checker: feed events in input order. */
 export class ChainCheck {
   // Event hash → 2 × its line while no event links to it; → 2 × the line of the event that links to it + 1, once one
   // does (one table instead of two: a million-event export keeps one entry per event).
-  readonly #seen = new Hash256Table();
+  readonly #seen = new WordKeyTable(8); // SHA-256 hashes as whole 256-bit keys
+  readonly #own = new Uint32Array(8);
+  readonly #prev = new Uint32Array(8);
   readonly #later = new Map<string, { line: number; event_id?: string }>(); // prev_hash not seen yet → who claims it
   linked = 0;
 
@@ -24,11 +24,11 @@ export class ChainCheck {
       throw new RangeError(`the chain check indexes at most ${MAX_LINE} input lines`);
     const out: Finding[] = [];
     // Only well-formed hashes can be linked to (a prev_hash must be 64 lowercase hex characters).
-    if (hash && HEX64_RE.test(hash) && this.#seen.get(hash) === undefined) {
+    if (hash && hexToWords(hash, this.#own) && this.#seen.get(this.#own) === undefined) {
       const waiting = this.#later.get(hash);
       if (waiting) {
         this.#later.delete(hash);
-        this.#seen.set(hash, linkedBy(waiting.line));
+        this.#seen.set(this.#own, linkedBy(waiting.line));
         out.push(
           finding(
             'chain-reordered',
@@ -36,10 +36,10 @@ export class ChainCheck {
             waiting,
           ),
         );
-      } else this.#seen.set(hash, 2 * where.line);
+      } else this.#seen.set(this.#own, 2 * where.line);
     }
     if (prevHash === undefined) return out;
-    if (typeof prevHash !== 'string' || !HEX64_RE.test(prevHash)) {
+    if (typeof prevHash !== 'string' || !hexToWords(prevHash, this.#prev)) {
       out.push(finding('chain-malformed', 'prev_hash is not 64 lowercase hex characters', where));
       return out;
     }
@@ -47,7 +47,7 @@ export class ChainCheck {
       this.linked++;
       return out;
     }
-    const seen = this.#seen.get(prevHash);
+    const seen = this.#seen.get(this.#prev);
     const other = seen !== undefined && seen % 2 === 1 ? (seen - 1) / 2 : this.#later.get(prevHash)?.line;
     if (other !== undefined) {
       out.push(
@@ -60,7 +60,7 @@ export class ChainCheck {
       return out;
     }
     if (seen !== undefined) {
-      this.#seen.set(prevHash, linkedBy(where.line));
+      this.#seen.set(this.#prev, linkedBy(where.line));
       this.linked++;
     } else this.#later.set(prevHash, where);
     return out;
