@@ -52,7 +52,7 @@ export async function openSidecarLog(options: OpenLogOptions): Promise<SidecarLo
   const state = await store.open();
   for (const note of state.recovery) log(`recovery: ${note}`);
   const tree = new TreeState(state);
-  state.leaves.length = 0; // the tree holds them now
+  state.leaves.clear(); // the tree holds them now
   try {
     if (tree.size > tree.anchoredSize) {
       const first = await store.getByIndex(tree.anchoredSize);

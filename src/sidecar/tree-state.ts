@@ -30,7 +30,9 @@ export class TreeState implements TreeView {
   #unanchoredSince: number | undefined;
 
   constructor(state: Pick<StoreState, 'leaves' | 'anchors'>) {
-    this.tree = MerkleTree.fromLeaves(state.leaves);
+    this.tree = new MerkleTree();
+    const leaves = state.leaves;
+    for (let i = 0; i < leaves.length; i++) this.tree._appendLeafData(leaves.bytes(i));
     this.#anchors = [...state.anchors];
     this.#sorted = sortBySize(this.#anchors);
     this.#unanchoredSince = this.tree.size > this.anchoredSize ? Date.now() : undefined;

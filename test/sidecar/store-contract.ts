@@ -18,6 +18,7 @@ import { createFixedClock } from '../../src/core/clock.ts';
 import { createPolicy } from '../../src/core/policy.ts';
 import type { AnchorRecord } from '../../src/core/types.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
+import { EventHashList } from '../../src/sidecar/store/event-hash-list.ts';
 import type { EventStore, StoredEvent, StoreState } from '../../src/sidecar/store/store.ts';
 
 /** What `makeStore` hands the suite. */
@@ -121,7 +122,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
 
     it('opens empty: size 0, no leaves, no anchors', async () => {
       const { store, state } = await open();
-      expect(state).toMatchObject({ size: 0, leaves: [], anchors: [] });
+      expect(state).toMatchObject({ size: 0, anchors: [] });
+      expect([...state.leaves]).toEqual([]);
       expect(typeof store.name).toBe('string');
       expect(await store.getByIndex(0)).toBeUndefined();
       expect(await store.getById('nope')).toBeUndefined();
@@ -249,7 +251,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
       extra.push(again);
       const state = await again.open();
       expect(state.size).toBe(12);
-      expect(state.leaves).toEqual(events.map((e) => e.eventHash));
+      expect([...state.leaves]).toEqual(events.map((e) => e.eventHash));
       expect(state.anchors.map((r) => r.anchor_id)).toEqual([a.anchor_id, b.anchor_id]);
       expect(state.anchors[0]!.anchor_target.proof).toBe('MIIy');
       expect(await again.getById(events[9]!.eventId)).toEqual(events[9]);
@@ -279,7 +281,7 @@ export function createMemoryStore(
     async open() {
       return {
         size: events.length,
-        leaves: events.map((e) => e.eventHash),
+        leaves: new EventHashList(events.map((e) => e.eventHash)),
         anchors: clone(records),
         recovery: [],
       };

@@ -42,6 +42,7 @@ import { type FileHandle, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VcpIoError } from '../../core/errors.ts';
 import type { AnchorRecord } from '../../core/types.ts';
+import { EventHashList } from './event-hash-list.ts';
 import { type AnchoredFloor, anchoredFloor, readAnchorLog, SIGNED_CHECKPOINTS } from './file/anchor-log.ts';
 import { EventIndex } from './file/event-index.ts';
 import { acquireLock, type FolderLock } from './file/lock.ts';
@@ -182,7 +183,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
 
   async #recover(): Promise<StoreState> {
     const recovery: string[] = [];
-    const leaves: string[] = [];
+    const leaves = new EventHashList();
     const anchorsPath = join(this.#dir, 'anchors.log');
     const anchorLog = await readAnchorLog(anchorsPath);
     const newest = await anchoredFloor(this.#dir, anchorLog.anchors);

@@ -51,6 +51,7 @@ import {
   type PgConnectionOptions,
 } from '../anchor/_pg.ts';
 import { BackoffGate } from './backoff-gate.ts';
+import { EventHashList } from './event-hash-list.ts';
 import type { EventStore, StoredEvent, StoreState } from './store.ts';
 import { StoreUnavailableError } from './store-unavailable.ts';
 
@@ -391,7 +392,7 @@ export function createPostgresStore(options: PostgresStoreOptions): EventStore {
         }
 
         // Leaves, page by page (keyset). Every hole is named: a log with holes does not open.
-        const leaves: string[] = [];
+        const leaves = new EventHashList();
         const holes: [number, number][] = [];
         let rowsSeen = 0;
         let expected = 0;

@@ -9,6 +9,7 @@
  * resolved, which means the batch is durable (fsync / COMMIT).
  */
 import type { AnchorRecord, VcpEvent } from '../../core/types.ts';
+import type { EventHashList } from './event-hash-list.ts';
 
 /** One accepted event as stored. */
 export interface StoredEvent {
@@ -30,7 +31,7 @@ export interface StoreState {
   /** Number of events stored (= next index). */
   size: number;
   /** Event hashes in index order (the tree's leaves). */
-  leaves: string[];
+  leaves: EventHashList;
   /** Anchor records in the order they were made. */
   anchors: AnchorRecord[];
   /** Human-readable notes from recovery (e.g. "dropped a torn 213-byte tail in segment 3"). */
