@@ -11,35 +11,7 @@
  * nothing is ever held twice. Keys and values live in fixed chunks.
  */
 
-/** Entries per column chunk (a power of two). */
-const CHUNK = 4096;
-const CHUNK_SHIFT = 12;
-
-/** Growable column of unsigned 32-bit values, `width` per entry, in fixed chunks (never copied as it grows). */
-class Uint32Column {
-  #chunks: Uint32Array[] = [];
-  readonly #width: number;
-
-  constructor(width: number) {
-    this.#width = width;
-  }
-
-  /** Chunk holding entry `i`, allocated on first use; its values start at {@link at}(i). */
-  chunk(i: number): Uint32Array {
-    const c = i >>> CHUNK_SHIFT;
-    let chunk = this.#chunks[c];
-    if (chunk === undefined) {
-      chunk = new Uint32Array(CHUNK * this.#width);
-      this.#chunks[c] = chunk;
-    }
-    return chunk;
-  }
-
-  /** Position of entry `i`'s first value in its chunk. */
-  at(i: number): number {
-    return (i & (CHUNK - 1)) * this.#width;
-  }
-}
+import { Uint32Column } from './uint32-column.ts';
 
 /** Independent tables: each grows on its own. */
 const SHARDS = 64;
@@ -176,7 +148,7 @@ export function hexToWords(hex: string, into: Uint32Array): boolean {
 }
 
 /** A UUID (8-4-4-4-12 hex digits, lower case or, with `anyCase`, either) as four words; false for anything else. */
-function uuidToWords(id: string, into: Uint32Array, anyCase: boolean): boolean {
+export function uuidToWords(id: string, into: Uint32Array, anyCase: boolean): boolean {
   if (id.length !== 36) return false;
   if (
     id.charCodeAt(8) !== 45 ||
@@ -199,6 +171,16 @@ function uuidToWords(id: string, into: Uint32Array, anyCase: boolean): boolean {
     into[w] = word;
   }
   return true;
+}
+
+/** Four words (as {@link uuidToWords} made them) as a lowercase UUID. */
+export function wordsToUuid(words: ArrayLike<number>, at = 0): string {
+  const hex =
+    words[at]!.toString(16).padStart(8, '0') +
+    words[at + 1]!.toString(16).padStart(8, '0') +
+    words[at + 2]!.toString(16).padStart(8, '0') +
+    words[at + 3]!.toString(16).padStart(8, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**

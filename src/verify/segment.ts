@@ -6,6 +6,7 @@
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
 import { MerkleTree } from '../integrity/merkle/index.ts';
 import { type Finding, finding } from './findings.ts';
+import { IdColumn, LineColumn } from './leaf-columns.ts';
 
 /** An anchor or checkpoint line kept until the segment's tree is complete. */
 export interface PendingLine<T> {
@@ -30,9 +31,9 @@ export class Segment {
   /** The mode was stated (metadata or option), not defaulted. */
   readonly modeStated: boolean;
   /** Input line of each leaf. */
-  readonly lines: number[] = [];
+  readonly lines = new LineColumn();
   /** Event id of each leaf. */
-  readonly ids: (string | undefined)[] = [];
+  readonly ids = new IdColumn();
   /** Line of the first event whose hash could not be a leaf; the tree stops there. */
   brokenAt: number | undefined;
   readonly checkpoints: PendingLine<unknown>[] = [];
@@ -143,10 +144,10 @@ export class Segment {
 
   /** Input lines of log indexes [a, b), as text for messages. */
   describeLeaves(a: number, b: number): string {
-    const first = this.lines[a - this.from];
-    const last = this.lines[b - 1 - this.from];
+    const first = this.lines.at(a - this.from);
+    const last = this.lines.at(b - 1 - this.from);
     const n = b - a;
-    const ids = this.ids[a - this.from];
+    const ids = this.ids.at(a - this.from);
     const lines =
       first === undefined
         ? ''

@@ -121,7 +121,7 @@ export async function checkAnchor(
   }
   out.push(...checkRootAt(seg, size, root, where, 'anchor'));
   // The events it says it starts and ends with.
-  const idAt = (i: unknown) => (Number.isSafeInteger(i) ? seg.ids[(i as number) - seg.from] : undefined);
+  const idAt = (i: unknown) => (Number.isSafeInteger(i) ? seg.ids.at((i as number) - seg.from) : undefined);
   if (
     typeof r.last_event_id === 'string' &&
     size > 0 &&

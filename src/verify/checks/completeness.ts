@@ -33,7 +33,7 @@ export function checkCompleteness(
         finding(
           'events-after-range',
           `the export's signed metadata declares leaves ${seg.from}..${seg.to - 1}; ${seg.describeLeaves(seg.to, end)} were added after it`,
-          { ...where, line: seg.lines[seg.to - seg.from] },
+          { ...where, line: seg.lines.at(seg.to - seg.from) },
         ),
       );
     else if (end < seg.to)
@@ -70,7 +70,7 @@ export function checkCompleteness(
           covered === 0
             ? `no checkpoint or anchor signed by a trusted key covers ${seg.describeLeaves(from, upTo)}: they could have been changed, added or removed by whoever holds the file`
             : `${seg.describeLeaves(from, upTo)} come after the last trusted checkpoint (tree size ${covered}): nothing signed shows they are complete and unchanged`,
-          { ...where, line: seg.lines[from - seg.from] },
+          { ...where, line: seg.lines.at(from - seg.from) },
         ),
       );
   }
