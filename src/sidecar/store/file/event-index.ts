@@ -16,6 +16,7 @@
  * in the database.
  */
 
+import { Uint32Column } from '../../../core/uint32-column.ts';
 import { UuidTable } from '../../../core/word-key-table.ts';
 
 /** Where one record lies. */
@@ -25,16 +26,16 @@ export interface RecordLocation {
   length: number;
 }
 
-/** Entries per column chunk (a power of two). */
+/** Offsets per chunk (a power of two). */
 const CHUNK = 4096;
 const CHUNK_SHIFT = 12;
 
 /** Columns of record locations plus the id table, all in fixed chunks. */
 export class EventIndex {
   #ids = new UuidTable();
-  #segment: Uint32Array[] = [];
-  #length: Uint32Array[] = [];
-  #offset: Float64Array[] = [];
+  #segment = new Uint32Column();
+  #length = new Uint32Column();
+  #offset: Float64Array[] = []; // segments may pass 4 GiB (--segment-size has no upper bound)
   #size = 0;
 
   /** Number of indexed events. */
@@ -49,24 +50,20 @@ export class EventIndex {
 
   /** Location of the record at leaf `index` (caller checks the range). */
   locate(index: number): RecordLocation {
-    const c = index >>> CHUNK_SHIFT;
-    const k = index & (CHUNK - 1);
-    return { segment: this.#segment[c]![k]!, offset: this.#offset[c]![k]!, length: this.#length[c]![k]! };
+    return {
+      segment: this.#segment.chunk(index)[this.#segment.at(index)]!,
+      offset: this.#offset[index >>> CHUNK_SHIFT]![index & (CHUNK - 1)]!,
+      length: this.#length.chunk(index)[this.#length.at(index)]!,
+    };
   }
 
   /** Record the next event's location; its leaf index is the current size. */
   push(eventId: string, segment: number, offset: number, length: number): void {
     const i = this.#size;
-    const c = i >>> CHUNK_SHIFT;
-    const k = i & (CHUNK - 1);
-    if (k === 0) {
-      this.#segment.push(new Uint32Array(CHUNK));
-      this.#length.push(new Uint32Array(CHUNK));
-      this.#offset.push(new Float64Array(CHUNK));
-    }
-    this.#segment[c]![k] = segment;
-    this.#length[c]![k] = length;
-    this.#offset[c]![k] = offset;
+    this.#segment.chunk(i)[this.#segment.at(i)] = segment;
+    this.#length.chunk(i)[this.#length.at(i)] = length;
+    if ((i & (CHUNK - 1)) === 0) this.#offset.push(new Float64Array(CHUNK));
+    this.#offset[i >>> CHUNK_SHIFT]![i & (CHUNK - 1)] = offset;
     this.#ids.set(eventId, i);
     this.#size = i + 1;
   }
