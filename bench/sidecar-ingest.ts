@@ -705,7 +705,7 @@ async function soak(child: Child, dataDir: string, minutes: number, rate: number
   );
   console.log(
     `  growth ${(grown / 2 ** 20).toFixed(1)} MiB over ${(last.events - first.events).toLocaleString('en-US')} events = ${perEvent.toFixed(0)} bytes/event ` +
-      '(expected by design: 64 B Merkle tree + 24 B id key and table + 16 B record location per stored event)',
+      '(expected by design: 64 B Merkle tree + ~28 B id key, leaf index and table slot + 16 B record location per stored event)',
   );
   await sc.close();
 }
