@@ -38,6 +38,7 @@ export {
   type FileEventStoreOptions,
   type StoredEventWithRaw,
 } from './store/file-store.ts';
+export { EventHashList } from './store/event-hash-list.ts';
 export type { EventStore, StoredEvent, StoreState } from './store/store.ts';
 export { TreeState, type TreeView } from './tree-state.ts';
 export type { CommitResult } from './writer.ts';
