@@ -32,13 +32,13 @@ export type { SidecarContext } from './context.ts';
 export { HttpError } from './http.ts';
 export { SidecarMetrics } from './metrics.ts';
 export { type Sidecar, type SidecarOptions, startSidecar } from './server.ts';
+export { EventHashList } from './store/event-hash-list.ts';
 export {
   DEFAULT_SEGMENT_BYTES,
   FileEventStore,
   type FileEventStoreOptions,
   type StoredEventWithRaw,
 } from './store/file-store.ts';
-export { EventHashList } from './store/event-hash-list.ts';
 export type { EventStore, StoredEvent, StoreState } from './store/store.ts';
 export { TreeState, type TreeView } from './tree-state.ts';
 export type { CommitResult } from './writer.ts';

@@ -97,7 +97,8 @@ describe('SHA-256 hashes as 8-word keys (the chain check)', () => {
     const ref = new Map<string, number>();
     for (let i = 0; i < 30_000; i++) {
       const h = sha(i);
-      const twin = h.slice(0, 56) + ((Number.parseInt(h.slice(56), 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
+      const twin =
+        h.slice(0, 56) + ((Number.parseInt(h.slice(56), 16) ^ 1) >>> 0).toString(16).padStart(8, '0');
       put(h, 2 * i);
       put(twin, 2 * i + 1);
       ref.set(h, 2 * i);

@@ -39,7 +39,7 @@ describe('Segment.describeLeaves (what findings say about leaves)', () => {
   it('names the input lines of a range, and the event id of a single leaf', () => {
     const seg = new Segment(undefined, undefined, 'rfc6962', 0);
     const ids = [crypto.randomUUID(), 'not-a-uuid', crypto.randomUUID().toUpperCase()];
-    ids.forEach((id, i) => seg.addLeaf('ab'.repeat(32), {}, { line: 10 + i, event_id: id }));
+    for (const [i, id] of ids.entries()) seg.addLeaf('ab'.repeat(32), {}, { line: 10 + i, event_id: id });
     expect(seg.describeLeaves(0, 1)).toBe(`leaf 0 (line 10), event ${ids[0]}`);
     expect(seg.describeLeaves(1, 2)).toBe('leaf 1 (line 11), event not-a-uuid');
     expect(seg.describeLeaves(2, 3)).toBe(`leaf 2 (line 12), event ${ids[2]}`);
