@@ -128,24 +128,38 @@ for (let d = 0; d < 16; d++) {
 }
 
 /**
+ * The 8 hex digits of `text` from `at` as an unsigned 32-bit word, passing over the character at `skip` (a UUID's
+ * dash) when it falls among them; -1 if one is not a digit of `digits`. A hand loop: ~5× faster than slicing and
+ * `parseInt`.
+ */
+function hexWord(text: string, at: number, skip: number, digits: Int8Array): number {
+  let word = 0;
+  for (let n = 0; n < 8; n++, at++) {
+    if (at === skip) at++;
+    const c = text.charCodeAt(at);
+    const v = c < 128 ? digits[c]! : -1;
+    if (v < 0) return -1;
+    word = (word << 4) | v;
+  }
+  return word >>> 0;
+}
+
+/**
  * `into.length` × 8 lowercase hex digits (a SHA-256 hash: 64 into 8 words) as 32-bit words; false, with
- * `into` garbled, if `hex` is anything else. A hand loop: ~5× faster than slicing and `parseInt`.
+ * `into` garbled, if `hex` is anything else.
  */
 export function hexToWords(hex: string, into: Uint32Array): boolean {
   if (hex.length !== into.length * 8) return false;
-  let at = 0;
   for (let w = 0; w < into.length; w++) {
-    let word = 0;
-    for (const end = at + 8; at < end; at++) {
-      const c = hex.charCodeAt(at);
-      const v = c < 128 ? HEX_LOWER[c]! : -1;
-      if (v < 0) return false;
-      word = (word << 4) | v;
-    }
+    const word = hexWord(hex, w * 8, -1, HEX_LOWER);
+    if (word < 0) return false;
     into[w] = word;
   }
   return true;
 }
+
+/** Where a UUID's four words start, and the dash inside each (-1: none). */
+const UUID_WORDS = [0, -1, 9, 13, 19, 23, 28, -1];
 
 /** A UUID (8-4-4-4-12 hex digits, lower case or, with `anyCase`, either) as four words; false for anything else. */
 export function uuidToWords(id: string, into: Uint32Array, anyCase: boolean): boolean {
@@ -158,16 +172,9 @@ export function uuidToWords(id: string, into: Uint32Array, anyCase: boolean): bo
   )
     return false;
   const digits = anyCase ? HEX_ANY_CASE : HEX_LOWER;
-  let at = 0;
   for (let w = 0; w < 4; w++) {
-    let word = 0;
-    for (let d = 0; d < 8; d++, at++) {
-      if (at === 8 || at === 13 || at === 18 || at === 23) at++;
-      const c = id.charCodeAt(at);
-      const v = c < 128 ? digits[c]! : -1;
-      if (v < 0) return false;
-      word = (word << 4) | v;
-    }
+    const word = hexWord(id, UUID_WORDS[2 * w]!, UUID_WORDS[2 * w + 1]!, digits);
+    if (word < 0) return false;
     into[w] = word;
   }
   return true;
