@@ -55,10 +55,24 @@ export class WordKeyTable {
   set(key: ArrayLike<number>, value: number): void {
     const h = hashWords(key, this.width);
     const found = this.#find(key, h);
-    if (found >= 0) {
-      this.#values.chunk(found)[this.#values.at(found)] = value;
-      return;
-    }
+    if (found >= 0) this.#values.chunk(found)[this.#values.at(found)] = value;
+    else this.#insert(key, h, value);
+  }
+
+  /**
+   * The value of `key` if it is held (left unchanged); otherwise add it with `value` and return undefined. One
+   * probe for what `get` then `set` would do in two (a duplicate check, then recording a first sighting).
+   */
+  getOrSet(key: ArrayLike<number>, value: number): number | undefined {
+    const h = hashWords(key, this.width);
+    const found = this.#find(key, h);
+    if (found >= 0) return this.#values.chunk(found)[this.#values.at(found)];
+    this.#insert(key, h, value);
+    return undefined;
+  }
+
+  /** Add a key known to be absent, whose hash is `h`. */
+  #insert(key: ArrayLike<number>, h: number, value: number): void {
     const entry = this.#size++;
     const chunk = this.#keys.chunk(entry);
     const k = this.#keys.at(entry);
@@ -222,5 +236,14 @@ export class UuidTable {
   set(id: string, value: number): void {
     if (uuidToWords(id, this.#key, this.#caseInsensitive)) this.#table.set(this.#key, value);
     else this.#other.set(this.#caseInsensitive ? id.toLowerCase() : id, value);
+  }
+
+  /** The value of `id` if it is held (left unchanged); otherwise add it with `value` and return undefined. */
+  getOrSet(id: string, value: number): number | undefined {
+    if (uuidToWords(id, this.#key, this.#caseInsensitive)) return this.#table.getOrSet(this.#key, value);
+    const key = this.#caseInsensitive ? id.toLowerCase() : id;
+    const held = this.#other.get(key);
+    if (held === undefined) this.#other.set(key, value);
+    return held;
   }
 }

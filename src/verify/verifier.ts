@@ -311,10 +311,9 @@ export class Verifier {
     this.#pass('schema', a.schema);
     out.push(...a.schema);
     if (a.id) {
-      const first = this.#ids.get(a.id);
+      const first = this.#ids.getOrSet(a.id, line);
       if (first !== undefined)
         out.push(finding('duplicate-event-id', `event_id ${a.id} already appears at line ${first}`, where));
-      else this.#ids.set(a.id, line);
     }
     this.#pass('event_hash', a.hashFindings);
     out.push(...a.hashFindings);

@@ -60,6 +60,24 @@ describe('UuidTable with exact ids (the verifier)', () => {
   });
 });
 
+describe('getOrSet (a duplicate check and a first sighting in one probe)', () => {
+  it('returns the held value and leaves it, or adds the key and returns undefined: UUID keys and Map ids alike', () => {
+    const t = new UuidTable({ caseInsensitive: false });
+    const id = crypto.randomUUID();
+    expect(t.getOrSet(id, 7)).toBeUndefined();
+    expect(t.getOrSet(id, 9)).toBe(7);
+    expect(t.get(id)).toBe(7);
+    expect(t.getOrSet('order-1', 3)).toBeUndefined();
+    expect(t.getOrSet('order-1', 4)).toBe(3);
+    expect(t.getOrSet('ORDER-1', 5)).toBeUndefined();
+    expect(t.size).toBe(3);
+    const w = new WordKeyTable(2);
+    for (let i = 0; i < 5000; i++) expect(w.getOrSet([i, i ^ 0x5555], i)).toBeUndefined();
+    for (let i = 0; i < 5000; i++) expect(w.getOrSet([i, i ^ 0x5555], -1)).toBe(i);
+    expect(w.size).toBe(5000);
+  });
+});
+
 describe('WordKeyTable', () => {
   it('agrees with a Map on 40 000 random 3-word keys, including keys one word apart, and overwrites in place', () => {
     const next = prng(0x7ab1e);

@@ -23,12 +23,13 @@ export class ChainCheck {
     if (where.line > MAX_LINE)
       throw new RangeError(`the chain check indexes at most ${MAX_LINE} input lines`);
     const out: Finding[] = [];
-    // Only well-formed hashes can be linked to (a prev_hash must be 64 lowercase hex characters).
-    if (hash && hexToWords(hash, this.#own) && this.#seen.get(this.#own) === undefined) {
+    // Only well-formed hashes can be linked to (a prev_hash must be 64 lowercase hex characters). A hash seen
+    // before stays as it was; #later can only hold a hash not seen yet.
+    if (hash && hexToWords(hash, this.#own)) {
       const waiting = this.#later.get(hash);
-      if (waiting) {
+      const value = waiting ? linkedBy(waiting.line) : 2 * where.line;
+      if (this.#seen.getOrSet(this.#own, value) === undefined && waiting) {
         this.#later.delete(hash);
-        this.#seen.set(this.#own, linkedBy(waiting.line));
         out.push(
           finding(
             'chain-reordered',
@@ -36,7 +37,7 @@ export class ChainCheck {
             waiting,
           ),
         );
-      } else this.#seen.set(this.#own, 2 * where.line);
+      }
     }
     if (prevHash === undefined) return out;
     if (typeof prevHash !== 'string' || !hexToWords(prevHash, this.#prev)) {
