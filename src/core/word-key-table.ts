@@ -44,7 +44,7 @@ export class WordKeyTable {
     return this.#size;
   }
 
-  /** The value of `key` (its first `width` words), or undefined. */
+  /** The value of `key` (its first `width` words, each taken as unsigned 32 bits, `>>> 0`), or undefined. */
   get(key: ArrayLike<number>): number | undefined {
     const entry = this.#find(key, hashWords(key, this.width));
     if (entry < 0) return undefined;
@@ -99,7 +99,9 @@ export class WordKeyTable {
       const chunk = this.#keys.chunk(v - 1);
       const k = this.#keys.at(v - 1);
       let w = 0;
-      while (w < width && chunk[k + w] === key[w]) w++;
+      // `>>> 0`: a key word compares as the unsigned value the keys column stores (and the hash mixes), so a
+      // signed word (`x | 0`, an Int32Array) or one past 2^32 finds its entry instead of adding a second one.
+      while (w < width && chunk[k + w] === key[w]! >>> 0) w++;
       if (w === width) return v - 1;
     }
   }

@@ -101,6 +101,9 @@ describe('RFC 6962 hasher', () => {
       ` ${EVENT.slice(1)}`,
       `${EVENT.slice(0, 63)}\u00e9`,
       `${EVENT.slice(0, 63)}\ud800`,
+      // Low byte a hex digit ('\u0161' → 'a', '\u0130' → '0'): Buffer's hex decoder alone reads them as digits.
+      '\u0161'.repeat(64),
+      `\u0130${EVENT.slice(1)}`,
       null,
       undefined,
       42,
@@ -118,6 +121,7 @@ describe('RFC 6962 hasher', () => {
   it('nodeHash names the bad side', () => {
     expect(validationError(() => nodeHash('zz', EVENT)).path).toBe('left');
     expect(validationError(() => nodeHash(EVENT, EVENT.slice(1))).path).toBe('right');
+    expect(validationError(() => nodeHash(EVENT, `${EVENT.slice(0, 63)}\u0161`)).path).toBe('right');
   });
 
   it('error messages do not echo long input', () => {
@@ -132,5 +136,7 @@ describe('RFC 6962 hasher', () => {
     expect(isHash32Hex(`${EVENT.slice(0, 63)}g`)).toBe(false);
     expect(isHash32Hex(123)).toBe(false);
     expect(_parseHash(EVENT.toUpperCase())?.toString('hex')).toBe(EVENT);
+    expect(_parseHash('\u0161'.repeat(64))).toBeUndefined();
+    expect(_binFromHex(`${EVENT.slice(0, 63)}\u0130`)).toBeUndefined();
   });
 });

@@ -186,6 +186,41 @@ describe('MerkleTree rfc6962 on larger trees, sampled', () => {
     expect(t.consistencyProof(2049, n)).toEqual(hexes(refProof(2049, d)));
   });
 
+  it('every stored node of every level of a 32 773-leaf tree is the naive perfect-subtree hash (chunk edges of levels 0–4)', () => {
+    // Level k's chunk c starts at node c·2048, i.e. leaf c·2048·2^k: 2^15 + 5 leaves put a chunk edge in
+    // levels 0–4 (level 4's first at leaf 32 768), and the first chunk of levels 5+ through all its doublings.
+    const n = 2 ** 15 + 5;
+    const leaves = Array.from({ length: n }, (_, i) => eventHash(i, 'levels'));
+    const t = new MerkleTree();
+    for (const h of leaves) t.append(h);
+    const sha = (...parts: Uint8Array[]): Buffer => {
+      const hash = createHash('sha256');
+      for (const p of parts) hash.update(p);
+      return hash.digest();
+    };
+    let level: Buffer[] = leaves.map((h) => sha(Uint8Array.of(0), Buffer.from(h, 'hex')));
+    const wrong: string[] = [];
+    for (let k = 0; level.length > 0; k++) {
+      for (let i = 0; i < level.length; i++)
+        if (Buffer.from(t._node(k, i), 'latin1').compare(level[i]!) !== 0) wrong.push(`level ${k} node ${i}`);
+      const up: Buffer[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) up.push(sha(Uint8Array.of(1), level[i]!, level[i + 1]!));
+      level = up;
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    // Roots and proofs whose right edge or path crosses the chunk edges of levels 3 and 4.
+    const d = leaves.map((h) => Buffer.from(h, 'hex'));
+    for (const size of [16_383, 16_384, 16_385, 32_767, 32_768, n]) {
+      const root = refMth(d.slice(0, size)).toString('hex');
+      expect(t.root(size), `size ${size}`).toBe(root);
+      for (const i of [0, 16_383, 16_384, 32_767, size - 1].filter((i) => i < size))
+        expect(verifyInclusion(leaves[i]!, i, size, t.inclusionProof(i, size), root), `${i} in ${size}`).toBe(
+          true,
+        );
+    }
+    expect(t.consistencyProof(16_385, n)).toEqual(hexes(refProof(16_385, d)));
+  });
+
   it('proof lengths stay logarithmic: at most ceil(log2 n) inclusion hashes', () => {
     const t = MerkleTree.fromLeaves(Array.from({ length: 4097 }, (_, i) => eventHash(i)));
     for (const i of [0, 2048, 4095, 4096]) expect(t.inclusionProof(i).length).toBeLessThanOrEqual(13);
@@ -307,6 +342,10 @@ describe('MerkleTree rejects bad arguments with VcpValidationError', () => {
       events[0]!.slice(1),
       `${events[0]}00`,
       `${events[0]!.slice(0, 63)}g`,
+      // Code units whose low byte is a hex digit ('\u0161' → 0x61 'a', '\u0130' → 0x30 '0'): Buffer's hex
+      // decoder would read them as digits.
+      '\u0161'.repeat(64),
+      `${events[0]!.slice(0, 63)}\u0130`,
       null,
       7,
       {},

@@ -38,3 +38,51 @@ describe('EventHashList', () => {
     expect([...list]).toEqual(hs);
   });
 });
+
+describe('EventHashList, adversarial', () => {
+  it('refuses 64-character strings with non-ASCII characters, even those whose low byte is a hex digit', () => {
+    // Buffer#write(…, 'hex') decodes each UTF-16 code unit by its low byte only: U+0161 'š' reads as 'a',
+    // U+0130 'İ' as '0', U+0661 '١' as 'a'. A store's record holding such a "hash" is not 64 hex digits.
+    const h = hashes(1)[0]!;
+    const list = new EventHashList([h]);
+    for (const ch of ['\u0161', '\u0130', '\u0661', '\u0139', '\uff10', '\u00e0', '\ud800'])
+      for (const at of [0, 31, 63]) {
+        const bad = h.slice(0, at) + ch + h.slice(at + 1);
+        expect(() => list.push(bad), `${JSON.stringify(ch)} at ${at}`).toThrow(VcpIoError);
+      }
+    expect(() => list.push('\u0161'.repeat(64))).toThrow(VcpIoError);
+    expect(list.length).toBe(1);
+    expect([...list]).toEqual([h]);
+  });
+
+  it('a refusal in mid-chunk leaves the list as it was, and the next push takes its place', () => {
+    const hs = hashes(5000);
+    const list = new EventHashList();
+    for (let i = 0; i < hs.length; i++) {
+      if (i % 997 === 0)
+        expect(() => list.push(`${hs[i]!.slice(0, 40)}zz${hs[i]!.slice(42)}`)).toThrow(VcpIoError);
+      list.push(hs[i]!);
+    }
+    expect(list.length).toBe(5000);
+    expect([...list]).toEqual(hs);
+  });
+
+  it('clear() then reuse, across three chunk edges: only the new hashes, in order, as the reference gives them', () => {
+    const first = hashes(9000);
+    const list = new EventHashList(first);
+    list.clear();
+    expect(list.length).toBe(0);
+    const second = Array.from({ length: 12_289 }, (_, i) =>
+      createHash('sha256').update(`again ${i}`).digest('hex'),
+    );
+    for (const [i, h] of second.entries()) list.push(i % 2 ? h.toUpperCase() : h);
+    expect(list.length).toBe(second.length);
+    for (const i of [0, 4095, 4096, 4097, 8191, 8192, 8193, 12_287, 12_288]) {
+      expect(list.at(i)).toBe(second[i]);
+      expect(list.bytes(i)).toEqual(Buffer.from(second[i]!, 'hex'));
+    }
+    expect([...list]).toEqual(second);
+    const state = new TreeState({ leaves: list, anchors: [] });
+    expect(state.root()).toBe(MerkleTree.fromLeaves(second).root());
+  });
+});

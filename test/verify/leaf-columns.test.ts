@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { IdColumn, LineColumn } from '../../src/verify/leaf-columns.ts';
 import { Segment } from '../../src/verify/segment.ts';
+import { prng } from '../helpers/prng.ts';
 
 describe('IdColumn and LineColumn', () => {
   it('give back 9 000 ids and lines exactly, across chunks: UUIDs, upper-case UUIDs, other strings and none', () => {
@@ -45,5 +46,45 @@ describe('Segment.describeLeaves (what findings say about leaves)', () => {
     expect(seg.describeLeaves(2, 3)).toBe(`leaf 2 (line 12), event ${ids[2]}`);
     expect(seg.describeLeaves(0, 3)).toBe('leaves 0..2 (lines 10–12)');
     expect(seg.describeLeaves(3, 5)).toBe('leaves 3..4');
+  });
+});
+
+describe('IdColumn and LineColumn, adversarial', () => {
+  it('near-UUIDs (one upper-case or non-hex character, a moved dash, lookalike digits) come back exactly, across chunks', () => {
+    const next = prng(0x1dc0);
+    const swap = (s: string, at: number, ch: string) => s.slice(0, at) + ch + s.slice(at + 1);
+    const odd = ['A', 'F', 'g', '-', '+', ' ', '\u0660', '\u0161', '\uff10', '\u2010', '\ud800'];
+    const ids = new IdColumn();
+    const lines = new LineColumn();
+    const want: (string | undefined)[] = [];
+    for (let i = 0; i < 3 * 4096 + 5; i++) {
+      const u = crypto.randomUUID();
+      const r = next();
+      const at = Math.floor(next() * 36);
+      const id =
+        r < 0.5
+          ? u
+          : r < 0.8
+            ? swap(u, at, odd[Math.floor(next() * odd.length)]!)
+            : r < 0.85
+              ? ''
+              : r < 0.9
+                ? `${u} `
+                : r < 0.95
+                  ? '00000000-0000-0000-0000-000000000000'
+                  : 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+      want.push(id);
+      ids.push(id);
+      lines.push(i % 5 === 0 ? 0 : i);
+    }
+    const wrong: string[] = [];
+    for (let i = 0; i < want.length; i++) {
+      if (ids.at(i) !== want[i])
+        wrong.push(`id ${i}: ${JSON.stringify(ids.at(i))} ≠ ${JSON.stringify(want[i])}`);
+      if (lines.at(i) !== (i % 5 === 0 ? 0 : i)) wrong.push(`line ${i}: ${lines.at(i)}`);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(ids.at(want.length)).toBeUndefined();
+    expect(lines.at(want.length)).toBeUndefined();
   });
 });

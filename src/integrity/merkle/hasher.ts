@@ -88,8 +88,8 @@ export function _leafBin(data: Uint8Array): _Bin {
  */
 export function _leafBinFromHex(hex: unknown): _Bin | undefined {
   // Buffer#write stops at the first non-hex pair, so 32 bytes written from a
-  // 64-character string means all 64 characters were hex digits.
-  if (typeof hex !== 'string' || hex.length !== 2 * HASH_SIZE) return undefined;
+  // 64-character ASCII string means all 64 characters were hex digits.
+  if (!isAscii64(hex)) return undefined;
   if (leafScratch.write(hex, 1, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
   return sha256Bin(leafScratch);
 }
@@ -112,9 +112,21 @@ export function _nodeBinAdjacent(src: Buffer, start: number): _Bin {
 
 /** A 32-byte hash in hex (either case) as a `_Bin`; `undefined` for anything else. Never throws. Internal. */
 export function _binFromHex(hex: unknown): _Bin | undefined {
-  if (typeof hex !== 'string' || hex.length !== 2 * HASH_SIZE) return undefined;
+  if (!isAscii64(hex)) return undefined;
   if (convScratch.write(hex, 0, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
   return convScratch.toString('latin1', 0, HASH_SIZE);
+}
+
+/**
+ * A string of 64 ASCII characters. Buffer#write(…, 'hex') reads a UTF-16 code unit by its low byte
+ * ('\u0161' as 'a'), so the hex decoders above check this first: 64 UTF-8 bytes for 64 units.
+ */
+function isAscii64(hex: unknown): hex is string {
+  return (
+    typeof hex === 'string' &&
+    hex.length === 2 * HASH_SIZE &&
+    Buffer.byteLength(hex, 'utf8') === 2 * HASH_SIZE
+  );
 }
 
 /** A `_Bin` as lowercase hex. Internal. */
@@ -134,7 +146,7 @@ export function _binFromBytes(bytes: Uint8Array): _Bin {
  * anything else: other types, other lengths, non-hex characters. Never throws.
  */
 export function _parseHash(hex: unknown): Buffer | undefined {
-  if (typeof hex !== 'string' || hex.length !== 2 * HASH_SIZE) return undefined;
+  if (!isAscii64(hex)) return undefined;
   const buf = Buffer.allocUnsafe(HASH_SIZE);
   if (buf.write(hex, 0, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
   return buf;
