@@ -71,6 +71,92 @@ describe('isoToTimestampInt / checkTimestampPair', () => {
     expect(isoToTimestampInt('2025-12-25T13:00:00.123456+01:00')?.timestamp_int).toBe('1766664000123456000');
   });
 
+  it('agrees with the regex reading of ISO 8601 it replaced, on valid, impossible and mangled timestamps', () => {
+    // The implementation before the char-code parser, kept here as the reference.
+    const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+    const reference = (iso: string) => {
+      const m = ISO_RE.exec(iso);
+      if (!m) return undefined;
+      const [, y, mo, d, h, mi, s, frac = '', tz] = m;
+      const base = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+      const c = new Date(base);
+      if (
+        Number.isNaN(base) ||
+        c.getUTCFullYear() !== Number(y) ||
+        c.getUTCMonth() !== Number(mo) - 1 ||
+        c.getUTCDate() !== Number(d) ||
+        c.getUTCHours() !== Number(h) ||
+        c.getUTCMinutes() !== Number(mi) ||
+        c.getUTCSeconds() !== Number(s)
+      )
+        return undefined;
+      let offsetMs = 0;
+      if (tz !== 'Z') {
+        const sign = tz![0] === '-' ? -1 : 1;
+        offsetMs = sign * (Number(tz!.slice(1, 3)) * 60 + Number(tz!.slice(4, 6))) * 60_000;
+      }
+      const ms = base - offsetMs + Number(frac.padEnd(3, '0').slice(0, 3));
+      const subMsNs = Number(frac.padEnd(9, '0').slice(3, 9));
+      if (ms < 0) return undefined;
+      return {
+        timestamp_int: ms === 0 && subMsNs === 0 ? '0' : String(ms) + String(subMsNs).padStart(6, '0'),
+        fractionDigits: frac.length,
+      };
+    };
+    let seed = 20261206;
+    const rnd = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % k;
+    };
+    const pad = (v: number, w: number) => String(v).padStart(w, '0');
+    const noise = [
+      '',
+      '0',
+      '9',
+      'a',
+      'Z',
+      'T',
+      '-',
+      ':',
+      '.',
+      '+',
+      ' ',
+      '\n',
+      '٣',
+      '０',
+      '\u0130',
+      '\ud800',
+      '😀',
+    ];
+    let checked = 0;
+    for (let i = 0; i < 40_000; i++) {
+      // Mostly plausible fields, sometimes out of range (month 13, Feb 29 of a common year, hour 24, year 0042…).
+      const y = [0, 42, 99, 100, 1969, 1970, 2000, 2024, 2025, 9999][rnd(10)]!;
+      const date = `${pad(y, 4)}-${pad(rnd(14), 2)}-${pad(rnd(32), 2)}T${pad(rnd(25), 2)}:${pad(rnd(61), 2)}:${pad(rnd(61), 2)}`;
+      const digits = rnd(12);
+      const frac = digits === 0 ? '' : `.${Array.from({ length: digits - 1 }, () => rnd(10)).join('')}`;
+      const tz = ['Z', '+00:00', '-05:30', '+14:00', '+99:99', 'z', '+0100', ''][rnd(8)]!;
+      let iso = date + frac + tz;
+      // A third of them mangled: a character replaced, inserted or removed somewhere.
+      if (rnd(3) === 0) {
+        const at = rnd(iso.length + 1);
+        const what = rnd(3);
+        const c = noise[rnd(noise.length)]!;
+        iso =
+          what === 0
+            ? iso.slice(0, at) + c + iso.slice(at + 1)
+            : what === 1
+              ? iso.slice(0, at) + c + iso.slice(at)
+              : iso.slice(0, at) + iso.slice(at + 1);
+      }
+      // Alternate with a fresh second, so both the cached-second path and the full parse are compared.
+      if (rnd(2) === 0) isoToTimestampInt(`${pad(1990 + rnd(30), 4)}-01-01T00:00:00Z`);
+      expect(isoToTimestampInt(iso), iso).toEqual(reference(iso));
+      if (reference(iso)) checked++;
+    }
+    expect(checked).toBeGreaterThan(2_000); // enough of them valid to compare the values, not only refusals
+  });
+
   it('splits timestamp_int without losing digits beyond 2^53', () => {
     expect(splitTimestampInt('1735084800123456789')).toEqual({ ms: 1735084800123, subMsNs: 456789 });
     expect(splitTimestampInt('-1')).toBeUndefined();
