@@ -37,6 +37,16 @@ describe('EventHashList', () => {
     expect(list.length).toBe(4097);
     expect([...list]).toEqual(hs);
   });
+
+  it('refuses to read past its end (where a chunk holds stale bytes) or at a non-index', () => {
+    const hs = hashes(5000);
+    const list = new EventHashList(hs);
+    list.clear();
+    list.push(hs[0]!); // the first chunk still holds 4 095 old hashes after this one
+    expect(list.at(0)).toBe(hs[0]);
+    for (const i of [1, 4095, 4096, -1, 0.5, Number.NaN]) expect(() => list.bytes(i)).toThrow(RangeError);
+    expect(() => list.at(1)).toThrow(/not in the list \(1 hashes\)/);
+  });
 });
 
 describe('EventHashList, adversarial', () => {

@@ -52,6 +52,9 @@ export class EventHashList {
 
   /** The 32 bytes of hash `i` (a view into the list: copy it to keep it). */
   bytes(i: number): Buffer {
+    // Past the end a chunk holds stale bytes, and a custom store could ask: say so instead.
+    if (!Number.isInteger(i) || i < 0 || i >= this.#length)
+      throw new RangeError(`event hash ${i} is not in the list (${this.#length} hashes)`);
     const at = (i % CHUNK) * HASH_BYTES;
     return this.#chunks[Math.floor(i / CHUNK)]!.subarray(at, at + HASH_BYTES);
   }
