@@ -39,11 +39,9 @@ describe('EventHashList', () => {
   });
 
   it('refuses to read past its end (where a chunk holds stale bytes) or at a non-index', () => {
-    const hs = hashes(5000);
-    const list = new EventHashList(hs);
-    list.clear();
-    list.push(hs[0]!); // the first chunk still holds 4 095 old hashes after this one
-    expect(list.at(0)).toBe(hs[0]);
+    const h = hashes(1)[0]!;
+    const list = new EventHashList([h]); // the rest of its 4 096-hash chunk is uninitialised memory
+    expect(list.at(0)).toBe(h);
     for (const i of [1, 4095, 4096, -1, 0.5, Number.NaN]) expect(() => list.bytes(i)).toThrow(RangeError);
     expect(() => list.at(1)).toThrow(/not in the list \(1 hashes\)/);
   });

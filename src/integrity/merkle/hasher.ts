@@ -87,11 +87,7 @@ export function _leafBin(data: Uint8Array): _Bin {
  * hash in hex (either case); `undefined` when it is not. Never throws. Internal.
  */
 export function _leafBinFromHex(hex: unknown): _Bin | undefined {
-  // Buffer#write stops at the first non-hex pair, so 32 bytes written from a
-  // 64-character ASCII string means all 64 characters were hex digits.
-  if (!isAscii64(hex)) return undefined;
-  if (leafScratch.write(hex, 1, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
-  return sha256Bin(leafScratch);
+  return _writeHashHex(hex, leafScratch, 1) ? sha256Bin(leafScratch) : undefined;
 }
 
 /** SHA-256(0x01 ‖ left ‖ right) of two `_Bin` hashes. Internal. */
@@ -112,20 +108,22 @@ export function _nodeBinAdjacent(src: Buffer, start: number): _Bin {
 
 /** A 32-byte hash in hex (either case) as a `_Bin`; `undefined` for anything else. Never throws. Internal. */
 export function _binFromHex(hex: unknown): _Bin | undefined {
-  if (!isAscii64(hex)) return undefined;
-  if (convScratch.write(hex, 0, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
-  return convScratch.toString('latin1', 0, HASH_SIZE);
+  return _writeHashHex(hex, convScratch, 0) ? convScratch.toString('latin1', 0, HASH_SIZE) : undefined;
 }
 
 /**
- * A string of 64 ASCII characters. Buffer#write(…, 'hex') reads a UTF-16 code unit by its low byte
- * ('\u0161' as 'a'), so the hex decoders above check this first: 64 UTF-8 bytes for 64 units.
+ * Decode a 32-byte hash given as 64 hex digits (either case) into `into` at `at`; false (bytes there
+ * garbled) for anything else. The one place hex hashes become bytes, for the tree and the stores' leaf
+ * lists. Internal.
  */
-function isAscii64(hex: unknown): hex is string {
+export function _writeHashHex(hex: unknown, into: Buffer, at: number): boolean {
+  // Buffer#write(…, 'hex') reads a UTF-16 code unit by its low byte ('\u0161' as 'a') and stops at the first
+  // non-hex pair: 64 UTF-8 bytes for 64 units means all are ASCII, then 32 bytes written means all were digits.
   return (
     typeof hex === 'string' &&
     hex.length === 2 * HASH_SIZE &&
-    Buffer.byteLength(hex, 'utf8') === 2 * HASH_SIZE
+    Buffer.byteLength(hex, 'utf8') === 2 * HASH_SIZE &&
+    into.write(hex, at, HASH_SIZE, 'hex') === HASH_SIZE
   );
 }
 
@@ -146,10 +144,8 @@ export function _binFromBytes(bytes: Uint8Array): _Bin {
  * anything else: other types, other lengths, non-hex characters. Never throws.
  */
 export function _parseHash(hex: unknown): Buffer | undefined {
-  if (!isAscii64(hex)) return undefined;
   const buf = Buffer.allocUnsafe(HASH_SIZE);
-  if (buf.write(hex, 0, HASH_SIZE, 'hex') !== HASH_SIZE) return undefined;
-  return buf;
+  return _writeHashHex(hex, buf, 0) ? buf : undefined;
 }
 
 /** `true` when `value` is a 32-byte hash written as 64 hex digits (either case). */

@@ -8,6 +8,7 @@
  * is 320 MB outside the heap, released once the tree holds them.
  */
 import { VcpIoError } from '../../core/errors.ts';
+import { _writeHashHex } from '../../integrity/merkle/hasher.ts';
 
 const CHUNK = 4096; // hashes per chunk (128 KiB)
 const HASH_BYTES = 32;
@@ -35,14 +36,7 @@ export class EventHashList {
     const k = i % CHUNK;
     if (i === this.#chunks.length * CHUNK) this.#chunks.push(Buffer.allocUnsafe(CHUNK * HASH_BYTES));
     const chunk = this.#chunks[this.#chunks.length - 1]!;
-    // Buffer#write decodes a UTF-16 code unit by its low byte ('\u0161' reads as 'a'): 64 UTF-8 bytes for 64
-    // characters means every one is ASCII, and then 32 bytes written means every one is a hex digit.
-    if (
-      typeof hex !== 'string' ||
-      hex.length !== 64 ||
-      Buffer.byteLength(hex, 'utf8') !== 64 ||
-      chunk.write(hex, k * HASH_BYTES, 'hex') !== HASH_BYTES
-    ) {
+    if (!_writeHashHex(hex, chunk, k * HASH_BYTES)) {
       throw new VcpIoError(
         `event hash ${i} is not 64 hex digits: ${JSON.stringify(String(hex).slice(0, 80))}`,
       );

@@ -26,16 +26,14 @@ export interface RecordLocation {
   length: number;
 }
 
-/** Offsets per chunk (a power of two). */
-const CHUNK = 4096;
-const CHUNK_SHIFT = 12;
+/** 2^32, for offsets kept as two 32-bit words (segments may pass 4 GiB: --segment-size has no upper bound). */
+const WORD = 0x1_0000_0000;
 
-/** Columns of record locations plus the id table, all in fixed chunks. */
+/** Record locations plus the id table, all in fixed chunks. */
 export class EventIndex {
   #ids = new UuidTable();
-  #segment = new Uint32Column();
-  #length = new Uint32Column();
-  #offset: Float64Array[] = []; // segments may pass 4 GiB (--segment-size has no upper bound)
+  /** Per event: segment, length, offset low word, offset high word (16 bytes, one chunk lookup). */
+  #locations = new Uint32Column(4);
   #size = 0;
 
   /** Number of indexed events. */
@@ -50,20 +48,20 @@ export class EventIndex {
 
   /** Location of the record at leaf `index` (caller checks the range). */
   locate(index: number): RecordLocation {
-    return {
-      segment: this.#segment.chunk(index)[this.#segment.at(index)]!,
-      offset: this.#offset[index >>> CHUNK_SHIFT]![index & (CHUNK - 1)]!,
-      length: this.#length.chunk(index)[this.#length.at(index)]!,
-    };
+    const c = this.#locations.chunk(index);
+    const k = this.#locations.at(index);
+    return { segment: c[k]!, offset: c[k + 3]! * WORD + c[k + 2]!, length: c[k + 1]! };
   }
 
   /** Record the next event's location; its leaf index is the current size. */
   push(eventId: string, segment: number, offset: number, length: number): void {
     const i = this.#size;
-    this.#segment.chunk(i)[this.#segment.at(i)] = segment;
-    this.#length.chunk(i)[this.#length.at(i)] = length;
-    if ((i & (CHUNK - 1)) === 0) this.#offset.push(new Float64Array(CHUNK));
-    this.#offset[i >>> CHUNK_SHIFT]![i & (CHUNK - 1)] = offset;
+    const c = this.#locations.chunk(i);
+    const k = this.#locations.at(i);
+    c[k] = segment;
+    c[k + 1] = length;
+    c[k + 2] = offset % WORD;
+    c[k + 3] = Math.floor(offset / WORD);
     this.#ids.set(eventId, i);
     this.#size = i + 1;
   }
