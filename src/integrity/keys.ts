@@ -22,6 +22,7 @@
  * This definition is part of the wire format: do not change it.
  */
 
+import { isUtf8 } from 'node:buffer';
 import type { KeyObject } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -527,14 +528,26 @@ function decodeHex(hex: string, what: string, lengths: number[] = [64]): Buffer 
 /** Bytes that are clearly text (PEM, JSON or hex), decoded; otherwise undefined. */
 function asText(bytes: Uint8Array): string | undefined {
   let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || (bytes[i]! >= 0x09 && bytes[i]! <= 0x0d))) i++;
+  while (i < bytes.length && isSpace(bytes[i]!)) i++;
   const first = bytes[i];
   if (first === undefined) return ''; // empty or whitespace only: reported as "empty"
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  if (first === 0x2d /* - */ || first === 0x7b /* { */) return text;
+  // A leading '-' or '{' alone is not enough: 2 random seeds in 256 start with one. PEM and JWK are UTF-8
+  // text without control characters, which a random 32-byte seed is with probability ~(95/256)^31 ≈ 1e-13.
+  if (first === 0x2d /* - */ || first === 0x7b /* { */) return isPlainText(bytes) ? text : undefined;
   // Hex text: every non-space byte a hex digit. A random 32-byte seed passes with
   // probability (22/256)^32 ≈ 1e-34.
   return HEX_RE.test(text.trim()) ? text : undefined;
+}
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
+}
+
+/** Valid UTF-8 with no control characters but whitespace. */
+function isPlainText(bytes: Uint8Array): boolean {
+  for (const b of bytes) if ((b < 0x20 && !isSpace(b)) || b === 0x7f) return false;
+  return isUtf8(bytes);
 }
 
 function parseJson(text: string): Record<string, unknown> {
