@@ -39,6 +39,15 @@ try {
   console.log(
     `peak rss ${mib(peak.rss)} MiB (heapTotal ${mib(peak.heapTotal)}, heapUsed ${mib(peak.heapUsed)}, external ${mib(peak.external)}, arrayBuffers ${mib(peak.arrayBuffers)})`,
   );
+  // The group commit as the sidecar saw it over the whole run (warm-up included): how long each
+  // durable append (write + fdatasync) took and how many events shared it.
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+  const appends = read('vcp_fsync_seconds_count');
+  console.log(
+    `durable appends ${appends}: mean ${((read('vcp_fsync_seconds_sum') / appends) * 1000).toFixed(3)} ms (write + fdatasync), ` +
+      `mean group ${(read('vcp_commit_group_events_sum') / read('vcp_commit_group_events_count')).toFixed(1)} events`,
+  );
   await s.close();
 } finally {
   child.kill();

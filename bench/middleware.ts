@@ -7,6 +7,10 @@
  * and one variant), and a load generator (forked, autocannon's programmatic
  * API) on loopback. Variants, alternated round by round to spread drift:
  *   bare   the route alone
+ *   als    + one middleware that only calls Node's AsyncLocalStorage.run per
+ *          request: the floor of any middleware that carries a context
+ *          through every await, since each callback Node runs for the
+ *          request then switches context frames
  *   trace  + vcpExpress()/vcpKoa() with no routes: trace id from the header,
  *          one AsyncLocalStorage.run, echo header, 'close' listener
  *   vcp    + route mapping that records one ORD-like event per request
@@ -19,13 +23,16 @@
  * 2-core machine the full-speed number is often set by the load generator
  * or by neighbours, and CPU per request at full speed depends on how many
  * requests each event-loop turn batches, so a fixed rate compares like with
- * like). Medians over the rounds. The recorder's counters are printed for
+ * like). Each variant is compared with the bare run of its own round, and the
+ * report gives the median of those ratios over the rounds. The recorder's counters are printed for
  * the `vcp` variant, so dropped events (which would flatter it) show.
  *
  * Run: `node bench/middleware.ts` (BENCH_QUICK=1 for a short run;
  * BENCH_FRAMEWORKS=express5,koa3 to choose; BENCH_CONNECTIONS, BENCH_SECONDS,
  * BENCH_ROUNDS, BENCH_RATE (fixed-rate req/s, default 4000) to tune).
  */
+
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -37,11 +44,13 @@ import { orderExtract } from './_harness.ts';
 const SELF = fileURLToPath(import.meta.url);
 const quick = process.env.BENCH_QUICK === '1';
 const FRAMEWORKS = ['express5', 'koa3', 'express4'] as const;
-const VARIANTS = ['bare', 'trace', 'vcp'] as const;
+const VARIANTS = ['bare', 'als', 'trace', 'vcp'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
 type Variant = (typeof VARIANTS)[number];
 
 const TRACE_ID = '0190f5a8-3c4e-7b2a-9d1e-5f6a7b8c9d0e';
+/** The `als` variant's store: Node's own AsyncLocalStorage.run per request, nothing of ours. */
+const ALS_STORE = { traceId: TRACE_ID };
 const BODY = { order_id: 'ORD-1', symbol: 'EURUSD', status: 'ACCEPTED', price: '1.0850', quantity: '100000' };
 
 interface LoadResult {
@@ -79,11 +88,13 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
   const sink = new MemorySink();
   const recorder = createRecorder({ sink, policyId: 'local:bench:middleware', exitHooks: false });
   setInterval(() => sink.clear(), 1000).unref();
+  const als = new AsyncLocalStorage<object>();
 
   let listener: http.RequestListener;
   if (framework === 'koa3') {
     const { default: Koa } = await import('koa');
     const app = new Koa();
+    if (variant === 'als') app.use((_ctx, next) => als.run(ALS_STORE, next));
     if (variant === 'trace') app.use(vcpKoa({ recorder }));
     if (variant === 'vcp') {
       app.use(
@@ -108,6 +119,7 @@ async function serverMain(framework: Framework, variant: Variant): Promise<void>
     const app = express();
     app.set('etag', false);
     app.set('x-powered-by', false);
+    if (variant === 'als') app.use((_req, _res, next) => als.run(ALS_STORE, next));
     if (variant === 'trace') app.use(vcpExpress({ recorder }));
     if (variant === 'vcp') {
       app.use(
@@ -306,7 +318,7 @@ export async function run(): Promise<void> {
   const frameworks = (process.env.BENCH_FRAMEWORKS?.split(',') ?? [...FRAMEWORKS]) as Framework[];
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
   const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
-  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
   const rate = Number(process.env.BENCH_RATE ?? 4000);
   console.log(
     `\n## HTTP middleware: GET /orders/:id (small JSON), ${connections} connections, ${seconds} s per run × ${rounds} rounds, autocannon in its own process`,
@@ -323,10 +335,10 @@ export async function run(): Promise<void> {
     `recorder alone (record + seal of one such event, batched, this process): ${recUs.toFixed(1)} µs/event`,
   );
   for (const fw of frameworks) {
-    const rps: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
-    const cpu: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
-    const loop: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
-    const p99: Record<Variant, number[]> = { bare: [], trace: [], vcp: [] };
+    const rps: Record<Variant, number[]> = { bare: [], als: [], trace: [], vcp: [] };
+    const cpu: Record<Variant, number[]> = { bare: [], als: [], trace: [], vcp: [] };
+    const loop: Record<Variant, number[]> = { bare: [], als: [], trace: [], vcp: [] };
+    const p99: Record<Variant, number[]> = { bare: [], als: [], trace: [], vcp: [] };
     let vcpStats: ServerStats | undefined;
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
@@ -348,13 +360,17 @@ export async function run(): Promise<void> {
       }
     }
     const list = (xs: number[], d: number) => xs.map((x) => x.toFixed(d)).join(', ');
-    const vs = (v: Variant, m: Record<Variant, number[]>, unit: string) => {
-      const base = median(m.bare);
-      const x = median(m[v]);
-      return unit === 'req/s'
-        ? `${signed((x / base - 1) * 100)} %`
-        : `${signed(x - base)} ${unit} (${signed((x / base - 1) * 100)} %)`;
-    };
+    // Each comparison is taken within its round (the variants of a round run back to back), then
+    // the median over rounds: the machine's speed drifts between rounds by more than the
+    // middleware costs, and a ratio within a round cancels that drift.
+    const pairedRatio = (v: Variant, m: Record<Variant, number[]>) =>
+      median(m[v].map((x, i) => x / m.bare[i]!));
+    const pairedDiff = (v: Variant, m: Record<Variant, number[]>) =>
+      median(m[v].map((x, i) => x - m.bare[i]!));
+    const vs = (v: Variant, m: Record<Variant, number[]>, unit: string) =>
+      unit === 'req/s'
+        ? `${signed((pairedRatio(v, m) - 1) * 100)} %`
+        : `${signed(pairedDiff(v, m))} ${unit} (${signed((pairedRatio(v, m) - 1) * 100)} %)`;
     console.log(`\n### ${fw}`);
     for (const v of VARIANTS) {
       console.log(
@@ -368,9 +384,13 @@ export async function run(): Promise<void> {
           (v === 'bare' ? '' : ` → ${vs(v, loop, 'µs')}`),
       );
     }
+    const perRound = (v: Variant) => rps[v].map((x, i) => (x / rps.bare[i]!).toFixed(3)).join(', ');
     console.log(
-      `ratios vs bare: req/s trace ${(median(rps.trace) / median(rps.bare)).toFixed(3)}×, vcp ${(median(rps.vcp) / median(rps.bare)).toFixed(3)}× (target ≥ 0.95×); ` +
-        `main-thread time/request bare÷trace ${(median(loop.bare) / median(loop.trace)).toFixed(3)}×, bare÷vcp ${(median(loop.bare) / median(loop.vcp)).toFixed(3)}×`,
+      `ratios vs bare (median of the rounds' own ratios): req/s trace ${pairedRatio('trace', rps).toFixed(3)}× [${perRound('trace')}] (target ≥ 0.95×), ` +
+        `vcp ${pairedRatio('vcp', rps).toFixed(3)}× [${perRound('vcp')}] (target ≥ 0.85×), ` +
+        `Node's AsyncLocalStorage.run alone ${pairedRatio('als', rps).toFixed(3)}×; ` +
+        `CPU/request at ${rate}/s bare÷als ${(1 / pairedRatio('als', cpu)).toFixed(3)}×, bare÷trace ${(1 / pairedRatio('trace', cpu)).toFixed(3)}×, bare÷vcp ${(1 / pairedRatio('vcp', cpu)).toFixed(3)}×; ` +
+        `trace − als ${signed(median(cpu.trace.map((x, i) => x - cpu.als[i]!)))} µs/request (what the middleware adds beyond the context propagation itself)`,
     );
     if (vcpStats) {
       console.log(
