@@ -318,7 +318,7 @@ export async function run(): Promise<void> {
   const frameworks = (process.env.BENCH_FRAMEWORKS?.split(',') ?? [...FRAMEWORKS]) as Framework[];
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
   const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
-  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 5));
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
   const rate = Number(process.env.BENCH_RATE ?? 4000);
   console.log(
     `\n## HTTP middleware: GET /orders/:id (small JSON), ${connections} connections, ${seconds} s per run × ${rounds} rounds, autocannon in its own process`,
