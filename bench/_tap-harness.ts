@@ -12,6 +12,7 @@ import { Pool } from 'undici';
 import type { VcpEvent } from '../src/core/types.ts';
 import { encodeEvents } from '../src/sinks/_jsonl.ts';
 import type { Sink } from '../src/sinks/sink.ts';
+import { checkGoal } from './_goals.ts';
 
 /** BENCH_QUICK=1 shortens every run. */
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -248,8 +249,15 @@ export async function sidecarOwnIngest(
   };
 }
 
-/** `a / b` as a line with the goal it is held to. */
-export function printRatio(what: string, a: Row, b: Row, goal: number): void {
+/** `a / b` as a line with the goal it is held to, checked for the run's summary under `bench`'s name. */
+export function printRatio(bench: string, what: string, a: Row, b: Row, goal: number): void {
   const r = a.events / a.seconds / (b.events / b.seconds);
-  console.log(`${what}: ${r.toFixed(2)}  (goal ≥ ${goal.toFixed(2)}: ${r >= goal ? 'met' : 'NOT met'})`);
+  const rate = (row: Row) => `${Math.round(row.events / row.seconds).toLocaleString('en-US')}/s`;
+  const verdict = checkGoal(
+    bench,
+    `${what} ≥ ${goal.toFixed(2)}`,
+    `${r.toFixed(2)} (${rate(a)} against ${rate(b)})`,
+    r >= goal,
+  );
+  console.log(`${what}: ${r.toFixed(2)}  (goal ≥ ${goal.toFixed(2)}: ${verdict})`);
 }

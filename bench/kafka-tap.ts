@@ -214,8 +214,8 @@ export async function run(argv: string[] = []): Promise<void> {
     const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
     rows.push(own);
     printThroughput('Kafka → tap, backlog (events/s, ratio to the raw consume rate)', rows);
-    printRatio("tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);
-    printRatio('tap → embedded store / tap → FileSink', embedded, rows[1]!, 0.8);
+    printRatio('kafka-tap', "tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);
+    printRatio('kafka-tap', 'tap → embedded store / tap → FileSink', embedded, rows[1]!, 0.8);
 
     // Latency at a steady rate: tap → sidecar and a raw consumer, on the same messages.
     await createTopic(brokers, pacedTopic, 4);

@@ -39,6 +39,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type expressType from 'express';
+import { checkGoal } from './_goals.ts';
 import { orderExtract } from './_harness.ts';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -385,6 +386,20 @@ export async function run(): Promise<void> {
       );
     }
     const perRound = (v: Variant) => rps[v].map((x, i) => (x / rps.bare[i]!).toFixed(3)).join(', ');
+    const cpuNote = (v: Variant) =>
+      `; ${signed(pairedDiff(v, cpu))} µs CPU/request at ${rate}/s, Node's AsyncLocalStorage.run alone ${signed(pairedDiff('als', cpu))} µs`;
+    checkGoal(
+      'middleware',
+      `${fw} trace-only middleware ≤ 5 % req/s`,
+      `${signed((pairedRatio('trace', rps) - 1) * 100)} %${cpuNote('trace')}`,
+      pairedRatio('trace', rps) >= 0.95,
+    );
+    checkGoal(
+      'middleware',
+      `${fw} recording one event per request ≤ 15 % req/s`,
+      `${signed((pairedRatio('vcp', rps) - 1) * 100)} %${cpuNote('vcp')}`,
+      pairedRatio('vcp', rps) >= 0.85,
+    );
     console.log(
       `ratios vs bare (median of the rounds' own ratios): req/s trace ${pairedRatio('trace', rps).toFixed(3)}× [${perRound('trace')}] (target ≥ 0.95×), ` +
         `vcp ${pairedRatio('vcp', rps).toFixed(3)}× [${perRound('vcp')}] (target ≥ 0.85×), ` +

@@ -7,6 +7,7 @@
  * skipped. BENCH_QUICK=1 shortens every measurement.
  */
 import { existsSync } from 'node:fs';
+import { printGoalSummary } from './_goals.ts';
 
 /** In the order a reader meets the layers: integrity primitives, sealing, capture, sidecar, taps. */
 const ORDER = [
@@ -48,4 +49,5 @@ for (const name of names) {
   }
   await mod.run(options);
 }
+printGoalSummary();
 console.log(`\nall benchmarks done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
