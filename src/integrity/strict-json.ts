@@ -343,14 +343,23 @@ function quickScan(
   const elements: [number, number][] | undefined = text.charCodeAt(k0) === LBRACKET ? [] : undefined;
   let elementStart = -1;
   let totalKeys = 0;
+  // The first backslash after the last one passed (n: none left; -1: not searched yet). Most texts
+  // hold none, so a string's end is its next quote and a key needs no look for escapes.
+  let nextBackslash = -1;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      const j = closingQuote(text, i);
+      if (nextBackslash <= i) {
+        nextBackslash = text.indexOf('\\', i + 1);
+        if (nextBackslash === -1) nextBackslash = n;
+      }
+      let j = text.indexOf('"', i + 1);
+      const escaped = j !== -1 && nextBackslash < j;
+      if (escaped) j = closingQuote(text, i);
       if (j === -1 || j - i - 1 > lim.maxStringLength) return undefined;
       if (depth > 0 && expectKey[depth - 1]) {
         // An escaped key needs unescaping; `__proto__` and `prototype` need the full scan's rules.
-        for (let b = i + 1; b < j; b++) if (text.charCodeAt(b) === BACKSLASH) return undefined;
+        if (escaped) return undefined;
         if (j - i - 1 === 9 && (text.startsWith('__proto__', i + 1) || text.startsWith('prototype', i + 1)))
           return undefined;
         if (++counts[depth - 1]! > lim.maxKeysPerObject || ++totalKeys > lim.maxKeys) return undefined;
@@ -429,12 +438,43 @@ function closingQuote(text: string, open: number): number {
 
 /** Keys of every object in a parsed value (each object's distinct keys). */
 function countKeys(v: unknown, depth: number): number {
+  // `for…in` counts without building a key array per object (2–3× faster), but it would also count
+  // enumerable properties someone added to Object.prototype, and one per object could hide a
+  // duplicate: then count own keys only.
+  return prototypeIsClean() ? countKeysForIn(v, depth) : countOwnKeys(v, depth);
+}
+
+/** Whether Object.prototype, the prototype of every object JSON.parse makes, has no enumerable property. */
+function prototypeIsClean(): boolean {
+  for (const _ in Object.prototype) return false;
+  return true;
+}
+
+function countKeysForIn(v: unknown, depth: number): number {
   if (v === null || typeof v !== 'object' || depth > 256) return 0;
   let n = 0;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (x !== null && typeof x === 'object') n += countKeys(x, depth + 1);
+      if (x !== null && typeof x === 'object') n += countKeysForIn(x, depth + 1);
+    }
+    return n;
+  }
+  for (const k in v) {
+    n++;
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === 'object') n += countKeysForIn(x, depth + 1);
+  }
+  return n;
+}
+
+function countOwnKeys(v: unknown, depth: number): number {
+  if (v === null || typeof v !== 'object' || depth > 256) return 0;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === 'object') n += countOwnKeys(x, depth + 1);
     }
     return n;
   }
@@ -442,7 +482,7 @@ function countKeys(v: unknown, depth: number): number {
   n = keys.length;
   for (let i = 0; i < keys.length; i++) {
     const x = (v as Record<string, unknown>)[keys[i]!];
-    if (x !== null && typeof x === 'object') n += countKeys(x, depth + 1);
+    if (x !== null && typeof x === 'object') n += countOwnKeys(x, depth + 1);
   }
   return n;
 }

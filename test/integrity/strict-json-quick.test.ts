@@ -38,6 +38,15 @@ const cases: [string, string][] = [
   ['malformed after a duplicate', '{"a":1,"a":2'],
   ['malformed with a stray brace', '{"a":{"b":1}}}'],
   ['an object nested in a key position of malformed text', '{ [ ] "x":1}'],
+  // The scan finds a string's end with one search for its quote unless a backslash lies before it.
+  ['a value ending in an escaped backslash, then a duplicate', '{"v":"a\\\\","a":1,"a":2}'],
+  ['a value holding an escaped quote, then a duplicate', '{"v":"x\\"y","a":1,"a":2}'],
+  ['a run of escaped backslashes and a quote', '{"v":"\\\\\\"","a":1,"a":{"b":1}}'],
+  ['an escape in a value, then the escaped twin of a key', '{"a":"\\n","b":1,"\\u0062":2}'],
+  ['an escape only in a later value', '{"a":1,"b":"\\t","a":2}'],
+  ['__proto__ written with an escape', '{"x":"\\\\","\\u005f_proto__":{"y":1}}'],
+  ['a backslash outside any string', '{"a":1,\\"b":2}'],
+  ['a backslash in a key, none in values', '{"a\\\\b":1,"a\\\\b":2}'],
 ];
 
 describe('parseJsonStrict quick scan', () => {
@@ -63,6 +72,24 @@ describe('parseJsonStrict quick scan', () => {
       expect(got).toEqual(want);
     });
   }
+
+  it('still finds a duplicate when Object.prototype has an enumerable property', () => {
+    // The quick count walks the values with for…in, which would count such a property once per object.
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 1;
+    try {
+      // One duplicate per object: counting the property once per object would balance each one out.
+      for (const text of ['{"a":1,"a":2}', '[{"a":1,"a":2},{"b":{"c":1,"c":2},"b":3}]']) {
+        expect(verdict(() => parseJsonStrict(text).value)).toEqual(verdict(() => referenceParse(text)));
+        expect(verdict(() => parseJsonStrict(text).value)).toMatchObject({ rule: 'duplicate-key' });
+      }
+      expect(verdict(() => parseJsonStrict('{"a":1,"b":{"c":2}}').value)).toEqual({
+        ok: { a: 1, b: { c: 2 } },
+      });
+    } finally {
+      delete proto.polluted;
+    }
+  });
 
   it('names batch item boundaries as the full scan does', () => {
     const text = ' [ {"a":1} , 2 , "s" , [3] , {"b":{"c":[1,2]}} ] ';
