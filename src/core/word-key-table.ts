@@ -113,8 +113,8 @@ export class WordKeyTable {
     const mask = table.length - 1;
     for (const v of old) {
       if (v === 0) continue;
-      const chunk = this.#keys.chunk(v - 1);
-      let slot = hashWords(chunk.subarray(this.#keys.at(v - 1)), this.width) & mask;
+      // Hashed where the key lies: a view per entry (subarray) made growth allocate one object per key.
+      let slot = hashWords(this.#keys.chunk(v - 1), this.width, this.#keys.at(v - 1)) & mask;
       while (table[slot] !== 0) slot = (slot + 1) & mask;
       table[slot] = v;
     }
@@ -123,11 +123,11 @@ export class WordKeyTable {
   }
 }
 
-/** Mix every word (UUIDv7s share their leading time bits, so every word counts). */
-function hashWords(key: ArrayLike<number>, width: number): number {
+/** Mix every word of the key at `at` (UUIDv7s share their leading time bits, so every word counts). */
+function hashWords(key: ArrayLike<number>, width: number, at = 0): number {
   let h = 0x9e3779b9;
   for (let w = 0; w < width; w++) {
-    h = Math.imul(h ^ key[w]!, 0x85ebca6b);
+    h = Math.imul(h ^ key[at + w]!, 0x85ebca6b);
     h ^= h >>> 15;
   }
   h = Math.imul(h, 0xc2b2ae35);
