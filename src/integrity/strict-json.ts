@@ -325,8 +325,7 @@ function scan(
  * `JSON.parse` as fewer keys in the values, {@link countKeys}) and gives up
  * (undefined: use the full scan) on anything the full scan could report:
  * a limit reached, a key with an escape, a key `__proto__` or `prototype`,
- * a number that is not a short plain integer (or is `-0`, with
- * `canonicalNumbers`), unterminated text.
+ * a number the number rules refuse, unterminated text.
  */
 function quickScan(
   text: string,
@@ -407,17 +406,25 @@ function quickScan(
     if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
     if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
       let digits = c === MINUS ? 0 : 1;
+      let other = false; // '.', 'e', 'E', '+' or a second '-'
       let j = i + 1;
       for (; j < n; j++) {
         const d = text.charCodeAt(j);
         if (d >= DIGIT0 && d <= DIGIT9) digits++;
-        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) return undefined;
+        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) other = true;
         else break;
       }
-      if (digits > 15) return undefined;
       // `-0` is the one short plain integer that is not its RFC 8785 form.
-      if (lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0)
-        return undefined;
+      const trivial =
+        !other &&
+        digits <= 15 &&
+        !(lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0);
+      // Any other number passes when the number rules the full scan applies pass it (a fraction such as
+      // 0.82 mostly does); one they refuse goes to the full scan, which names it.
+      if (!trivial) {
+        const rule = numberRule(text.slice(i, j), lim.canonicalNumbers);
+        if (rule !== undefined && !(rule === 'number-precision' && lim.inexactNumbers)) return undefined;
+      }
       i = j - 1;
     }
   }

@@ -47,6 +47,12 @@ const cases: [string, string][] = [
   ['__proto__ written with an escape', '{"x":"\\\\","\\u005f_proto__":{"y":1}}'],
   ['a backslash outside any string', '{"a":1,\\"b":2}'],
   ['a backslash in a key, none in values', '{"a\\\\b":1,"a\\\\b":2}'],
+  // Fractions and exponents pass the quick scan when the number rules pass them.
+  ['a duplicate after a fraction', '{"c":0.82,"a":1,"a":2}'],
+  ['fractions and exponents, no duplicate', '{"c":0.82,"m":[1.5,-2.25e-3,1E2,1e400]}'],
+  ['an integer past 2^53', '{"n":9007199254740993}'],
+  ['an exponent out of range', '{"n":1e400}'],
+  ['a malformed number', '{"n":1.2.3}'],
 ];
 
 describe('parseJsonStrict quick scan', () => {
@@ -65,6 +71,11 @@ describe('parseJsonStrict quick scan', () => {
     '{"n":-01}',
     '{"n":0,"m":-10,"k":-1}',
     '{"n":"-0"}',
+    '{"n":0.82,"m":1.5}',
+    '{"n":1.50}',
+    '{"n":1E2}',
+    '{"n":-0.0}',
+    '{"n":1e-7,"m":[2.5]}',
   ]) {
     it(`gives the reference verdict with canonicalNumbers: ${text}`, () => {
       const got = verdict(() => parseJsonStrict(text, { canonicalNumbers: true }).value);
@@ -89,6 +100,15 @@ describe('parseJsonStrict quick scan', () => {
     } finally {
       delete proto.polluted;
     }
+  });
+
+  // The verifier's lossless reader accepts numbers a double cannot hold (it keeps their text); duplicates still count.
+  it('accepts inexact numbers with inexactNumbers, and still refuses a duplicate', () => {
+    const inexact = (text: string) => verdict(() => parseJsonStrict(text, { inexactNumbers: true }).value);
+    expect(inexact('{"n":9007199254740993,"m":0.1}')).toEqual({ ok: { n: 9007199254740992, m: 0.1 } });
+    expect(inexact('{"n":1e400}')).toEqual({ ok: { n: Number.POSITIVE_INFINITY } });
+    expect(inexact('{"n":1.5,"n":2}')).toEqual({ rule: 'duplicate-key', path: 'n' });
+    expect(inexact('{"n":1.5,"m":{"k":1e400,"k":2}}')).toMatchObject({ rule: 'duplicate-key' });
   });
 
   it('names batch item boundaries as the full scan does', () => {
