@@ -26,7 +26,8 @@ export class ChainCheck {
     // Only well-formed hashes can be linked to (a prev_hash must be 64 lowercase hex characters). A hash seen
     // before stays as it was; #later can only hold a hash not seen yet.
     if (hash && hexToWords(hash, this.#own)) {
-      const waiting = this.#later.get(hash);
+      // Most exports hold no forward link: skip hashing the key string for an empty map.
+      const waiting = this.#later.size === 0 ? undefined : this.#later.get(hash);
       const value = waiting ? linkedBy(waiting.line) : 2 * where.line;
       if (this.#seen.getOrSet(this.#own, value) === undefined && waiting) {
         this.#later.delete(hash);
