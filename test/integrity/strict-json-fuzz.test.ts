@@ -172,6 +172,42 @@ describe('strict JSON, properties', () => {
     expect(refused).toBeGreaterThan(1000);
   });
 
+  it('refuses every random document with one key written twice, as the reference does', () => {
+    // The quick scan only counts keys (a repeat shows as fewer keys after JSON.parse): aim at that count
+    // with escapes, fractions and nesting around the repeated key.
+    const r = rng(424242);
+    let planted = 0;
+    for (let round = 0; round < 3000; round++) {
+      let target = -1;
+      let objects = 0;
+      const write = (v: unknown): string => {
+        if (Array.isArray(v)) return `[${v.map(write).join(',')}]`;
+        if (v === null || typeof v !== 'object') return JSON.stringify(v);
+        const members = Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${write(x)}`);
+        if (objects++ === target && members.length > 0) {
+          const again = members[r(members.length)]!;
+          members.splice(
+            r(members.length + 1),
+            0,
+            again.slice(0, again.indexOf(':') + 1) + write(randomValue(r, 5)),
+          );
+          planted++;
+        }
+        return `{${members.join(',')}}`;
+      };
+      const v = { root: randomValue(r, 0), n: r(2) ? 0.25 : 'x\\"y' };
+      write(v);
+      target = r(objects);
+      objects = 0;
+      const text = write(v);
+      if (!text.includes('":') || JSON.stringify(JSON.parse(text)) === text) continue;
+      const got = verdict(() => parseStrictJson(text));
+      expect(got, text).toEqual(verdict(() => referenceParse(text)));
+      expect(got.ok, text).toBe(false);
+    }
+    expect(planted).toBeGreaterThan(1500);
+  });
+
   it('the byte prescan refuses only what the parser refuses, and names the same limit and path', () => {
     const r = rng(99);
     const limits = { maxDepth: 4, maxKeysPerObject: 3, maxKeys: 12, maxItems: 3, maxStringLength: 1_000_000 };
