@@ -20,6 +20,7 @@ import {
 } from './enums.ts';
 import type { ValidationIssue } from './errors.ts';
 import { EVENT_TYPE_CODES, isErrorEventType, isEventType } from './event-types.ts';
+import { isLowerHex64 } from './hex.ts';
 import { isValidPolicyId } from './policy.ts';
 import { checkTimestampPair, isoToTimestampInt, splitTimestampInt } from './timestamp.ts';
 import { isUuid, isUuidV7 } from './uuidv7.ts';
@@ -77,8 +78,6 @@ export const DECIMAL_FIELDS = new Set([
   'current_exposure',
   'exposure_utilization',
 ]);
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 // Hoisted: these run once per sealed event.
 const FINANCIAL_MODULES = ['trade_data', 'vcp_risk'] as const;
@@ -388,16 +387,10 @@ function checkSecurity(security: unknown, err: Report): void {
     err('security', 'object', 'security must be an object');
     return;
   }
-  if (
-    security.event_hash !== undefined &&
-    (typeof security.event_hash !== 'string' || !HEX64_RE.test(security.event_hash))
-  ) {
+  if (security.event_hash !== undefined && !isLowerHex64(security.event_hash)) {
     err('security.event_hash', 'hex32', 'event_hash must be 64 lowercase hex characters');
   }
-  if (
-    security.prev_hash !== undefined &&
-    (typeof security.prev_hash !== 'string' || !HEX64_RE.test(security.prev_hash))
-  ) {
+  if (security.prev_hash !== undefined && !isLowerHex64(security.prev_hash)) {
     err('security.prev_hash', 'hex32', 'prev_hash must be 64 lowercase hex characters');
   }
   if (security.hash_algo !== undefined && !HASH_ALGOS.includes(security.hash_algo as HashAlgo)) {

@@ -8,13 +8,12 @@
 import { systemClock, type VcpClock } from '../core/clock.ts';
 import type { MerkleMode } from '../core/enums.ts';
 import { VcpValidationError } from '../core/errors.ts';
+import { isLowerHex64 } from '../core/hex.ts';
 import type { AnchorRecord, AnchorTarget } from '../core/types.ts';
 import { uuidv7 } from '../core/uuidv7.ts';
 import { canonicalize } from './canonical.ts';
 import { digestHex } from './digest.ts';
 import { type Signer, verifySignature } from './sign.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** What the tree says, before signing and anchoring. */
 export interface AnchorDraft {
@@ -42,7 +41,7 @@ export interface CreateAnchorOptions {
 
 /** Build and sign an AnchorRecord for a Merkle root. */
 export function createAnchorRecord(draft: AnchorDraft, options: CreateAnchorOptions): AnchorRecord {
-  if (typeof draft.merkle_root !== 'string' || !HEX64_RE.test(draft.merkle_root)) {
+  if (!isLowerHex64(draft.merkle_root)) {
     throw new VcpValidationError({
       path: 'merkle_root',
       rule: 'hex32',

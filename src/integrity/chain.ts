@@ -3,9 +3,8 @@
  * previous one's hash in `prev_hash`; the first records the genesis value.
  */
 import { VcpValidationError } from '../core/errors.ts';
+import { isLowerHex64 } from '../core/hex.ts';
 import { GENESIS_HASH } from './event-hash.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Mutable chain state owned by one recorder (or one partition). */
 export interface HashChain {
@@ -19,7 +18,7 @@ export interface HashChain {
 
 /** Start a chain, optionally resuming after `lastHash` (e.g. after a restart). */
 export function createHashChain(lastHash: string = GENESIS_HASH, length = 0): HashChain {
-  if (typeof lastHash !== 'string' || !HEX64_RE.test(lastHash)) {
+  if (!isLowerHex64(lastHash)) {
     throw new VcpValidationError({
       path: 'lastHash',
       rule: 'hex32',

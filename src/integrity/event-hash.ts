@@ -10,13 +10,12 @@
  */
 import type { HashAlgo } from '../core/enums.ts';
 import { VcpValidationError } from '../core/errors.ts';
+import { isLowerHex64 } from '../core/hex.ts';
 import { canonicalize } from './canonical.ts';
 import { digest, digestHex } from './digest.ts';
 
 /** The genesis `prev_hash`: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Options of {@link computeEventHash}. */
 export interface EventHashOptions {
@@ -49,7 +48,7 @@ export function computeEventHash(event: HashableEvent, options: EventHashOptions
   let input = canonicalize(event.header) + canonicalize(event.payload);
   const prev = options.prevHash;
   if (prev !== undefined) {
-    if (typeof prev !== 'string' || !HEX64_RE.test(prev)) {
+    if (!isLowerHex64(prev)) {
       throw new VcpValidationError({
         path: 'prevHash',
         rule: 'hex32',
@@ -99,7 +98,7 @@ export function computeEventHashVariant(
     case 'vcp-1.0-sdk': {
       const algo = options.algo ?? 'SHA256';
       const prev = options.prevHash;
-      if (prev !== undefined && (typeof prev !== 'string' || !HEX64_RE.test(prev))) {
+      if (prev !== undefined && !isLowerHex64(prev)) {
         throw new VcpValidationError({
           path: 'prevHash',
           rule: 'hex32',

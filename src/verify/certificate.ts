@@ -14,6 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { HASH_ALGOS, type HashAlgo, MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
 import { VcpValidationError } from '../core/errors.ts';
+import { isLowerHex64 } from '../core/hex.ts';
 import { verifyCheckpoint } from '../integrity/checkpoint/index.ts';
 import { computeEventHash } from '../integrity/event-hash.ts';
 import { keyId, loadPublicKey } from '../integrity/keys.ts';
@@ -41,8 +42,6 @@ import {
 } from './report.ts';
 import { decideVerdict } from './verdict.ts';
 import type { VerifyOptions } from './verifier.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** The first bytes of a certificate file. */
 export const CERTIFICATE_PREFIX = '{"vcp_certificate":';
@@ -227,15 +226,14 @@ export class CertificateVerifier {
     out: Finding[],
   ): string | undefined {
     const claimed = sec.event_hash;
-    if (typeof claimed !== 'string' || !HEX64_RE.test(claimed)) {
+    if (!isLowerHex64(claimed)) {
       out.push(
         finding('hash-missing', 'security.event_hash is missing or not 64 lowercase hex characters', where),
       );
       return undefined;
     }
     const algoField = sec.hash_algo ?? view.header.hash_algo ?? 'SHA256';
-    const prev =
-      typeof sec.prev_hash === 'string' && HEX64_RE.test(sec.prev_hash) ? sec.prev_hash : undefined;
+    const prev = isLowerHex64(sec.prev_hash) ? sec.prev_hash : undefined;
     let recomputed: string;
     try {
       if (!HASH_ALGOS.includes(algoField as HashAlgo))

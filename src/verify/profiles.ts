@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HASH_ALGOS, type HashAlgo, type MerkleMode } from '../core/enums.ts';
+import { isLowerHex64 } from '../core/hex.ts';
 import { computeEventHashVariant, type HashVariant } from '../integrity/event-hash.ts';
 import type { EventView } from '../integrity/normalize.ts';
 import { pythonDumps } from '../integrity/python-json.ts';
@@ -47,7 +48,6 @@ export interface Profile {
   recompute(view: EventView, raw: Record<string, unknown>, facts: EventFacts): string;
 }
 
-const HEX64_RE = /^[0-9a-f]{64}$/;
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
@@ -98,8 +98,7 @@ function variantProfile(name: HashVariant, producer: string, weaker?: string): P
       const sec = view.security ?? {};
       const declared = HASH_ALGOS.includes(sec.hash_algo as HashAlgo) ? sec.hash_algo : view.header.hash_algo;
       const algo: HashAlgo = HASH_ALGOS.includes(declared as HashAlgo) ? (declared as HashAlgo) : 'SHA256';
-      const prev =
-        typeof facts.prevHash === 'string' && HEX64_RE.test(facts.prevHash) ? facts.prevHash : undefined;
+      const prev = isLowerHex64(facts.prevHash) ? facts.prevHash : undefined;
       return computeEventHashVariant(
         name,
         { header: view.rawHeader, payload: view.rawPayload },

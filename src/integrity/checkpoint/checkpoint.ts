@@ -23,6 +23,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { MERKLE_MODES, type MerkleMode } from '../../core/enums.ts';
 import { VcpValidationError } from '../../core/errors.ts';
+import { isLowerHex64 } from '../../core/hex.ts';
 import { canonicalize } from '../canonical.ts';
 import { keyId } from '../keys.ts';
 import type { Signer } from '../sign.ts';
@@ -63,7 +64,6 @@ export type CheckpointVerification =
   | { ok: true; checkpoint: Checkpoint; keyId: string; keyName: string }
   | { ok: false; reason: string; checkpoint?: Checkpoint };
 
-const HEX64_RE = /^[0-9a-f]{64}$/;
 const SIZE_RE = /^(0|[1-9][0-9]{0,15})$/;
 // Go's sumdb origin ("go.sum database tree") has spaces; control characters never belong.
 const ORIGIN_RE = /^[^\p{Cc}]{1,255}$/u;
@@ -90,7 +90,7 @@ export function formatCheckpoint(draft: CheckpointDraft): string {
       message: 'tree size is a non-negative integer',
     });
   }
-  if (!HEX64_RE.test(draft.rootHex)) {
+  if (!isLowerHex64(draft.rootHex)) {
     throw new VcpValidationError({
       path: 'rootHex',
       rule: 'hex32',
@@ -155,7 +155,7 @@ export function parseCheckpointText(text: string): Checkpoint {
       if (Number.isNaN(Date.parse(value))) throw bad(`vcp-time ${value} is not a time`);
       cp.time = value;
     } else if (key === 'vcp-meta') {
-      if (!HEX64_RE.test(value)) throw bad('vcp-meta is not 64 lowercase hex characters');
+      if (!isLowerHex64(value)) throw bad('vcp-meta is not 64 lowercase hex characters');
       cp.metaHash = value;
     } else if (key === 'vcp-partition') {
       if (!SIZE_RE.test(value)) throw bad(`vcp-partition ${value} is not a partition number`);

@@ -41,6 +41,7 @@ import { fstatSync, mkdirSync, readdirSync, writeSync } from 'node:fs';
 import { type FileHandle, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VcpIoError } from '../../core/errors.ts';
+import { isLowerHex64 } from '../../core/hex.ts';
 import type { AnchorRecord } from '../../core/types.ts';
 import { EventHashList } from './event-hash-list.ts';
 import { type AnchoredFloor, anchoredFloor, readAnchorLog, SIGNED_CHECKPOINTS } from './file/anchor-log.ts';
@@ -92,7 +93,6 @@ export const DEFAULT_SCRUB_INTERVAL_MS = 3_600_000;
 export const QUARANTINE_DIR = 'quarantine';
 
 const SEGMENT_RE = /^(\d{8})\.log$/;
-const HEX64_RE = /^[0-9a-f]{64}$/;
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 
 interface Segment {
@@ -313,7 +313,7 @@ export class FileEventStore implements EventStore, StoreHealthSource {
           `${this.name}: append out of order: got leaf index ${e.index}, expected ${base + k}`,
         );
       }
-      if (typeof e.eventHash !== 'string' || !HEX64_RE.test(e.eventHash)) {
+      if (!isLowerHex64(e.eventHash)) {
         throw new VcpIoError(`${this.name}: event ${k} of the batch has no valid eventHash`);
       }
       jsons[k] = recordParts(e);

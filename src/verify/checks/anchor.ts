@@ -6,6 +6,7 @@
  * (`--tsa-cert`). A token that cannot be checked is said to be unchecked.
  */
 import type { KeyObject } from 'node:crypto';
+import { isLowerHex64 } from '../../core/hex.ts';
 import { keyId } from '../../integrity/keys.ts';
 import { verifySignature } from '../../integrity/sign.ts';
 import { type TimestampTrust, verifyTimestampToken } from '../../integrity/tsa-token.ts';
@@ -15,8 +16,6 @@ import type { Segment } from '../segment.ts';
 import { SEVERITY } from '../verdict.ts';
 import { type Coverage, checkCheckpointNote, checkRootAt } from './checkpoint.ts';
 import { candidateKeys } from './signature.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** An external time the root provably existed at. */
 export interface ExternalAnchor {
@@ -49,7 +48,7 @@ export async function checkAnchor(
     !r ||
     typeof r !== 'object' ||
     typeof r.merkle_root !== 'string' ||
-    !HEX64_RE.test(r.merkle_root) ||
+    !isLowerHex64(r.merkle_root) ||
     !Number.isSafeInteger(r.tree_size) ||
     (r.tree_size as number) < 0
   )

@@ -3,11 +3,11 @@
  * `../profiles.ts`). A hash that matches another known convention of the
  * same form is named as such, never called a change after sealing.
  */
+
+import { isLowerHex64 } from '../../core/hex.ts';
 import type { EventView } from '../../integrity/normalize.ts';
 import { type Finding, finding } from '../findings.ts';
 import { type EventFacts, PROFILES, type Profile } from '../profiles.ts';
-
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** The claimed hash when it is well-formed, and the findings. */
 export function checkEventHash(
@@ -18,7 +18,7 @@ export function checkEventHash(
   where: { line: number; event_id?: string },
 ): { hash: string | undefined; findings: Finding[] } {
   const claimed = facts.claimedHash;
-  if (typeof claimed !== 'string' || !HEX64_RE.test(claimed)) {
+  if (!isLowerHex64(claimed)) {
     const other = matchingProfile(view, raw, undefined, profile);
     if (other)
       return {

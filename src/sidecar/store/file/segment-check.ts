@@ -12,13 +12,13 @@
  * disk, a hand edit), and the events at stake must be named, not dropped.
  */
 import { VcpIoError } from '../../../core/errors.ts';
+import { isLowerHex64 } from '../../../core/hex.ts';
 import { checkRecord } from './record.ts';
 
 const NL = 0x0a;
 const PREFIX_RE = /^\{"i":(\d{1,15}),"id":"([0-9A-Za-z._-]{1,128})","h":"([0-9a-f]{64})"/;
 const LOOSE_INDEX_RE = /"i":(\d{1,15})/;
 const LOOSE_ID_RE = /"id":"([0-9A-Za-z._-]{1,128})"/;
-const HEX64_RE = /^[0-9a-f]{64}$/;
 
 /** Leaf index, id and hash of one checksum-valid record, and where it lies. */
 export interface RecordHead {
@@ -70,7 +70,7 @@ export function parseHead(json: Buffer): { index: number; eventId: string; event
       Number.isSafeInteger(r.i) &&
       typeof r.id === 'string' &&
       typeof r.h === 'string' &&
-      HEX64_RE.test(r.h)
+      isLowerHex64(r.h)
     ) {
       return { index: r.i as number, eventId: r.id, eventHash: r.h };
     }
