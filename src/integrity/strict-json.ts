@@ -448,7 +448,7 @@ function countKeys(v: unknown, depth: number): number {
   // `for…in` counts without building a key array per object (2–3× faster), but it would also count
   // enumerable properties someone added to Object.prototype, and one per object could hide a
   // duplicate: then count own keys only.
-  return prototypeIsClean() ? countKeysForIn(v, depth) : countOwnKeys(v, depth);
+  return countKeysIn(v, depth, prototypeIsClean());
 }
 
 /** Whether Object.prototype, the prototype of every object JSON.parse makes, has no enumerable property. */
@@ -457,41 +457,31 @@ function prototypeIsClean(): boolean {
   return true;
 }
 
-function countKeysForIn(v: unknown, depth: number): number {
+function countKeysIn(v: unknown, depth: number, forIn: boolean): number {
   if (v === null || typeof v !== 'object' || depth > 256) return 0;
   let n = 0;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
-      if (x !== null && typeof x === 'object') n += countKeysForIn(x, depth + 1);
+      if (x !== null && typeof x === 'object') n += countKeysIn(x, depth + 1, forIn);
     }
     return n;
   }
-  for (const k in v) {
-    n++;
-    const x = (v as Record<string, unknown>)[k];
-    if (x !== null && typeof x === 'object') n += countKeysForIn(x, depth + 1);
-  }
-  return n;
-}
-
-function countOwnKeys(v: unknown, depth: number): number {
-  if (v === null || typeof v !== 'object' || depth > 256) return 0;
-  let n = 0;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i];
-      if (x !== null && typeof x === 'object') n += countOwnKeys(x, depth + 1);
+  const o = v as Record<string, unknown>;
+  if (forIn) {
+    for (const k in o) {
+      n++;
+      const x = o[k];
+      if (x !== null && typeof x === 'object') n += countKeysIn(x, depth + 1, forIn);
     }
     return n;
   }
-  const keys = Object.keys(v);
-  n = keys.length;
+  const keys = Object.keys(o);
   for (let i = 0; i < keys.length; i++) {
-    const x = (v as Record<string, unknown>)[keys[i]!];
-    if (x !== null && typeof x === 'object') n += countOwnKeys(x, depth + 1);
+    const x = o[keys[i]!];
+    if (x !== null && typeof x === 'object') n += countKeysIn(x, depth + 1, forIn);
   }
-  return n;
+  return n + keys.length;
 }
 
 /** Duplicate and forbidden keys. */
