@@ -19,6 +19,13 @@ const [batch = 100, connections = 8, seconds = 3, rounds = 3] = argv
 const sets = dash === -1 ? [''] : argv.slice(dash + 1);
 const child = forkLoadChild();
 const rate = process.env.AB_RATE ? Number(process.env.AB_RATE) : undefined;
+// Per set, each round's events/s and sidecar CPU per event, for the summary.
+const rates = sets.map(() => [] as number[]);
+const cpus = sets.map(() => [] as number[]);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 try {
   for (let r = 1; r <= rounds; r++) {
     for (const set of sets) {
@@ -39,6 +46,8 @@ try {
           },
           sc.cpu,
         );
+        rates[sets.indexOf(set)]!.push(res.eventsPerSec);
+        cpus[sets.indexOf(set)]!.push(res.cpuUsPerEvent!);
         console.log(
           `[${r}] ${JSON.stringify(set).padEnd(26)} ${Math.round(res.eventsPerSec).toLocaleString('en-US').padStart(8)} events/s  ` +
             `p50 ${res.p50Ms.toFixed(2)} p99 ${res.p99Ms.toFixed(2)} ms  sidecar CPU ${res.cpuUsPerEvent!.toFixed(1)} µs/event  ` +
@@ -50,6 +59,18 @@ try {
       }
     }
   }
+  // The rounds alternate the sets, so each round's ratio to the first set is paired against the same neighbours.
+  console.log(
+    `summary over ${rounds} round(s): median events/s, sidecar CPU µs/event; ratio to the first set (median of the rounds' ratios, rounds it was ahead)`,
+  );
+  sets.forEach((set, k) => {
+    const paired = rates[k]!.map((x, r) => x / rates[0]![r]!);
+    const ahead = paired.filter((x) => x > 1).length;
+    console.log(
+      `  ${JSON.stringify(set).padEnd(26)} ${Math.round(median(rates[k]!)).toLocaleString('en-US').padStart(8)}/s  ${median(cpus[k]!).toFixed(1)} µs` +
+        (k === 0 ? '' : `  ×${median(paired).toFixed(3)} (ahead in ${ahead} of ${paired.length})`),
+    );
+  });
 } finally {
   child.kill();
 }
