@@ -405,7 +405,7 @@ function privateFromBytes(bytes: Uint8Array, options: LoadPrivateKeyOptions): Ke
   if (text !== undefined) return privateFromText(text, options);
   if (bytes.length === 32) return seedToPrivate(bytes);
   if (bytes.length === 64) return seedAndPublicToPrivate(bytes);
-  if (bytes[0] === 0x30) {
+  if (isDerSequence(bytes)) {
     let key: KeyObject;
     try {
       key = nodeCrypto.createPrivateKey({ key: Buffer.from(bytes), format: 'der', type: 'pkcs8' });
@@ -470,7 +470,7 @@ function publicFromBytes(bytes: Uint8Array): KeyObject {
   const text = asText(bytes);
   if (text !== undefined) return publicFromText(text);
   if (bytes.length === 32) return rawPublic(bytes);
-  if (bytes[0] === 0x30) {
+  if (isDerSequence(bytes)) {
     let key: KeyObject;
     try {
       key = nodeCrypto.createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' });
@@ -545,6 +545,22 @@ function isSpace(b: number): boolean {
 }
 
 /** Valid UTF-8 with no control characters but whitespace. */
+/**
+ * Whether `bytes` are one DER SEQUENCE whose length field covers exactly the rest: what a PKCS#8 or SPKI key file
+ * holds. A first byte of 0x30 alone is not enough: 1 random raw key in 256 starts with it, and a truncated seed
+ * must be named as such, not as a DER key that failed to parse.
+ */
+function isDerSequence(bytes: Uint8Array): boolean {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return false;
+  const first = bytes[1]!;
+  if (first < 0x80) return first === bytes.length - 2;
+  const n = first & 0x7f; // long form: the number of length bytes that follow
+  if (n < 1 || n > 2 || bytes.length < 2 + n) return false;
+  let length = 0;
+  for (let i = 0; i < n; i++) length = length * 256 + bytes[2 + i]!;
+  return length === bytes.length - 2 - n;
+}
+
 function isPlainText(bytes: Uint8Array): boolean {
   for (const b of bytes) if ((b < 0x20 && !isSpace(b)) || b === 0x7f) return false;
   return isUtf8(bytes);

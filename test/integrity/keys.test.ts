@@ -319,6 +319,47 @@ describe('hostile private key input → VcpCryptoError, never echoing key materi
   }
 });
 
+describe('raw key bytes that start with the DER tag (0x30, 1 random key in 256)', () => {
+  const seed = Buffer.from(`30${'11'.repeat(31)}`, 'hex');
+
+  it('loads as a raw seed or key at their own length, and is named as raw bytes at any other', () => {
+    expect(loadPrivateKey(seed).type).toBe('private');
+    expectError(
+      () => loadPrivateKey(seed.subarray(0, 31)),
+      VcpCryptoError,
+      /unrecognised private key bytes \(31 bytes\)/,
+    );
+    expectError(
+      () => loadPrivateKey(Buffer.concat([seed, Buffer.from([1])])),
+      VcpCryptoError,
+      /unrecognised private key bytes \(33 bytes\)/,
+    );
+    expectError(
+      () => loadPublicKey(seed.subarray(0, 31)),
+      VcpCryptoError,
+      /unrecognised public key bytes \(31 bytes\)/,
+    );
+  });
+
+  it('still reads a DER key, and names one cut short as unrecognised bytes', () => {
+    const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
+    expect(loadPrivateKey(der).type).toBe('private');
+    const spki = pair.publicKey.export({ format: 'der', type: 'spki' });
+    expect(loadPublicKey(spki).type).toBe('public');
+    expectError(
+      () => loadPrivateKey(der.subarray(0, der.length - 1)),
+      VcpCryptoError,
+      /unrecognised private key bytes \(47 bytes\)/,
+    );
+    // A whole DER SEQUENCE that is not a key is still reported as DER.
+    expectError(
+      () => loadPrivateKey(Buffer.from('3003020101', 'hex')),
+      VcpCryptoError,
+      /DER private key could not be parsed/,
+    );
+  });
+});
+
 describe('hostile public key input → VcpCryptoError', () => {
   const rsa = nodeCrypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
   const x25519 = nodeCrypto.generateKeyPairSync('x25519');
