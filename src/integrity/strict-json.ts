@@ -27,7 +27,7 @@
  * test/reference/strict-json-reference.ts cross-checks the verdicts.
  */
 import { VcpValidationError } from '../core/errors.ts';
-import { numberRule, readAs } from './json-number.ts';
+import { type NumberRule, numberRule, readAs } from './json-number.ts';
 
 /** Default nesting limit. */
 export const MAX_JSON_DEPTH = 64;
@@ -292,26 +292,14 @@ function scan(
     // Scalars directly in the root array: note where they start.
     if (elements !== undefined && stack.length === 1 && elementStart === -1) elementStart = i;
     if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
-      // Find the token's end, counting digits: short plain numbers (the common case) are exact
-      // and canonical by construction, and need neither a slice nor a conversion.
-      let digits = c === MINUS ? 0 : 1;
-      let other = false; // '.', 'e', 'E', '+' or a second '-'
-      let j = i + 1;
-      for (; j < n; j++) {
-        const d = text.charCodeAt(j);
-        if (d >= DIGIT0 && d <= DIGIT9) digits++;
-        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) other = true;
-        else break;
-      }
-      const trivial =
-        !other &&
-        digits <= 15 &&
-        !(lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0);
-      if (finding === undefined && !trivial) {
-        const token = text.slice(i, j);
-        const rule = numberRule(token, lim.canonicalNumbers);
-        if (rule !== undefined && !(rule === 'number-precision' && lim.inexactNumbers))
-          finding = numberFinding(stack, lastKey, token, rule);
+      let j = numberEnd(text, i, lim.canonicalNumbers);
+      if (j < 0) {
+        j = -j - 1;
+        if (finding === undefined) {
+          const token = text.slice(i, j);
+          const rule = refusedNumberRule(token, lim);
+          if (rule !== undefined) finding = numberFinding(stack, lastKey, token, rule);
+        }
       }
       i = j - 1;
     }
@@ -405,30 +393,44 @@ function quickScan(
     if (c <= 0x20) continue;
     if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
     if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
-      let digits = c === MINUS ? 0 : 1;
-      let other = false; // '.', 'e', 'E', '+' or a second '-'
-      let j = i + 1;
-      for (; j < n; j++) {
-        const d = text.charCodeAt(j);
-        if (d >= DIGIT0 && d <= DIGIT9) digits++;
-        else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) other = true;
-        else break;
-      }
-      // `-0` is the one short plain integer that is not its RFC 8785 form.
-      const trivial =
-        !other &&
-        digits <= 15 &&
-        !(lim.canonicalNumbers && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0);
-      // Any other number passes when the number rules the full scan applies pass it (a fraction such as
-      // 0.82 mostly does); one they refuse goes to the full scan, which names it.
-      if (!trivial) {
-        const rule = numberRule(text.slice(i, j), lim.canonicalNumbers);
-        if (rule !== undefined && !(rule === 'number-precision' && lim.inexactNumbers)) return undefined;
+      let j = numberEnd(text, i, lim.canonicalNumbers);
+      if (j < 0) {
+        // A number that is not a short plain integer passes when the number rules pass it (a fraction
+        // such as 0.82 mostly does); one they refuse goes to the full scan, which names it.
+        j = -j - 1;
+        if (refusedNumberRule(text.slice(i, j), lim) !== undefined) return undefined;
       }
       i = j - 1;
     }
   }
   return { elements, finding: undefined, keys: totalKeys };
+}
+
+/**
+ * End of the number token starting at `i`, or `-end - 1` when the token needs the number rules. A short plain
+ * integer (the common case) is exact and canonical by construction and needs neither a slice nor a conversion;
+ * `-0`, with `canonical`, is the one such integer that is not its RFC 8785 form.
+ */
+function numberEnd(text: string, i: number, canonical: boolean): number {
+  const c = text.charCodeAt(i);
+  let digits = c === MINUS ? 0 : 1;
+  let other = false; // '.', 'e', 'E', '+' or a second '-'
+  let j = i + 1;
+  for (; j < text.length; j++) {
+    const d = text.charCodeAt(j);
+    if (d >= DIGIT0 && d <= DIGIT9) digits++;
+    else if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === MINUS) other = true;
+    else break;
+  }
+  const trivial =
+    !other && digits <= 15 && !(canonical && c === MINUS && j - i === 2 && text.charCodeAt(i + 1) === DIGIT0);
+  return trivial ? j : -j - 1;
+}
+
+/** The rule the number text `token` breaks under `lim`, if any (`inexactNumbers` excuses precision). */
+function refusedNumberRule(token: string, lim: Limits): NumberRule | undefined {
+  const rule = numberRule(token, lim.canonicalNumbers);
+  return rule === 'number-precision' && lim.inexactNumbers ? undefined : rule;
 }
 
 /** Index of the quote closing the string opened at `open`: the next quote not after an odd run of backslashes; -1 if none. */
