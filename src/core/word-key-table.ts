@@ -11,6 +11,7 @@
  * nothing is ever held twice. Keys and values live in fixed chunks.
  */
 
+import { HEX_ANY_CASE, HEX_LOWER } from './hex.ts';
 import { Uint32Column } from './uint32-column.ts';
 
 /** Independent tables: each grows on its own. */
@@ -132,15 +133,6 @@ function hashWords(key: ArrayLike<number>, width: number, at = 0): number {
   }
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Value of each ASCII hex digit, -1 for any other character: lower case only, or either case. */
-const HEX_LOWER = new Int8Array(128).fill(-1);
-const HEX_ANY_CASE = new Int8Array(128).fill(-1);
-for (let d = 0; d < 16; d++) {
-  HEX_LOWER[d.toString(16).charCodeAt(0)] = d;
-  HEX_ANY_CASE[d.toString(16).charCodeAt(0)] = d;
-  HEX_ANY_CASE[d.toString(16).toUpperCase().charCodeAt(0)] = d;
 }
 
 /**
