@@ -544,7 +544,6 @@ function isSpace(b: number): boolean {
   return b === 0x20 || (b >= 0x09 && b <= 0x0d);
 }
 
-/** Valid UTF-8 with no control characters but whitespace. */
 /**
  * Whether `bytes` are one DER SEQUENCE whose length field covers exactly the rest: what a PKCS#8 or SPKI key file
  * holds. A first byte of 0x30 alone is not enough: 1 random raw key in 256 starts with it, and a truncated seed
@@ -561,6 +560,7 @@ function isDerSequence(bytes: Uint8Array): boolean {
   return length === bytes.length - 2 - n;
 }
 
+/** Valid UTF-8 with no control characters but whitespace. */
 function isPlainText(bytes: Uint8Array): boolean {
   for (const b of bytes) if ((b < 0x20 && !isSpace(b)) || b === 0x7f) return false;
   return isUtf8(bytes);
