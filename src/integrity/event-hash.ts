@@ -44,8 +44,21 @@ export function computeEventHash(event: HashableEvent, options: EventHashOptions
       message: 'computeEventHash needs { header, payload }',
     });
   }
+  return eventHashOfCanonical(canonicalize(event.header), canonicalize(event.payload), options);
+}
+
+/**
+ * The EventHash of a header and payload already in RFC 8785 form (`JCS(header)`, `JCS(payload)`),
+ * for callers that need those texts as well as the hash. Same checks and result as
+ * {@link computeEventHash} over the objects they came from.
+ */
+export function eventHashOfCanonical(
+  headerJcs: string,
+  payloadJcs: string,
+  options: EventHashOptions = {},
+): string {
   const algo = options.algo ?? 'SHA256';
-  let input = canonicalize(event.header) + canonicalize(event.payload);
+  let input = headerJcs + payloadJcs;
   const prev = options.prevHash;
   if (prev !== undefined) {
     if (!isLowerHex64(prev)) {

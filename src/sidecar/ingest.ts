@@ -18,7 +18,7 @@ import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } fr
 import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
-import { computeEventHash } from '../integrity/event-hash.ts';
+import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { HttpError, validationError } from './http.ts';
@@ -71,6 +71,13 @@ export interface ParsedBody {
    * (`[start0, end0, start1, end1, …]`, UTF-16 offsets; in an ASCII body also byte offsets).
    */
   spans?: Int32Array;
+  /**
+   * Per item, the RFC 8785 header and payload texts its raw line was built from, when the line
+   * came from a sealer's attached text rather than from the item itself (the embedded store).
+   * Each is checked against the canonical form of the validated item, so the line stored is
+   * always the one the EventHash covers.
+   */
+  canonical?: readonly (readonly [string, string] | undefined)[];
 }
 
 /** A line holding nothing but JSON whitespace (an NDJSON line to skip). */
@@ -325,9 +332,17 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
     const algo: HashAlgo = secAlgo ?? headerAlgo ?? 'SHA256';
     if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
     const prev = clientSec?.prev_hash as string | undefined;
+    // With attached text (the embedded store), the canonical texts are kept to compare with it.
+    const claimed = parsed.canonical?.[i];
+    let texts: [string, string] | undefined;
     let hash: string;
     try {
-      hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+      if (claimed === undefined) {
+        hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+      } else {
+        texts = [canonicalize(ev.header), canonicalize(ev.payload)];
+        hash = eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
+      }
     } catch (e) {
       issues.push(hashIssue(e, ev, pfx));
       continue;
@@ -337,6 +352,15 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
         path: `${pfx}security.event_hash`,
         rule: 'event-hash',
         message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${prev ? ' ‖ prev_hash' : ''})`,
+      });
+      continue;
+    }
+    if (claimed !== undefined && (texts![0] !== claimed[0] || texts![1] !== claimed[1])) {
+      const part = texts![0] !== claimed[0] ? 'header' : 'payload';
+      issues.push({
+        path: `${pfx}${part}`,
+        rule: 'canonical-text',
+        message: `the ${part} text attached to the event when it was sealed is not the canonical form of its ${part} (the text was replaced after sealing); the line would not match its EventHash`,
       });
       continue;
     }

@@ -31,7 +31,7 @@ export function attachCanonicalText(event: VcpEvent, headerJcs: string, payloadJ
 }
 
 /** The attached canonical header and payload texts, if the event has them. */
-function canonicalParts(event: VcpEvent): readonly [string, string] | undefined {
+export function attachedCanonicalText(event: VcpEvent): readonly [string, string] | undefined {
   const parts = (event as unknown as Record<symbol, unknown>)[CANONICAL];
   return Array.isArray(parts) ? (parts as [string, string]) : undefined;
 }
@@ -50,7 +50,7 @@ function policyText(policy: PolicyIdentification): string {
 
 /** The event as one line of JSON (no trailing newline). */
 export function serializeEvent(event: VcpEvent): string {
-  const parts = canonicalParts(event);
+  const parts = attachedCanonicalText(event);
   if (parts === undefined) return JSON.stringify(event);
   let out =
     '{"header":' + parts[0] + ',"payload":' + parts[1] + ',"security":' + JSON.stringify(event.security);

@@ -6,10 +6,12 @@ import { openEmbeddedStore } from '../../src/adapters/embedded-store.ts';
 import { createDefaultMapping, type TapMessage } from '../../src/adapters/message-mapping.ts';
 import { TapRunner } from '../../src/adapters/tap-runner.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
+import { canonicalize } from '../../src/integrity/canonical.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { MerkleTree } from '../../src/integrity/merkle/index.ts';
 import { SinkError } from '../../src/sinks/errors.ts';
 import { MemorySink } from '../../src/sinks/memory.ts';
+import { serializeEvent } from '../../src/sinks/serialize.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -99,6 +101,35 @@ describe('openEmbeddedStore: a tap writing into a file store in-process', () => 
     expect((err as Error).message).toMatch(/\[3\]\.security\.event_hash/);
     expect((err as Error).message).toMatch(/event-hash/);
     expect(sink.log.ctx.tree.size).toBe(0);
+    await sink.close();
+  });
+
+  it('refuses an event whose attached canonical text was replaced: the stored line must be the hashed one', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const events = tapEvents(4);
+    // Code in the process copies a sealed event and attaches other header text under the
+    // sealer's (global) symbol; the header and payload objects still match the EventHash.
+    const original = events[2]!;
+    const forged = { ...original } as VcpEvent;
+    const otherHeader = canonicalize({ ...original.header, symbol: 'GBPUSD' });
+    Object.defineProperty(forged, Symbol.for('vcp-instrument.canonical-text'), {
+      value: [otherHeader, canonicalize(original.payload)],
+    });
+    expect(serializeEvent(forged)).toContain('"GBPUSD"');
+    const err = await sink.write([events[0]!, events[1]!, forged]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).retryable).toBe(false);
+    expect((err as Error).message).toMatch(/\[2\]\.header \[canonical-text\]/);
+    expect(sink.log.ctx.tree.size).toBe(0);
+    // The untouched events still go in, and what is stored hashes to the acknowledged hash.
+    await sink.write(events);
+    expect(sink.log.ctx.tree.size).toBe(4);
+    const stored = await sink.log.ctx.store.getByIndex(2);
+    expect(stored!.event.header.symbol).toBe(original.header.symbol);
+    expect(computeEventHash(stored!.event)).toBe(original.security.event_hash);
     await sink.close();
   });
 
