@@ -16,9 +16,8 @@
  * the sidecar checks a request body (validation, EventHash recomputed from the
  * header and payload and compared with `security.event_hash`, size limits):
  * what the store holds is what was hashed, whoever built the events. The line
- * stored is the event's own text (the canonical text the sealer hashed, when
- * it attached it; that text must equal the canonical form of the header and
- * payload checked, or the write is refused with rule `canonical-text`).
+ * stored holds the canonical header and payload text that check hashed (never
+ * text attached to the event by a sealer, which other code could replace).
  *
  * Errors: a refusal of the events (400/409/413 in HTTP terms) fails the write
  * with a non-retryable `SinkError` naming each field and rule; a full queue or
@@ -35,7 +34,7 @@ import { openSidecarLog, type SidecarLog } from '../sidecar/log.ts';
 import { loadSidecarSigner } from '../sidecar/signing-key.ts';
 import { FileEventStore } from '../sidecar/store/file-store.ts';
 import { SinkError } from '../sinks/errors.ts';
-import { attachedCanonicalText, serializeEvent } from '../sinks/serialize.ts';
+import { attachedCanonicalText, eventLine } from '../sinks/serialize.ts';
 import type { Sink } from '../sinks/sink.ts';
 
 /** Options of {@link openEmbeddedStore}. */
@@ -112,13 +111,16 @@ class EmbeddedSink implements EmbeddedStoreSink {
     for (let i = 0; i < events.length; i += limits.maxBatchEvents) {
       const chunk = events.slice(i, i + limits.maxBatchEvents);
       try {
-        // The event's own line (the sealer's canonical text when attached) is what the store keeps;
-        // prepareEvents checks attached text against the canonical form of the checked objects.
+        // The line stored is made from the canonical header and payload the EventHash check computes,
+        // not from text a sealer attached to the event: stored and hashed text cannot differ.
         const parsed: ParsedBody = {
           items: chunk as unknown[],
-          raws: chunk.map(serializeEvent),
+          raws: [],
           batch: true,
-          canonical: chunk.map(attachedCanonicalText),
+          lineFromCanonical: (k, h, p) => {
+            const event = chunk[k]!;
+            return eventLine(event, h, p, attachedCanonicalText(event) !== undefined);
+          },
         };
         const prepared = prepareEvents(parsed, { ...limits, strict });
         await writer.submit(prepared, true);

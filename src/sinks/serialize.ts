@@ -52,10 +52,25 @@ function policyText(policy: PolicyIdentification): string {
 export function serializeEvent(event: VcpEvent): string {
   const parts = attachedCanonicalText(event);
   if (parts === undefined) return JSON.stringify(event);
-  let out =
-    '{"header":' + parts[0] + ',"payload":' + parts[1] + ',"security":' + JSON.stringify(event.security);
-  if (event.policy_identification !== undefined) {
-    out += ',"policy_identification":' + policyText(event.policy_identification);
+  return eventLine(event, parts[0], parts[1], true);
+}
+
+/**
+ * The event as one line of JSON with the given RFC 8785 texts as its header and payload, then its
+ * `security` and `policy_identification` (each only when present). `sharedPolicy`: the policy object is a
+ * recorder's, never changed, so its text is cached per object.
+ */
+export function eventLine(
+  event: VcpEvent,
+  headerJcs: string,
+  payloadJcs: string,
+  sharedPolicy = false,
+): string {
+  let out = '{"header":' + headerJcs + ',"payload":' + payloadJcs;
+  if (event.security !== undefined) out += ',"security":' + JSON.stringify(event.security);
+  const policy = event.policy_identification;
+  if (policy !== undefined) {
+    out += ',"policy_identification":' + (sharedPolicy ? policyText(policy) : JSON.stringify(policy));
   }
   return out + '}';
 }
