@@ -21,6 +21,7 @@ import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
+import { findForbiddenKey, mayHoldForbiddenKey } from '../recorder/caller-fields.ts';
 import { HttpError, validationError } from './http.ts';
 
 /** How a body is framed. */
@@ -371,22 +372,26 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
     }
 
     // The stored event: the client's fields (order kept), then `security` last with the sidecar's fields.
-    const secRest: Record<string, unknown> = {};
-    if (clientSec) {
-      for (const [k, v] of Object.entries(clientSec)) {
-        if (!SIDECAR_SECURITY_FIELDS.has(k))
-          Object.defineProperty(secRest, k, {
-            value: v,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+    const security: Record<string, unknown> = {};
+    if (clientSec) copyMembers(clientSec, security, SIDECAR_SECURITY_FIELDS);
+    security.event_hash = hash;
+    security.hash_algo = algo;
+    const stored: Record<string, unknown> = {};
+    copyMembers(ev, stored, EVENT_SECURITY);
+    stored.security = security;
+    const event = stored as unknown as VcpEvent;
+    let raw: string;
+    if (texts === undefined) raw = parsed.raws[i]!;
+    else {
+      raw = lineFromCanonical!(i, texts[0], texts[1]);
+      // Objects never went through the strict parser, which refuses these keys in a body: check them here
+      // (`vcp verify` refuses a line holding one, so the store must never take it).
+      const forbidden = mayHoldForbiddenKey(raw) ? forbiddenKeyIn(ev, pfx) : undefined;
+      if (forbidden !== undefined) {
+        issues.push(forbidden);
+        continue;
       }
     }
-    const security = { ...secRest, event_hash: hash, hash_algo: algo };
-    const { security: _dropped, ...rest } = ev;
-    const event = { ...rest, security } as unknown as VcpEvent;
-    const raw = texts === undefined ? parsed.raws[i]! : lineFromCanonical!(i, texts[0], texts[1]);
     // Header and payload passed canonicalisation (which refuses lone surrogates); check the rest.
     // Most events hold no `\u` escape at all: one indexOf instead of the regex.
     const bad =
@@ -422,6 +427,28 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
   if (issues.length) throw validationError(issues);
   if (tooLarge) throw tooLarge;
   return out;
+}
+
+const EVENT_SECURITY = new Set(['security']);
+
+/** The first `__proto__` or `constructor.prototype` key in an event's members, as a `forbidden-key` issue. */
+function forbiddenKeyIn(ev: Record<string, unknown>, pfx: string): ValidationIssue | undefined {
+  for (const k of Object.keys(ev)) {
+    const found = findForbiddenKey(ev[k], `${pfx}${k}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Copy `from`'s own enumerable members into `to`, in order, except the keys in `skip`. */
+function copyMembers(from: Record<string, unknown>, to: Record<string, unknown>, skip: Set<string>): void {
+  for (const k of Object.keys(from)) {
+    if (skip.has(k)) continue;
+    // An own `__proto__` key (JSON.parse makes one) must stay a key: assigning it would set the prototype.
+    if (k === '__proto__')
+      Object.defineProperty(to, k, { value: from[k], enumerable: true, writable: true, configurable: true });
+    else to[k] = from[k];
+  }
 }
 
 /** An issue for each top-level key of an event outside {@link EVENT_MEMBERS}; undefined when there is none. */

@@ -132,6 +132,44 @@ describe('openEmbeddedStore: a tap writing into a file store in-process', () => 
     await again.close();
   });
 
+  it('refuses __proto__ and constructor.prototype keys the strict parser would refuse in a body, naming each path', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const base = tapEvents(4);
+    // Hand-built events with correct hashes: the keys are own properties, as JSON.parse makes them.
+    const withKey = (
+      e: VcpEvent,
+      member: 'payload' | 'security' | 'policy_identification',
+      json: string,
+    ): VcpEvent => {
+      const copy = JSON.parse(JSON.stringify(e)) as VcpEvent;
+      (copy as unknown as Record<string, unknown>)[member] = JSON.parse(
+        JSON.stringify(copy[member]).replace('{', `{${json},`),
+      );
+      copy.security.event_hash = computeEventHash(copy, { prevHash: copy.security.prev_hash });
+      return copy;
+    };
+    const hostile = [
+      withKey(base[0]!, 'payload', '"__proto__":{"polluted":1}'),
+      withKey(base[1]!, 'security', '"__proto__":{"polluted":1}'),
+      withKey(base[2]!, 'policy_identification', '"constructor":{"prototype":{"x":1}}'),
+      base[3]!,
+    ];
+    expect(Object.hasOwn(hostile[0]!.payload, '__proto__')).toBe(true);
+    const err = await sink.write(hostile).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).retryable).toBe(false);
+    const message = (err as Error).message;
+    expect(message).toContain('[0].payload.__proto__ [forbidden-key]');
+    expect(message).toContain('[1].security.__proto__ [forbidden-key]');
+    expect(message).toContain('[2].policy_identification.constructor.prototype [forbidden-key]');
+    expect(sink.log.ctx.tree.size).toBe(0);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await sink.close();
+  });
+
   it('refuses a second opener of the same folder while the first holds it (the store lock)', async () => {
     const dir = tmp();
     const sink = await openEmbeddedStore({ dataDir: dir, ...quiet });
