@@ -49,6 +49,12 @@ const MAX_DEPTH = 1000;
  * getters or proxies propagate unchanged.
  */
 export function canonicalize(value: unknown): string {
+  // A call from inside a call (a caller's getter) adds to the outer call's shape instead of resetting
+  // it: both then read an upper bound.
+  if (nesting++ === 0) {
+    deepest = 0;
+    widest = 0;
+  }
   try {
     return serialize(value, 0);
   } catch (err) {
@@ -61,6 +67,8 @@ export function canonicalize(value: unknown): string {
       publicError = STACK_EXHAUSTED;
     }
     throw publicError;
+  } finally {
+    nesting--;
   }
 }
 
@@ -84,8 +92,24 @@ function serialize(v: unknown, depth: number): string {
   }
 }
 
+/** The deepest container level and the most keys in one object of the last {@link canonicalize} call. */
+let deepest = 0;
+let widest = 0;
+let nesting = 0;
+
+/**
+ * The shape of the value the last {@link canonicalize} call wrote (on success): `depth`, the nesting
+ * levels of arrays and objects (1 for a flat object), and `maxKeys`, the most keys one object held
+ * (undefined-valued keys included, so an upper bound of the keys written). Free to read, for
+ * callers that hold values to limits without a second walk.
+ */
+export function lastCanonicalShape(): { depth: number; maxKeys: number } {
+  return { depth: deepest, maxKeys: widest };
+}
+
 function serializeArray(a: unknown[], depth: number): string {
   if (depth > MAX_DEPTH) throw new Fault(TOO_DEEP, true);
+  if (depth > deepest) deepest = depth;
   const n = a.length;
   if (n === 0) return '[]';
   let out = '[';
@@ -107,8 +131,10 @@ function serializeObject(o: object, depth: number): string {
   if (depth > MAX_DEPTH) throw new Fault(TOO_DEEP, true);
   const proto = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) throw new Fault(describeNonPlain(o, proto));
+  if (depth > deepest) deepest = depth;
   const keys = Object.keys(o);
   const n = keys.length;
+  if (n > widest) widest = n;
   if (n === 0) return '{}';
   const layout = layoutFor(keys, o);
   if (layout === undefined) return serializeObjectOnce(o, keys, depth);

@@ -10,8 +10,8 @@
  * identical events.
  *
  * Beyond `sealEvent`, it refuses what the sidecar would refuse later
- * (caller-given ids, `forbidden-key`: see caller-fields.ts), so one bad event
- * never reaches a batch.
+ * (caller-given ids, `forbidden-key`: see caller-fields.ts; nesting and key
+ * counts: see event-shape.ts), so one bad event never reaches a batch.
  *
  * `seal` never throws: a draft that breaks a rule comes back as `issues`
  * (path + rule + message), and the chain does not advance for it.
@@ -20,10 +20,11 @@ import { convertFinancialNumbers } from '../core/builder.ts';
 import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
 import type { DraftEvent, VcpEvent, VcpPayload, VcpSecurity } from '../core/types.ts';
 import { validateEvent, validateOwnDraft } from '../core/validate.ts';
-import { canonicalize } from '../integrity/canonical.ts';
+import { canonicalize, lastCanonicalShape } from '../integrity/canonical.ts';
 import type { HashChain } from '../integrity/chain.ts';
 import { digestHex } from '../integrity/digest.ts';
 import { GENESIS_HASH } from '../integrity/event-hash.ts';
+import { shapeMayBreak, structureIssue } from '../integrity/event-shape.ts';
 import type { Signer } from '../integrity/sign.ts';
 import { attachCanonicalText } from '../sinks/serialize.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
@@ -133,7 +134,9 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       }
       const header = draft.header;
       const h = canonicalPart(header, 'header');
+      const hShape = lastCanonicalShape();
       const p = canonicalPart(payload, 'payload');
+      const pShape = lastCanonicalShape();
       if (typeof h !== 'string' || typeof p !== 'string') {
         const issues: ValidationIssue[] = [];
         if (typeof h !== 'string') issues.push(h);
@@ -167,6 +170,12 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       if (mayHoldForbiddenKey(input)) {
         const bad = findForbiddenKey(header, 'header') ?? findForbiddenKey(payload, 'payload');
         if (bad) return { ok: false, issues: [bad] };
+      }
+      // Nesting and key counts the sidecar and `vcp verify` would refuse (header and payload are level 2).
+      if (shapeMayBreak(hShape, 2) || shapeMayBreak(pShape, 2)) {
+        const shape =
+          structureIssue(header, 'header', 2, hFlat) ?? structureIssue(payload, 'payload', 2, pFlat);
+        if (shape) return { ok: false, issues: [shape] };
       }
       const security: VcpSecurity = { version: '1.1', event_hash: eventHash, hash_algo: algo };
       if (prev !== undefined) security.prev_hash = prev;

@@ -19,6 +19,7 @@ import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
+import { EVENT_MAX_KEYS_PER_OBJECT, structureIssue } from '../integrity/event-shape.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { findForbiddenKey, mayHoldForbiddenKey } from '../recorder/caller-fields.ts';
@@ -120,8 +121,8 @@ export function parseLogBody(
     // A large body's limits are checked on its bytes first: a hostile one is refused before it is decoded.
     try {
       prescanJsonBytes(body, {
-        maxDepth: MAX_JSON_DEPTH,
-        maxKeysPerObject: INGEST_MAX_KEYS_PER_OBJECT,
+        maxDepth: bodyDepth(kind === 'json' && opensArray(body)),
+        maxKeysPerObject: EVENT_MAX_KEYS_PER_OBJECT,
         maxKeys: MAX_JSON_KEYS,
         maxStringLength: parseLimits.maxEventBytes,
         maxItems: kind === 'json' ? parseLimits.maxBatchEvents : Number.POSITIVE_INFINITY,
@@ -137,7 +138,7 @@ export function parseLogBody(
   if (kind === 'json') {
     if (text.trim() === '')
       throw validationError([{ path: '', rule: 'required', message: 'the body is empty' }]);
-    const { value, elements } = parseJson(text, '', parseLimits);
+    const { value, elements } = parseJson(text, '', parseLimits, undefined, bodyDepth(opensArray(body)));
     if (Array.isArray(value)) {
       if (value.length === 0)
         throw validationError([{ path: '', rule: 'non-empty', message: 'the batch is empty' }]);
@@ -204,22 +205,34 @@ export function parseLogBody(
 export const PRESCAN_MIN_BYTES = 1024 * 1024;
 
 /**
- * Most keys in one object of an ingested body. Events hold a few dozen; a
- * 100 000-key object costs `JSON.parse` a second (objects that large fall
- * back to slow dictionary mode), so the scan refuses it first.
+ * Nesting allowed in a body: an event may nest {@link MAX_JSON_DEPTH} levels (itself being level 1, as
+ * `vcp verify` counts in an exported line), and a JSON array of events adds one level above them.
  */
-export const INGEST_MAX_KEYS_PER_OBJECT = 1000;
+function bodyDepth(arrayBody: boolean): number {
+  return arrayBody ? MAX_JSON_DEPTH + 1 : MAX_JSON_DEPTH;
+}
+
+/** Whether the first JSON token of `body` opens an array (JSON whitespace skipped). */
+function opensArray(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x5b;
+  }
+  return false;
+}
 
 function parseJson(
   text: string,
   path: string,
   limits: Pick<IngestLimits, 'maxBatchEvents' | 'maxEventBytes'>,
   line?: number,
+  maxDepth = MAX_JSON_DEPTH,
 ): ReturnType<typeof parseJsonStrict> {
   try {
     // The parser's limits refuse hostile shapes (depth, key counts, string length) before JSON.parse runs.
     return parseJsonStrict(text, {
-      maxKeysPerObject: INGEST_MAX_KEYS_PER_OBJECT,
+      maxDepth,
+      maxKeysPerObject: EVENT_MAX_KEYS_PER_OBJECT,
       maxStringLength: limits.maxEventBytes,
       maxItems: limits.maxBatchEvents,
     });
@@ -384,11 +397,13 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
     if (texts === undefined) raw = parsed.raws[i]!;
     else {
       raw = lineFromCanonical!(i, texts[0], texts[1]);
-      // Objects never went through the strict parser, which refuses these keys in a body: check them here
-      // (`vcp verify` refuses a line holding one, so the store must never take it).
-      const forbidden = mayHoldForbiddenKey(raw) ? forbiddenKeyIn(ev, pfx) : undefined;
-      if (forbidden !== undefined) {
-        issues.push(forbidden);
+      // Objects never went through the strict parser, which refuses these keys and shapes in a body: check
+      // them here (`vcp verify` refuses a line breaking them, so the store must never take it).
+      const refused =
+        (mayHoldForbiddenKey(raw) ? forbiddenKeyIn(ev, pfx) : undefined) ??
+        structureIssue(ev, pfx.slice(0, -1), 1, raw);
+      if (refused !== undefined) {
+        issues.push(refused);
         continue;
       }
     }

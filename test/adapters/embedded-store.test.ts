@@ -170,6 +170,35 @@ describe('openEmbeddedStore: a tap writing into a file store in-process', () => 
     await sink.close();
   });
 
+  it('refuses nesting past 64 levels and objects of over 1 000 keys, which vcp verify or the sidecar would refuse', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const base = tapEvents(3);
+    const withMeta = (e: VcpEvent, meta: unknown): VcpEvent => {
+      const copy = JSON.parse(JSON.stringify(e)) as VcpEvent;
+      (copy.payload as Record<string, unknown>).meta = meta;
+      copy.security.event_hash = computeEventHash(copy, { prevHash: copy.security.prev_hash });
+      return copy;
+    };
+    const chain = (level: number): unknown => {
+      let v: unknown = { leaf: 'x' };
+      for (let l = level; l > 3; l--) v = { n: v };
+      return v;
+    };
+    const wide = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, 'v']));
+    const err = await sink.write([withMeta(base[0]!, chain(65)), withMeta(base[1]!, wide), base[2]!]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as Error).message).toMatch(/\[0\]\.payload\.meta(\.n)+ \[depth\]/);
+    expect((err as Error).message).toContain('[1].payload.meta [max-keys]');
+    expect(sink.log.ctx.tree.size).toBe(0);
+    // Level 64 is what vcp verify reads: stored.
+    await sink.write([withMeta(base[0]!, chain(64)), base[2]!]);
+    expect(sink.log.ctx.tree.size).toBe(2);
+    await sink.close();
+  });
+
   it('refuses a second opener of the same folder while the first holds it (the store lock)', async () => {
     const dir = tmp();
     const sink = await openEmbeddedStore({ dataDir: dir, ...quiet });

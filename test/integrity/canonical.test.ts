@@ -4,7 +4,7 @@ import path from 'node:path';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { VcpCanonicalizationError } from '../../src/core/errors.ts';
-import { canonicalize } from '../../src/integrity/canonical.ts';
+import { canonicalize, lastCanonicalShape } from '../../src/integrity/canonical.ts';
 import { prng } from '../helpers/prng.ts';
 import { formatNumber, ReferenceJcsError, referenceCanonicalize } from '../reference/jcs-reference.ts';
 
@@ -648,5 +648,33 @@ describe('compiled layouts where the host forbids code generation', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('{"a":"x\u00e9","b":299,"c":[{"x":1e+21,"y":0}]}');
+  });
+});
+
+describe('lastCanonicalShape: the nesting and widest object of what canonicalize wrote', () => {
+  it('reports levels of arrays and objects and the most keys in one object, through compiled layouts too', () => {
+    canonicalize('x');
+    expect(lastCanonicalShape()).toEqual({ depth: 0, maxKeys: 0 });
+    canonicalize({ a: 1, b: { c: [1, [2, { d: 3 }]] } });
+    expect(lastCanonicalShape()).toEqual({ depth: 5, maxKeys: 2 });
+    const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, { v: [i] }]));
+    // Past the uses after which a layout is compiled to straight-line code, the shape is the same.
+    for (let i = 0; i < 200; i++) canonicalize({ x: wide, y: [] });
+    expect(lastCanonicalShape()).toEqual({ depth: 4, maxKeys: 40 });
+    // Each call starts afresh.
+    canonicalize({ a: 1 });
+    expect(lastCanonicalShape()).toEqual({ depth: 1, maxKeys: 1 });
+  });
+
+  it('a call from a getter inside a call never makes the outer shape smaller (an upper bound at worst)', () => {
+    const outer = {
+      deep: { a: { b: { c: {} } } },
+      get z() {
+        canonicalize({ flat: 1 });
+        return 1;
+      },
+    };
+    canonicalize(outer);
+    expect(lastCanonicalShape().depth).toBeGreaterThanOrEqual(4);
   });
 });

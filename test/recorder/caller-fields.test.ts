@@ -9,10 +9,12 @@ import { createFixedClock } from '../../src/core/clock.ts';
 import type { VcpEvent, VcpPayload } from '../../src/core/types.ts';
 import { isUuid } from '../../src/core/uuidv7.ts';
 import { validateEvent } from '../../src/core/validate.ts';
+import { parseStrictJson } from '../../src/integrity/strict-json.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from '../../src/recorder/caller-fields.ts';
 import { createRecorder } from '../../src/recorder/recorder.ts';
 import { createTestRecorder } from '../../src/recorder/test-recorder.ts';
 import type { RecordOptions } from '../../src/recorder/types.ts';
+import { parseLogBody } from '../../src/sidecar/ingest.ts';
 import { MemorySink } from '../../src/sinks/memory.ts';
 import { policy } from '../sinks/_helpers.ts';
 
@@ -258,5 +260,45 @@ describe('forbidden keys (rule forbidden-key)', () => {
     recorder.record('ORD', JSON.parse('{"trade_data":{"order_id":"a"},"m":{"__proto__":1}}') as VcpPayload);
     await recorder.close();
     expect(sink.events[0]!.header.event_type).toBe('ERR_SYSTEM');
+  });
+});
+
+describe('nesting and key counts (rules depth, max-keys): what the sidecar and vcp verify would refuse', () => {
+  /** A payload whose deepest object sits at `level` of the event line (event 1, payload 2, meta 3). */
+  const deepPayload = (level: number): VcpPayload => {
+    let v: unknown = { leaf: 'x' };
+    for (let l = level; l > 3; l--) v = { n: v };
+    return { trade_data: { order_id: 'D-1' }, meta: v } as unknown as VcpPayload;
+  };
+
+  it('seals an event nested to level 64, which the sidecar takes in a JSON array batch and vcp verify reads', async () => {
+    const { event, stats } = await recordAmongGood(deepPayload(64));
+    expect(event.header.event_type).toBe('ORD');
+    expect(stats.invalid).toBe(0);
+    const line = JSON.stringify(event);
+    expect(() => parseStrictJson(line, { canonicalNumbers: true })).not.toThrow();
+    const body = Buffer.from(`[${JSON.stringify(order(0))},${line}]`);
+    expect(parseLogBody(body, 'json', { maxBatchEvents: 10 }).items).toHaveLength(2);
+  });
+
+  it('refuses level 65 as ERR_SYSTEM naming the path (the sidecar and vcp verify refuse it too)', async () => {
+    const { event, stats } = await recordAmongGood(deepPayload(65));
+    expect(event.header.event_type).toBe('ERR_SYSTEM');
+    expect(stats.invalid).toBe(1);
+    const [issue] = issuesOf(event);
+    expect(issue).toMatchObject({ rule: 'depth' });
+    expect(issue!.path).toMatch(/^payload\.meta(\.n)+$/);
+  });
+
+  it('refuses more than 1 000 keys in one object (max-keys), seals 1 000', async () => {
+    const wide = (n: number) =>
+      ({
+        trade_data: { order_id: 'W-1' },
+        meta: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v'])),
+      }) as unknown as VcpPayload;
+    expect((await recordAmongGood(wide(1000))).event.header.event_type).toBe('ORD');
+    const { event } = await recordAmongGood(wide(1001));
+    expect(event.header.event_type).toBe('ERR_SYSTEM');
+    expect(issuesOf(event)).toEqual([expect.objectContaining({ path: 'payload.meta', rule: 'max-keys' })]);
   });
 });

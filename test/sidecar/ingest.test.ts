@@ -47,6 +47,35 @@ describe('body framing', () => {
     expect(e.status).toBe(400);
   });
 
+  it('allows an event nested 64 levels in every framing, as vcp verify reads its line, and refuses 65', () => {
+    /** The event with an object chain in its payload whose deepest object sits at `level` (event = 1). */
+    const deepEvent = (level: number) => {
+      let v: unknown = { leaf: 'x' };
+      for (let l = level; l > 3; l--) v = { n: v };
+      const e = v11Event(1);
+      return JSON.stringify({ ...e, payload: { ...e.payload, meta: v } });
+    };
+    const big = { maxBatchEvents: 10_000, maxEventBytes: 128 * 1024 };
+    const filler = Array.from({ length: 1500 }, (_, i) => JSON.stringify(v11Event(i + 2))).join(',');
+    const framings = (line: string): [string, () => unknown][] => [
+      ['single', () => parseLogBody(Buffer.from(line), 'json', limits)],
+      ['array', () => parseLogBody(Buffer.from(` [${line}]`), 'json', limits)],
+      ['ndjson', () => parseLogBody(Buffer.from(`${line}\n`), 'ndjson', limits)],
+      [
+        'array over 1 MiB (checked on its bytes)',
+        () => parseLogBody(Buffer.from(`[${filler},${line}]`), 'json', big),
+      ],
+    ];
+    for (const [name, parse] of framings(deepEvent(64))) expect(parse, name).not.toThrow();
+    for (const [name, parse] of framings(deepEvent(65))) {
+      expect(issues(refusal(parse as () => unknown))[0]!.rule, name).toBe('depth');
+    }
+    // The array level itself is not an event's: an array inside the array is one level too many.
+    expect(
+      issues(refusal(() => parseLogBody(Buffer.from(`[[${deepEvent(64)}]]`), 'json', limits)))[0]!.rule,
+    ).toBe('depth');
+  });
+
   it('counts batch items against the limit (413) for arrays and NDJSON alike', () => {
     const many = JSON.stringify(Array.from({ length: 101 }, () => ({})));
     const e = refusal(() => parseLogBody(Buffer.from(many), 'json', limits));
