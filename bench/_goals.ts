@@ -3,7 +3,10 @@
  * `npm run bench` ends with one table of every goal checked in the run:
  * what was measured, against what, and whether it was met. Each benchmark
  * still prints its own lines; run alone (`node bench/x.ts`) it prints no table.
+ * `npm run bench` runs each benchmark in a process of its own, which appends
+ * its checks to the file named by `VCP_BENCH_GOALS_FILE`.
  */
+import { appendFileSync, readFileSync } from 'node:fs';
 
 /** One goal checked by one benchmark in this run. */
 export interface GoalCheck {
@@ -20,8 +23,25 @@ const checks: GoalCheck[] = [];
 
 /** Record a goal's outcome; returns `met` or `NOT met` for the benchmark's own line. */
 export function checkGoal(bench: string, goal: string, measured: string, met: boolean): string {
-  checks.push({ bench, goal, measured, met });
+  const check = { bench, goal, measured, met };
+  checks.push(check);
+  const file = process.env.VCP_BENCH_GOALS_FILE;
+  if (file) appendFileSync(file, `${JSON.stringify(check)}\n`);
   return met ? 'met' : 'NOT met';
+}
+
+/** The checks benchmark processes appended to `file` (none when it does not exist). */
+export function readGoalChecks(file: string): GoalCheck[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as GoalCheck);
 }
 
 /** The goals checked so far in this process, in the order they were checked. */
@@ -30,7 +50,8 @@ export function goalChecks(): readonly GoalCheck[] {
 }
 
 /** The table `npm run bench` prints last; nothing when no goal was checked. */
-export function printGoalSummary(): void {
+export function printGoalSummary(all: readonly GoalCheck[] = checks): void {
+  const checks = all;
   if (checks.length === 0) return;
   const met = checks.filter((c) => c.met).length;
   const quick =
