@@ -118,7 +118,11 @@ export interface RecorderOptions {
   precision?: TimestampPrecision;
   /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default, they become ERR_SYSTEM) or `'convert'`. */
   numbers?: 'reject' | 'convert';
-  /** Largest event (canonical header + payload) sealed, bytes (default 1 MiB). */
+  /**
+   * Largest event sealed, in bytes of the JSON line sinks write (header, payload, policy and
+   * security; 1 KiB is kept for the security block). Default 1 MiB, the longest line `vcp verify`
+   * reads by default; with a sidecar, set it to the sidecar's `--max-event` (default 128 KiB).
+   */
   maxEventBytes?: number;
   /**
    * `'async'` (default): `record()` queues, sealing and I/O happen later.

@@ -26,14 +26,28 @@ import { digestHex } from '../integrity/digest.ts';
 import { GENESIS_HASH } from '../integrity/event-hash.ts';
 import { shapeMayBreak, structureIssue } from '../integrity/event-shape.ts';
 import type { Signer } from '../integrity/sign.ts';
-import { attachCanonicalText } from '../sinks/serialize.ts';
+import { attachCanonicalText, policyText } from '../sinks/serialize.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
+
+/**
+ * Bytes of an event's line kept for everything but its header, payload and policy: the frame
+ * (`{"header":…,"payload":…,"security":…,"policy_identification":…}`, 60 bytes) and the security
+ * block, as the sealer writes it (hashes, chain link, an Ed25519 signature and key id: about
+ * 350 bytes) or as it grows later (a worker signer's signature; the sidecar's Merkle fields in an
+ * export). So a sealed event's line, even exported, fits `maxEventBytes`.
+ */
+const LINE_ROOM_BYTES = 1024;
 
 /** Options of {@link createSealer}. */
 export interface SealerOptions {
   signer?: Signer;
   chain?: HashChain;
-  /** Largest canonical header + payload accepted, in bytes (default 1 MiB). */
+  /**
+   * Largest event accepted, in bytes of the JSON line sinks write (header, payload, policy and
+   * security; 1 KiB is kept for the security block and fields added after sealing). Default 1 MiB,
+   * the longest line `vcp verify` reads by default. Set it to the sidecar's `--max-event` when
+   * events go to a sidecar.
+   */
   maxEventBytes?: number;
   /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default) or `'convert'` to decimal strings. */
   numbers?: 'reject' | 'convert';
@@ -143,19 +157,25 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         if (typeof p !== 'string') issues.push(p);
         return { ok: false, issues };
       }
-      const chars = h.length + p.length;
-      // UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly only when it could matter.
-      if (chars * 3 > maxBytes && Buffer.byteLength(h) + Buffer.byteLength(p) > maxBytes) {
-        return {
-          ok: false,
-          issues: [
-            {
-              path: 'payload',
-              rule: 'max-size',
-              message: `the event is ${Buffer.byteLength(h) + Buffer.byteLength(p)} bytes of canonical JSON; the limit is ${maxBytes}`,
-            },
-          ],
-        };
+      // The event as the line a sink writes must fit: header, payload, policy, the line's frame and
+      // room for the security block. UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly
+      // only when it could matter.
+      const policy = draft.policy_identification === undefined ? '' : policyText(draft.policy_identification);
+      const chars = h.length + p.length + policy.length;
+      if (chars * 3 + LINE_ROOM_BYTES > maxBytes) {
+        const bytes = Buffer.byteLength(h) + Buffer.byteLength(p) + Buffer.byteLength(policy) + LINE_ROOM_BYTES;
+        if (bytes > maxBytes) {
+          return {
+            ok: false,
+            issues: [
+              {
+                path: 'payload',
+                rule: 'max-size',
+                message: `the event takes ${bytes} bytes as a JSON line (header, payload and policy, and ${LINE_ROOM_BYTES} kept for the security block and the line's frame); the limit is ${maxBytes}`,
+              },
+            ],
+          };
+        }
       }
       const algo = header.hash_algo;
       let input = h + p;

@@ -52,7 +52,9 @@ export function encodeEvents(
   let buf = scratch?.buf ?? Buffer.allocUnsafe(4096);
   let off = buf.write(open, 0);
   let end = writeEventLine(buf, off, events[0]!, events.length > 1 ? sep : close);
-  if (end < 0) {
+  // Grown until the first line fits (a 1 MiB event needs 3 MiB of room): a negative end must never
+  // reach the copy or the subarray below, which would return bytes nobody wrote.
+  while (end < 0) {
     buf = Buffer.allocUnsafe(Math.max(65536, buf.length * 4));
     off = buf.write(open, 0);
     end = writeEventLine(buf, off, events[0]!, events.length > 1 ? sep : close);

@@ -36,7 +36,8 @@ export function attachedCanonicalText(event: VcpEvent): readonly [string, string
   return Array.isArray(parts) ? (parts as [string, string]) : undefined;
 }
 
-function policyText(policy: PolicyIdentification): string {
+/** A policy's JSON text, made once per policy object (a recorder's policy is never changed after creation). */
+export function policyText(policy: PolicyIdentification): string {
   if (policy === null || typeof policy !== 'object') return JSON.stringify(policy) ?? 'null';
   let text = policyJson.get(policy);
   if (text === undefined) {

@@ -243,7 +243,7 @@ describe('invalid and hostile input: record() never throws', () => {
     expect(messages[2]).toMatch(/payload\.f.*function/i);
     expect(messages[3]).toMatch(/payload\.ratio.*NaN/);
     expect(messages[4]).toMatch(/payload\.trade_data/);
-    expect(messages[5]).toMatch(/bytes of canonical JSON; the limit is 65536 \[max-size\]/);
+    expect(messages[5]).toMatch(/bytes as a JSON line .*; the limit is 65536 \[max-size\]/);
     expect(messages[6]).toMatch(/getter boom/);
     expect(messages[7]).toMatch(/boom/);
     expect(messages[10]).toMatch(/NOPE.*not a VCP event type/);

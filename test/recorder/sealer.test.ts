@@ -78,12 +78,23 @@ describe('createSealer', () => {
     expect(chain.length).toBe(1);
   });
 
-  it('refuses events over maxEventBytes, counting UTF-8 bytes', () => {
-    const sealer = createSealer({ maxEventBytes: 2000 });
-    expect(sealer.seal(draft({ note: 'x'.repeat(1000) })).ok).toBe(true);
-    const r = sealer.seal(draft({ note: '€'.repeat(600) })); // 1 800 bytes of note alone, plus the header
+  it('refuses events whose line, with 1 KiB kept for the security block, is over maxEventBytes (UTF-8 bytes)', () => {
+    const note = '€'.repeat(600); // 1 800 bytes, 600 UTF-16 units
+    const sealed = createSealer().seal(draft({ note }));
+    if (!sealed.ok) throw new Error('refused');
+    // The line a sink writes: header, payload, security and policy.
+    const line = Buffer.byteLength(serializeEvent(sealed.event));
+    const security = Buffer.byteLength(JSON.stringify(sealed.event.security));
+    // The limit counts header, payload and policy, plus 1 024 bytes kept for the security block and the frame.
+    const frame = '{"header":,"payload":,"security":,"policy_identification":}'.length;
+    const counted = line - security - frame + 1024;
+    expect(createSealer({ maxEventBytes: counted }).seal(draft({ note })).ok).toBe(true);
+    const r = createSealer({ maxEventBytes: counted - 1 }).seal(draft({ note }));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues[0]).toMatchObject({ path: 'payload', rule: 'max-size' });
+    if (!r.ok) {
+      expect(r.issues[0]).toMatchObject({ path: 'payload', rule: 'max-size' });
+      expect(r.issues[0]!.message).toContain(`the limit is ${counted - 1}`);
+    }
   });
 
   it('reports a payload getter that throws as unreadable', () => {

@@ -69,3 +69,38 @@ describe('encodeEvents (lines written piece by piece from the sealed text)', () 
     }
   });
 });
+
+describe('encodeEvents with a first line larger than its first buffers', () => {
+  /** One sealed event whose note holds `chars` characters (3 bytes of room each when encoded). */
+  function bigEvent(chars: number, char = 'x'): VcpEvent {
+    const r = createSealer().seal(
+      draftEvent(
+        'ORD',
+        { trade_data: { order_id: `B-${chars}` }, note: char.repeat(chars) },
+        { policy, clock },
+      ),
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r.event;
+  }
+
+  it('grows until the first line fits: never a short buffer, never bytes it did not write', () => {
+    // Past 21 845 characters a line needs more than the 64 KiB the encoder tried second; it then
+    // returned buf.subarray(0, -1): 65 535 bytes of uninitialised memory (written to the file),
+    // or threw on the copy when more events followed.
+    for (const chars of [21_900, 30_000, 200_000, 1_000_000]) {
+      const big = bigEvent(chars, chars % 2 ? '€' : 'x');
+      const small = sealedMix(3);
+      for (const events of [[big], [big, ...small], [small[0]!, big, small[1]!]]) {
+        expect(encodeEvents(events).toString('utf8')).toBe(toJsonl(events));
+        expect(encodeEvents(events, '[', ',', ']').toString('utf8')).toBe(
+          `[${events.map(serializeEvent).join(',')}]`,
+        );
+        // A small scratch buffer left by an earlier batch of small events.
+        const scratch: EncodeScratch = { buf: undefined };
+        encodeEvents(sealedMix(2).slice(1), '', '\n', '\n', scratch);
+        expect(encodeEvents(events, '', '\n', '\n', scratch).toString('utf8')).toBe(toJsonl(events));
+      }
+    }
+  });
+});
