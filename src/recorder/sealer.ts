@@ -163,7 +163,8 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const policy = draft.policy_identification === undefined ? '' : policyText(draft.policy_identification);
       const chars = h.length + p.length + policy.length;
       if (chars * 3 + LINE_ROOM_BYTES > maxBytes) {
-        const bytes = Buffer.byteLength(h) + Buffer.byteLength(p) + Buffer.byteLength(policy) + LINE_ROOM_BYTES;
+        const bytes =
+          Buffer.byteLength(h) + Buffer.byteLength(p) + Buffer.byteLength(policy) + LINE_ROOM_BYTES;
         if (bytes > maxBytes) {
           return {
             ok: false,
