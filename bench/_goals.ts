@@ -38,10 +38,16 @@ export function readGoalChecks(file: string): GoalCheck[] {
   } catch {
     return [];
   }
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as GoalCheck);
+  const out: GoalCheck[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    try {
+      out.push(JSON.parse(line) as GoalCheck);
+    } catch {
+      // A benchmark killed mid-append leaves a partial line: the others still make the table.
+    }
+  }
+  return out;
 }
 
 /** The goals checked so far in this process, in the order they were checked. */

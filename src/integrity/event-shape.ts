@@ -5,11 +5,12 @@
  * The sidecar parses request bodies with the strict parser's limits (nesting
  * at most {@link MAX_JSON_DEPTH} levels, at most {@link EVENT_MAX_KEYS_PER_OBJECT}
  * keys in one object), and `vcp verify` parses each exported line with the
- * same depth limit, the line's event object being level 1. The recorder's
+ * same depth limit, the line's event object being level 1 (its key limit is
+ * 10 000 per object, so the sidecar's is the one that binds). The recorder's
  * drafts and the events handed to the embedded store never meet that parser:
  * without this check, an event nested one level too deep was sealed and
- * written, and then refused by the sidecar (its whole batch with it) or
- * called unreadable by `vcp verify`.
+ * written, and then refused by the sidecar or called unreadable by
+ * `vcp verify`.
  */
 import type { ValidationIssue } from '../core/errors.ts';
 import { MAX_JSON_DEPTH } from './strict-json.ts';

@@ -65,12 +65,24 @@ import { spooledEventsOf } from '../sinks/spool.ts';
 import { type ExitParticipant, registerExitHooks } from './exit-hooks.ts';
 import { type ClaimedSpool, claimExitSpools, removeSpoolFile, writeSpoolFileSync } from './exit-spool.ts';
 import { RingQueue } from './queue.ts';
-import { createSealer, type Sealer } from './sealer.ts';
+import { createSealer, policyIssue, type Sealer } from './sealer.ts';
 import type { RecorderStats, RecordOptions, VcpRecorder } from './types.ts';
 import { type BatchSigner, isBatchSigner } from './worker-signer.ts';
 
 /** What to do with a new event when the queue is full. */
 export type QueuePolicy = 'drop-newest' | 'drop-oldest' | 'block';
+
+/** Default {@link RecorderOptions.maxEventBytes}: 1 MiB, the longest line `vcp verify` reads by default. */
+const MAX_EVENT_BYTES = 1024 * 1024;
+/** Smallest {@link RecorderOptions.maxEventBytes}: room for the ERR_SYSTEM event that replaces a refused one. */
+const MIN_EVENT_BYTES = 4096;
+
+/** Bytes a batch signer adds to a sealed event's line: its signature (64 bytes, base64), algorithm and key id. */
+function signatureFieldsBytes(keyId: string): number {
+  return Buffer.byteLength(
+    `,"signature":"${'A'.repeat(88)}","sign_algo":"ED25519","signing_key_id":${JSON.stringify(keyId)}`,
+  );
+}
 
 /** Options of {@link createRecorder}. */
 export interface RecorderOptions {
@@ -119,9 +131,10 @@ export interface RecorderOptions {
   /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default, they become ERR_SYSTEM) or `'convert'`. */
   numbers?: 'reject' | 'convert';
   /**
-   * Largest event sealed, in bytes of the JSON line sinks write (header, payload, policy and
-   * security; 1 KiB is kept for the security block). Default 1 MiB, the longest line `vcp verify`
-   * reads by default; with a sidecar, set it to the sidecar's `--max-event` (default 128 KiB).
+   * Largest event sealed, in bytes of the JSON line sinks write (header, payload, security and
+   * policy, a batch signer's signature included). At least 4 KiB; default 1 MiB, the longest line
+   * `vcp verify` reads by default. With a sidecar, set it to the sidecar's `--max-event` (default
+   * 128 KiB).
    */
   maxEventBytes?: number;
   /**
@@ -305,6 +318,13 @@ export class Recorder implements VcpRecorder {
       });
     }
     this.policy = policy;
+    // A policy the sealer refuses would refuse every event, its ERR_SYSTEM replacements included.
+    const badPolicy = policyIssue(policy);
+    if (badPolicy) {
+      throw new VcpConfigError(
+        `the policy cannot be recorded: ${badPolicy.path} [${badPolicy.rule}] ${badPolicy.message}`,
+      );
+    }
     const chain: HashChain | undefined =
       chainOpt === undefined
         ? policy.verification_depth?.hash_chain_validation === true
@@ -344,11 +364,18 @@ export class Recorder implements VcpRecorder {
       throw new VcpConfigError(`numbers must be 'reject' or 'convert', not ${String(options.numbers)}`);
     }
     this.#batchSigner = isBatchSigner(options.signer) ? options.signer : undefined;
+    const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
+    if (!Number.isInteger(maxEventBytes) || maxEventBytes < MIN_EVENT_BYTES) {
+      throw new VcpConfigError(
+        `maxEventBytes must be an integer of at least ${MIN_EVENT_BYTES}: the ERR_SYSTEM event that takes a refused event's place must fit too`,
+      );
+    }
     this.#sealer = createSealer({
-      // A batch signer signs whole batches on its workers, after sealing.
+      // A batch signer signs whole batches on its workers, after sealing: its fields are counted now.
       signer: isBatchSigner(options.signer) ? undefined : options.signer,
+      laterBytes: this.#batchSigner ? signatureFieldsBytes(this.#batchSigner.keyId) : 0,
       chain,
-      maxEventBytes: options.maxEventBytes,
+      maxEventBytes,
       numbers: options.numbers,
       // Every draft comes from record(): its header is ours, only the caller's parts need checking.
       validate: 'own-draft',

@@ -29,26 +29,70 @@ import type { Signer } from '../integrity/sign.ts';
 import { attachCanonicalText, policyText } from '../sinks/serialize.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
 
-/**
- * Bytes of an event's line kept for everything but its header, payload and policy: the frame
- * (`{"header":…,"payload":…,"security":…,"policy_identification":…}`, 60 bytes) and the security
- * block, as the sealer writes it (hashes, chain link, an Ed25519 signature and key id: about
- * 350 bytes) or as it grows later (a worker signer's signature; the sidecar's Merkle fields in an
- * export). So a sealed event's line, even exported, fits `maxEventBytes`.
- */
-const LINE_ROOM_BYTES = 1024;
+/** `{"header":` `,"payload":` `,"security":` `}`: the frame of every line; a policy adds its key. */
+const FRAME_BYTES = 34;
+const POLICY_KEY_BYTES = ',"policy_identification":'.length;
+/** An upper bound of the security block the sealer writes unsigned (version, hashes, chain link). */
+const UNSIGNED_SECURITY_BOUND = 256;
 
-/** Options of {@link createSealer}. */
+/**
+ * What a policy adds to every line, and why it cannot be sealed if it cannot: one check per policy
+ * object (a recorder's policy is never changed after creation, as the sinks' cache of its text
+ * assumes too).
+ */
+const policyVerdicts = new WeakMap<object, { bytes: number } | { issue: ValidationIssue }>();
+
+function policyVerdict(policy: unknown): { bytes: number } | { issue: ValidationIssue } {
+  if (policy === undefined) return { bytes: 0 };
+  if (policy === null || typeof policy !== 'object') {
+    return { bytes: POLICY_KEY_BYTES + Buffer.byteLength(JSON.stringify(policy) ?? 'null') };
+  }
+  let verdict = policyVerdicts.get(policy);
+  if (verdict === undefined) {
+    verdict = judgePolicy(policy);
+    policyVerdicts.set(policy, verdict);
+  }
+  return verdict;
+}
+
+/** Why a policy cannot be sealed into events (JSON, forbidden keys, nesting, key counts); undefined when it can. */
+export function policyIssue(policy: unknown): ValidationIssue | undefined {
+  const verdict = policyVerdict(policy);
+  return 'issue' in verdict ? verdict.issue : undefined;
+}
+
+function judgePolicy(policy: object): { bytes: number } | { issue: ValidationIssue } {
+  let text: string;
+  try {
+    text = policyText(policy as VcpEvent['policy_identification']);
+  } catch (e) {
+    return {
+      issue: {
+        path: 'policy_identification',
+        rule: 'readable',
+        message: `cannot be written as JSON: ${describe(e).slice(0, 300)}`,
+      },
+    };
+  }
+  // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
+  const issue =
+    findForbiddenKey(policy, 'policy_identification') ??
+    structureIssue(policy, 'policy_identification', 2, text);
+  return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
+}
+
+/** Options of {@link createSealer}. */ /** Options of {@link createSealer}. */
 export interface SealerOptions {
   signer?: Signer;
   chain?: HashChain;
   /**
-   * Largest event accepted, in bytes of the JSON line sinks write (header, payload, policy and
-   * security; 1 KiB is kept for the security block and fields added after sealing). Default 1 MiB,
-   * the longest line `vcp verify` reads by default. Set it to the sidecar's `--max-event` when
-   * events go to a sidecar.
+   * Largest event accepted, in bytes of the JSON line sinks write (header, payload, security and
+   * policy, plus {@link SealerOptions.laterBytes}). Default 1 MiB, the longest line `vcp verify`
+   * reads by default. Set it to the sidecar's `--max-event` when events go to a sidecar.
    */
   maxEventBytes?: number;
+  /** Bytes the line will gain after sealing (a batch signer's signature fields), counted against `maxEventBytes`. */
+  laterBytes?: number;
   /** JS numbers in `trade_data`/`vcp_risk`: `'reject'` (default) or `'convert'` to decimal strings. */
   numbers?: 'reject' | 'convert';
   /**
@@ -92,6 +136,14 @@ function describe(e: unknown): string {
   }
 }
 
+function sizeIssue(bytes: number, maxBytes: number): ValidationIssue {
+  return {
+    path: 'payload',
+    rule: 'max-size',
+    message: `the event takes ${bytes} bytes as a JSON line (header, payload, security and policy); the limit is ${maxBytes}`,
+  };
+}
+
 /** The canonical text of one part, or the issue that stops it (never throws). */
 function canonicalPart(value: unknown, root: 'header' | 'payload'): string | ValidationIssue {
   try {
@@ -113,6 +165,8 @@ function canonicalPart(value: unknown, root: 'header' | 'payload'): string | Val
 export function createSealer(options: SealerOptions = {}): Sealer {
   const { signer, chain } = options;
   const maxBytes = options.maxEventBytes ?? 1024 * 1024;
+  const laterBytes = options.laterBytes ?? 0;
+  const securityBound = UNSIGNED_SECURITY_BOUND + (signer ? 192 + signer.keyId.length : 0);
   const convert = options.numbers === 'convert';
   const validate = options.validate !== false;
   const ownDraft = options.validate === 'own-draft';
@@ -157,26 +211,18 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         if (typeof p !== 'string') issues.push(p);
         return { ok: false, issues };
       }
-      // The event as the line a sink writes must fit: header, payload, policy, the line's frame and
-      // room for the security block. UTF-8 needs at most 3 bytes per UTF-16 unit: count exactly
-      // only when it could matter.
-      const policy = draft.policy_identification === undefined ? '' : policyText(draft.policy_identification);
-      const chars = h.length + p.length + policy.length;
-      if (chars * 3 + LINE_ROOM_BYTES > maxBytes) {
-        const bytes =
-          Buffer.byteLength(h) + Buffer.byteLength(p) + Buffer.byteLength(policy) + LINE_ROOM_BYTES;
-        if (bytes > maxBytes) {
-          return {
-            ok: false,
-            issues: [
-              {
-                path: 'payload',
-                rule: 'max-size',
-                message: `the event takes ${bytes} bytes as a JSON line (header, payload and policy, and ${LINE_ROOM_BYTES} kept for the security block and the line's frame); the limit is ${maxBytes}`,
-              },
-            ],
-          };
-        }
+      const policy = policyVerdict(draft.policy_identification);
+      if ('issue' in policy) return { ok: false, issues: [policy.issue] };
+      // The event as the line a sink writes must fit. UTF-8 needs at most 3 bytes per UTF-16 unit, and
+      // the security block is bounded: count exactly (below, once it is built) only when it could matter.
+      const fixedBytes = FRAME_BYTES + policy.bytes + laterBytes;
+      const nearLimit = (h.length + p.length) * 3 + fixedBytes + securityBound > maxBytes;
+      if (nearLimit && Buffer.byteLength(h) + Buffer.byteLength(p) + fixedBytes > maxBytes) {
+        // Refused before hashing: even without its security block the event is too large.
+        return {
+          ok: false,
+          issues: [sizeIssue(Buffer.byteLength(h) + Buffer.byteLength(p) + fixedBytes, maxBytes)],
+        };
       }
       const algo = header.hash_algo;
       let input = h + p;
@@ -188,15 +234,23 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       const hFlat = input.slice(0, h.length);
       const pFlat = input.slice(h.length, h.length + p.length);
       // A substring test on the (now flat) text; the walk runs only on a hit.
-      if (mayHoldForbiddenKey(input)) {
-        const bad = findForbiddenKey(header, 'header') ?? findForbiddenKey(payload, 'payload');
-        if (bad) return { ok: false, issues: [bad] };
-      }
-      // Nesting and key counts the sidecar and `vcp verify` would refuse (header and payload are level 2).
-      if (shapeMayBreak(hShape, 2) || shapeMayBreak(pShape, 2)) {
-        const shape =
-          structureIssue(header, 'header', 2, hFlat) ?? structureIssue(payload, 'payload', 2, pFlat);
-        if (shape) return { ok: false, issues: [shape] };
+      // Both walks read the caller's objects again: a getter that throws now is an issue, not a throw.
+      try {
+        if (mayHoldForbiddenKey(input)) {
+          const bad = findForbiddenKey(header, 'header') ?? findForbiddenKey(payload, 'payload');
+          if (bad) return { ok: false, issues: [bad] };
+        }
+        // Nesting and key counts the sidecar and `vcp verify` would refuse (header and payload are level 2).
+        if (shapeMayBreak(hShape, 2) || shapeMayBreak(pShape, 2)) {
+          const shape =
+            structureIssue(header, 'header', 2, hFlat) ?? structureIssue(payload, 'payload', 2, pFlat);
+          if (shape) return { ok: false, issues: [shape] };
+        }
+      } catch (e) {
+        return {
+          ok: false,
+          issues: [{ path: 'payload', rule: 'readable', message: describe(e).slice(0, 300) }],
+        };
       }
       const security: VcpSecurity = { version: '1.1', event_hash: eventHash, hash_algo: algo };
       if (prev !== undefined) security.prev_hash = prev;
@@ -204,6 +258,14 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         security.signature = signer.sign(eventHash);
         security.sign_algo = 'ED25519';
         security.signing_key_id = signer.keyId;
+      }
+      if (nearLimit) {
+        const bytes =
+          Buffer.byteLength(h) +
+          Buffer.byteLength(p) +
+          Buffer.byteLength(JSON.stringify(security)) +
+          fixedBytes;
+        if (bytes > maxBytes) return { ok: false, issues: [sizeIssue(bytes, maxBytes)] };
       }
       chain?.advance(eventHash);
       const event: VcpEvent = {

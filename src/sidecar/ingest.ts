@@ -287,7 +287,11 @@ export interface PreparedEvent {
   readonly event: VcpEvent;
   /** The security block the sidecar stores (`event.security`); `merkle_index` is set at commit. */
   readonly security: VcpEvent['security'];
-  /** The event's text as received (its `security` is superseded by {@link security}). */
+  /**
+   * The event's text as received (its `security` is superseded by {@link security}); for items given
+   * as objects (`ParsedBody.lineFromCanonical`, the embedded store), the line built from the canonical
+   * texts its EventHash covers.
+   */
   readonly raw: string;
   warnings: ValidationIssue[];
 }

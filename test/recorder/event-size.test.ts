@@ -7,9 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { VcpConfigError } from '../../src/core/errors.ts';
 import type { VcpPayload } from '../../src/core/types.ts';
 import { createRecorder } from '../../src/recorder/recorder.ts';
+import { generateWorkerSigner } from '../../src/recorder/worker-signer.ts';
 import { FileSink } from '../../src/sinks/file.ts';
+import { MemorySink } from '../../src/sinks/memory.ts';
+import { serializeEvent } from '../../src/sinks/serialize.ts';
 import { DEFAULT_MAX_LINE_BYTES, readFileLines } from '../../src/verify/line-reader.ts';
 import { Verifier } from '../../src/verify/verifier.ts';
 import { policy, tempDir } from '../sinks/_helpers.ts';
@@ -66,5 +70,31 @@ describe('maxEventBytes counts the line a sink writes', () => {
     const report = await v.finish();
     expect(report.verdict).not.toBe('INVALID');
     expect(JSON.stringify(report)).not.toContain('line-too-long');
+  });
+
+  it('refuses a limit too small for the ERR_SYSTEM replacement, and a policy no event could carry, when created', () => {
+    const sink = new MemorySink();
+    expect(() => createRecorder({ sink, policy, maxEventBytes: 1024 })).toThrow(VcpConfigError);
+    expect(() => createRecorder({ sink, policy, maxEventBytes: 4096 })).not.toThrow();
+    const deep = JSON.parse(`${'{"n":'.repeat(70)}1${'}'.repeat(70)}`) as unknown;
+    const bad = { ...policy, extra: deep } as unknown as typeof policy;
+    expect(() => createRecorder({ sink, policy: bad })).toThrow(/policy_identification\.extra.*\[depth\]/);
+  });
+
+  it('counts the fields a batch signer adds after sealing: a signed line never passes the limit', async () => {
+    const signer = generateWorkerSigner();
+    cleanups.push(() => void signer.close());
+    const sink = new MemorySink();
+    const limit = 8192;
+    const recorder = createRecorder({ sink, policy, signer, maxEventBytes: limit, onError: () => {} });
+    // Notes from 6 000 to 7 800 characters: the lines cross the limit somewhere in between.
+    for (let chars = 6000; chars <= 7800; chars += 60) recorder.record('ORD', withNote(`n-${chars}`, chars));
+    await recorder.close();
+    const kinds = new Set(sink.events.map((e) => e.header.event_type));
+    expect(kinds).toEqual(new Set(['ORD', 'ERR_SYSTEM']));
+    for (const e of sink.events) {
+      expect(e.security.signature).toBeTypeOf('string');
+      expect(Buffer.byteLength(serializeEvent(e))).toBeLessThanOrEqual(limit);
+    }
   });
 });

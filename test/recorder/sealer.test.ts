@@ -78,23 +78,61 @@ describe('createSealer', () => {
     expect(chain.length).toBe(1);
   });
 
-  it('refuses events whose line, with 1 KiB kept for the security block, is over maxEventBytes (UTF-8 bytes)', () => {
+  it('refuses events whose line (header, payload, security, policy) is over maxEventBytes, in UTF-8 bytes', () => {
     const note = '€'.repeat(600); // 1 800 bytes, 600 UTF-16 units
     const sealed = createSealer().seal(draft({ note }));
     if (!sealed.ok) throw new Error('refused');
-    // The line a sink writes: header, payload, security and policy.
+    // Exactly the line a sink writes.
     const line = Buffer.byteLength(serializeEvent(sealed.event));
-    const security = Buffer.byteLength(JSON.stringify(sealed.event.security));
-    // The limit counts header, payload and policy, plus 1 024 bytes kept for the security block and the frame.
-    const frame = '{"header":,"payload":,"security":,"policy_identification":}'.length;
-    const counted = line - security - frame + 1024;
-    expect(createSealer({ maxEventBytes: counted }).seal(draft({ note })).ok).toBe(true);
-    const r = createSealer({ maxEventBytes: counted - 1 }).seal(draft({ note }));
+    expect(createSealer({ maxEventBytes: line }).seal(draft({ note })).ok).toBe(true);
+    const r = createSealer({ maxEventBytes: line - 1 }).seal(draft({ note }));
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.issues[0]).toMatchObject({ path: 'payload', rule: 'max-size' });
-      expect(r.issues[0]!.message).toContain(`the limit is ${counted - 1}`);
+      expect(r.issues[0]!.message).toContain(`takes ${line} bytes`);
     }
+    // Signed on this thread: the signature is in the line it counts.
+    const key = generateSigningKey();
+    const signed = createSealer({ signer: key }).seal(draft({ note }));
+    if (!signed.ok) throw new Error('refused');
+    const signedLine = Buffer.byteLength(serializeEvent(signed.event));
+    expect(signedLine).toBeGreaterThan(line + 100);
+    expect(createSealer({ signer: key, maxEventBytes: signedLine }).seal(draft({ note })).ok).toBe(true);
+    expect(createSealer({ signer: key, maxEventBytes: signedLine - 1 }).seal(draft({ note })).ok).toBe(false);
+    // Fields a batch signer adds later are counted when announced.
+    expect(createSealer({ maxEventBytes: line + 150, laterBytes: 150 }).seal(draft({ note })).ok).toBe(true);
+    expect(createSealer({ maxEventBytes: line + 149, laterBytes: 150 }).seal(draft({ note })).ok).toBe(false);
+    // A small event under a small limit (the sidecar accepts --max-event down to 1 KiB).
+    const tiny = createSealer().seal(draft({}));
+    if (!tiny.ok) throw new Error('refused');
+    const tinyLine = Buffer.byteLength(serializeEvent(tiny.event));
+    expect(tinyLine).toBeLessThan(1024);
+    expect(createSealer({ maxEventBytes: 1024 }).seal(draft({})).ok).toBe(true);
+  });
+
+  it('refuses a policy that cannot be written, or that holds keys or shapes the sidecar and vcp verify refuse', () => {
+    const base = draft({});
+    const withPolicy = (policy: unknown) => ({ ...base, policy_identification: policy }) as DraftEvent;
+    let deep: unknown = { leaf: 1 };
+    for (let i = 0; i < 70; i++) deep = { n: deep };
+    const cases: [unknown, string, string][] = [
+      [{ ...base.policy_identification, x: 1n }, 'policy_identification', 'readable'],
+      [
+        { ...base.policy_identification, ...JSON.parse('{"__proto__":{"polluted":1}}') },
+        'policy_identification.__proto__',
+        'forbidden-key',
+      ],
+      [{ ...base.policy_identification, extra: deep }, 'policy_identification.extra', 'depth'],
+    ];
+    for (const [policy, path, rule] of cases) {
+      const r = createSealer({ validate: false }).seal(withPolicy(policy));
+      expect(r.ok, rule).toBe(false);
+      if (!r.ok) {
+        expect(r.issues[0]!.rule).toBe(rule);
+        expect(r.issues[0]!.path.startsWith(path)).toBe(true);
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('reports a payload getter that throws as unreadable', () => {
