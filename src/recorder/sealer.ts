@@ -44,9 +44,7 @@ const policyVerdicts = new WeakMap<object, { bytes: number } | { issue: Validati
 
 function policyVerdict(policy: unknown): { bytes: number } | { issue: ValidationIssue } {
   if (policy === undefined) return { bytes: 0 };
-  if (policy === null || typeof policy !== 'object') {
-    return { bytes: POLICY_KEY_BYTES + Buffer.byteLength(JSON.stringify(policy) ?? 'null') };
-  }
+  if (policy === null || typeof policy !== 'object') return judgePolicy(policy);
   let verdict = policyVerdicts.get(policy);
   if (verdict === undefined) {
     verdict = judgePolicy(policy);
@@ -61,11 +59,16 @@ export function policyIssue(policy: unknown): ValidationIssue | undefined {
   return 'issue' in verdict ? verdict.issue : undefined;
 }
 
-function judgePolicy(policy: object): { bytes: number } | { issue: ValidationIssue } {
-  let text: string;
+function judgePolicy(policy: unknown): { bytes: number } | { issue: ValidationIssue } {
   try {
-    text = policyText(policy as VcpEvent['policy_identification']);
+    const text = policyText(policy as VcpEvent['policy_identification']);
+    // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
+    const issue =
+      findForbiddenKey(policy, 'policy_identification') ??
+      structureIssue(policy, 'policy_identification', 2, text);
+    return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
   } catch (e) {
+    // A BigInt or a cycle (JSON.stringify), or a getter that throws.
     return {
       issue: {
         path: 'policy_identification',
@@ -74,14 +77,9 @@ function judgePolicy(policy: object): { bytes: number } | { issue: ValidationIss
       },
     };
   }
-  // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
-  const issue =
-    findForbiddenKey(policy, 'policy_identification') ??
-    structureIssue(policy, 'policy_identification', 2, text);
-  return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
 }
 
-/** Options of {@link createSealer}. */ /** Options of {@link createSealer}. */
+/** Options of {@link createSealer}. */
 export interface SealerOptions {
   signer?: Signer;
   chain?: HashChain;

@@ -117,6 +117,7 @@ describe('createSealer', () => {
     for (let i = 0; i < 70; i++) deep = { n: deep };
     const cases: [unknown, string, string][] = [
       [{ ...base.policy_identification, x: 1n }, 'policy_identification', 'readable'],
+      [1n, 'policy_identification', 'readable'],
       [
         { ...base.policy_identification, ...JSON.parse('{"__proto__":{"polluted":1}}') },
         'policy_identification.__proto__',
