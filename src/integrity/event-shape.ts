@@ -51,16 +51,11 @@ export function shapeMayBreak(shape: { depth: number; maxKeys: number }, level: 
 /**
  * The first limit `value` breaks, as an issue at its path (rules `depth` and `max-keys`, as the
  * strict parser names them); undefined when it breaks none. `level` is the nesting level of `value`
- * itself in its event line (1 for the event, 2 for its header or payload), and `text` its JSON text
- * (see {@link mayBreakStructure}).
+ * itself in its event line (1 for the event, 2 for its header or payload). A walk of the whole value:
+ * callers first ask {@link mayBreakStructure} or {@link shapeMayBreak}.
  */
-export function structureIssue(
-  value: unknown,
-  path: string,
-  level: number,
-  text: string,
-): ValidationIssue | undefined {
-  return mayBreakStructure(text, level) ? walk(value, path, level) : undefined;
+export function structureIssue(value: unknown, path: string, level: number): ValidationIssue | undefined {
+  return walk(value, path, level);
 }
 
 function walk(v: unknown, path: string, level: number): ValidationIssue | undefined {

@@ -24,7 +24,7 @@ import { canonicalize, lastCanonicalShape } from '../integrity/canonical.ts';
 import type { HashChain } from '../integrity/chain.ts';
 import { digestHex } from '../integrity/digest.ts';
 import { GENESIS_HASH } from '../integrity/event-hash.ts';
-import { shapeMayBreak, structureIssue } from '../integrity/event-shape.ts';
+import { mayBreakStructure, shapeMayBreak, structureIssue } from '../integrity/event-shape.ts';
 import type { Signer } from '../integrity/sign.ts';
 import { attachCanonicalText, policyText } from '../sinks/serialize.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
@@ -65,7 +65,7 @@ function judgePolicy(policy: unknown): { bytes: number } | { issue: ValidationIs
     // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
     const issue =
       findForbiddenKey(policy, 'policy_identification') ??
-      structureIssue(policy, 'policy_identification', 2, text);
+      (mayBreakStructure(text, 2) ? structureIssue(policy, 'policy_identification', 2) : undefined);
     return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
   } catch (e) {
     // A BigInt or a cycle (JSON.stringify), or a getter that throws.
@@ -211,17 +211,6 @@ export function createSealer(options: SealerOptions = {}): Sealer {
       }
       const policy = policyVerdict(draft.policy_identification);
       if ('issue' in policy) return { ok: false, issues: [policy.issue] };
-      // The event as the line a sink writes must fit. UTF-8 needs at most 3 bytes per UTF-16 unit, and
-      // the security block is bounded: count exactly (below, once it is built) only when it could matter.
-      const fixedBytes = FRAME_BYTES + policy.bytes + laterBytes;
-      const nearLimit = (h.length + p.length) * 3 + fixedBytes + securityBound > maxBytes;
-      if (nearLimit && Buffer.byteLength(h) + Buffer.byteLength(p) + fixedBytes > maxBytes) {
-        // Refused before hashing: even without its security block the event is too large.
-        return {
-          ok: false,
-          issues: [sizeIssue(Buffer.byteLength(h) + Buffer.byteLength(p) + fixedBytes, maxBytes)],
-        };
-      }
       const algo = header.hash_algo;
       let input = h + p;
       const prev = chain?.prev;
@@ -240,8 +229,7 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         }
         // Nesting and key counts the sidecar and `vcp verify` would refuse (header and payload are level 2).
         if (shapeMayBreak(hShape, 2) || shapeMayBreak(pShape, 2)) {
-          const shape =
-            structureIssue(header, 'header', 2, hFlat) ?? structureIssue(payload, 'payload', 2, pFlat);
+          const shape = structureIssue(header, 'header', 2) ?? structureIssue(payload, 'payload', 2);
           if (shape) return { ok: false, issues: [shape] };
         }
       } catch (e) {
@@ -257,10 +245,13 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         security.sign_algo = 'ED25519';
         security.signing_key_id = signer.keyId;
       }
-      if (nearLimit) {
+      // The event as the line a sink writes must fit. UTF-8 needs at most 3 bytes per UTF-16 unit, and
+      // the security block is bounded: count exactly only when it could matter.
+      const fixedBytes = FRAME_BYTES + policy.bytes + laterBytes;
+      if ((h.length + p.length) * 3 + fixedBytes + securityBound > maxBytes) {
         const bytes =
-          Buffer.byteLength(h) +
-          Buffer.byteLength(p) +
+          Buffer.byteLength(hFlat) +
+          Buffer.byteLength(pFlat) +
           Buffer.byteLength(JSON.stringify(security)) +
           fixedBytes;
         if (bytes > maxBytes) return { ok: false, issues: [sizeIssue(bytes, maxBytes)] };

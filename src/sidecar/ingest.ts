@@ -19,7 +19,7 @@ import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
-import { EVENT_MAX_KEYS_PER_OBJECT, structureIssue } from '../integrity/event-shape.ts';
+import { EVENT_MAX_KEYS_PER_OBJECT, mayBreakStructure, structureIssue } from '../integrity/event-shape.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { findForbiddenKey, mayHoldForbiddenKey } from '../recorder/caller-fields.ts';
@@ -405,7 +405,7 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       // them here (`vcp verify` refuses a line breaking them, so the store must never take it).
       const refused =
         (mayHoldForbiddenKey(raw) ? forbiddenKeyIn(ev, pfx) : undefined) ??
-        structureIssue(ev, pfx.slice(0, -1), 1, raw);
+        (mayBreakStructure(raw, 1) ? structureIssue(ev, pfx.slice(0, -1), 1) : undefined);
       if (refused !== undefined) {
         issues.push(refused);
         continue;

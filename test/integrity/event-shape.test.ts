@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_MAX_KEYS_PER_OBJECT, structureIssue } from '../../src/integrity/event-shape.ts';
+import {
+  EVENT_MAX_KEYS_PER_OBJECT,
+  mayBreakStructure,
+  structureIssue,
+} from '../../src/integrity/event-shape.ts';
 import { MAX_JSON_DEPTH, parseJsonStrict } from '../../src/integrity/strict-json.ts';
 
 /** `depth` objects nested in one another around a string (one container per level). */
@@ -22,8 +26,9 @@ function parserRefuses(value: unknown, level: number): boolean {
   }
 }
 
+/** As the embedded store and the sealer's policy check ask: the text's bound first, then the walk. */
 function check(value: unknown, level: number, path = 'payload') {
-  return structureIssue(value, path, level, JSON.stringify(value));
+  return mayBreakStructure(JSON.stringify(value), level) ? structureIssue(value, path, level) : undefined;
 }
 
 describe('structureIssue: the limits the sidecar and vcp verify apply, on objects', () => {
