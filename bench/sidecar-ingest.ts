@@ -4,16 +4,20 @@
  *
  * The load comes from a separate process (this file, forked with
  * `--load-child`, using an undici Pool) over loopback. In the same run it
- * drives two servers in this process, one after the other:
+ * drives these servers, one after the other:
  *
  * - the ceiling: a bare `node:http` server that only parses the JSON body
  *   and answers 201;
- * - the sidecar (file store, fdatasync before every 201, group commit).
+ * - the contract's floor (bench/_contract-floor.ts): the ceiling plus the
+ *   least a server must do to keep the sidecar's promises (EventHash,
+ *   Merkle leaf, group write + fdatasync before 201), on one thread: how
+ *   close to the ceiling a server doing only that gets;
+ * - the sidecar, as its own process (file store, fdatasync before every 201, group commit).
  *
  * Scenarios: batches of 100 and single events, closed loop (each connection
  * sends its next request when the previous one is answered), and single
  * events paced at 1 000 events/s for the latency target (latency measured
- * from the scheduled send time, so a stall is not hidden). A third server,
+ * from the scheduled send time, so a stall is not hidden). Another server,
  * when VCP_TEST_PG_URL is set, is what a user could do without us: the same
  * batches INSERTed as jsonb into PostgreSQL with durable commits.
  * Goals (issue 14): batched ≥ 100 000 events/s, ≥ 50 % of the ceiling and
@@ -42,6 +46,7 @@ import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
 import { resolveSidecarConfig } from '../src/sidecar/config.ts';
 import { startSidecar } from '../src/sidecar/server.ts';
+import { contractFloorServer } from './_contract-floor.ts';
 import { checkGoal } from './_goals.ts';
 
 /** A load job sent to the child. */
@@ -467,6 +472,22 @@ async function round(
   line('ceiling  batch 1, paced 1 000 events/s', results.barePaced1);
   await bare.close();
 
+  // The least any server keeping the contract must do (bench/_contract-floor.ts), in this process as the ceiling is.
+  const floorDir = mkdtempSync(join(tmpdir(), 'vcp-bench-floor-'));
+  try {
+    const floor = await contractFloorServer(floorDir);
+    try {
+      results.floor100 = await runInChild(child, job(floor.url, 100, connections), ownCpu);
+      line(`floor    batch 100, ${connections} conns`, results.floor100);
+      results.floor1 = await runInChild(child, job(floor.url, 1, connections * 4), ownCpu);
+      line(`floor    batch 1, ${connections * 4} conns`, results.floor1);
+    } finally {
+      await floor.close();
+    }
+  } finally {
+    rmSync(floorDir, { recursive: true, force: true });
+  }
+
   const pgUrl = process.env.VCP_TEST_PG_URL;
   if (pgUrl) {
     const pg = await pgServer(pgUrl, connections);
@@ -571,6 +592,13 @@ export async function run(argv: string[] = []): Promise<Record<string, LoadResul
         `(ceiling ÷ sidecar ${ratio((r) => r.bare100!.cpuUsPerEvent! / r.sidecar100!.cpuUsPerEvent!).toFixed(2)}); ` +
         `batch 1 sidecar ${cpu('sidecar1').toFixed(1)} µs, ceiling ${cpu('bare1').toFixed(1)} µs ` +
         `(${ratio((r) => r.bare1!.cpuUsPerEvent! / r.sidecar1!.cpuUsPerEvent!).toFixed(2)}); PostgreSQL peer's node process ${cpu('pg100').toFixed(1)} µs (plus the server's)`,
+    );
+    const share = (a: string, b: string) => ratio((r) => r[a]!.eventsPerSec / r[b]!.eventsPerSec);
+    console.log(
+      `  the contract's floor (JSON.parse, EventHash, Merkle leaf, group write + fdatasync; nothing else): ` +
+        `batch 100 ${k(med('floor100'))} = ${(share('floor100', 'bare100') * 100).toFixed(1)} % of the ceiling, ${cpu('floor100').toFixed(1)} µs CPU/event; ` +
+        `batch 1 ${k(med('floor1'))} = ${(share('floor1', 'bare1') * 100).toFixed(1)} %, ${cpu('floor1').toFixed(1)} µs. ` +
+        `The sidecar reaches ${share('sidecar100', 'floor100').toFixed(2)} (batch 100) and ${share('sidecar1', 'floor1').toFixed(2)} (batch 1) of the floor's rate`,
     );
     console.log(
       `  batch 1:   sidecar ${k(med('sidecar1'))}, ceiling ${k(med('bare1'))} → ${(r1 * 100).toFixed(1)} % (goal ≥ ${GOALS.singleRatio * 100} %: ${goal(`single events ≥ ${GOALS.singleRatio * 100} % of the bare server`, `${(r1 * 100).toFixed(1)} % (${k(med('sidecar1'))} against ${k(med('bare1'))})`, r1 >= GOALS.singleRatio)})`,
