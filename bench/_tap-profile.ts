@@ -75,6 +75,19 @@ async function tap(warmUp: boolean): Promise<void> {
   else if (kind === 'file') sink = new FileSink({ path: join(dir, 'e.jsonl') });
   else if (kind === 'embedded') sink = await openEmbeddedStore({ dataDir: join(dir, 's'), log: () => {} });
   else sink = { name: 'null', write: async () => {}, close: async () => {} };
+  // How the tap hands its events over: batches (sink writes) and their mean size.
+  const inner = sink;
+  let writes = 0;
+  let written = 0;
+  sink = {
+    name: inner.name,
+    write: (events) => {
+      writes++;
+      written += events.length;
+      return inner.write(events);
+    },
+    close: () => inner.close(),
+  };
   const policyId = 'local:prof:tap';
   const tapBatch = process.env.TAP_BATCH ? Number(process.env.TAP_BATCH) : undefined;
   const inflight = process.env.TAP_INFLIGHT ? Number(process.env.TAP_INFLIGHT) : undefined;
@@ -114,7 +127,8 @@ async function tap(warmUp: boolean): Promise<void> {
     console.log(
       `${transport} tap → ${sinkKind}: ${Math.round((n / ms) * 1000)} events/s, tap ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event` +
         (sidecar ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event` : '') +
-        `, ${((process.resourceUsage().minorPageFault - f0) / n).toFixed(2)} page faults/event`,
+        `, ${((process.resourceUsage().minorPageFault - f0) / n).toFixed(2)} page faults/event` +
+        `, ${writes} sink writes of ${(written / Math.max(1, writes)).toFixed(1)} events on average`,
     );
   await t.stop();
   await sink.close();
