@@ -94,12 +94,15 @@ class EmbeddedSink implements EmbeddedStoreSink {
   readonly name: string;
   readonly log: SidecarLog;
   readonly config: SidecarConfig;
+  /** The store's `max-event`: recorders and taps writing here seal nothing larger. */
+  readonly maxEventBytes: number;
   #closing: Promise<void> | undefined;
 
   constructor(log: SidecarLog, config: SidecarConfig) {
     this.log = log;
     this.config = config;
     this.name = `embedded-store(${config.dataDir})`;
+    this.maxEventBytes = config.limits.maxEventBytes;
   }
 
   async write(events: readonly VcpEvent[]): Promise<void> {

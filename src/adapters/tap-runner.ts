@@ -192,7 +192,15 @@ export class TapRunner {
     this.#minDelay = options.retryMinDelayMs ?? 100;
     this.#maxDelay = options.retryMaxDelayMs ?? 5000;
     this.#onSinkError = options.onSinkError;
-    this.#sealer = createSealer({ signer: this.#signer, validate: false });
+    // Nothing larger than the sink's destination takes (a sidecar's --max-event): such a message
+    // becomes an ERR_PARSE event, as a message that cannot be mapped does, instead of a refusal there.
+    const limit = this.sink.maxEventBytes;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_SINK_EVENT_BYTES)) {
+      throw new VcpConfigError(
+        `the sink ${this.sink.name} takes events of at most ${String(limit)} bytes; a tap needs at least ${MIN_SINK_EVENT_BYTES} (room for the ERR_PARSE event of a message that cannot be recorded)`,
+      );
+    }
+    this.#sealer = createSealer({ signer: this.#signer, validate: false, maxEventBytes: limit });
   }
 
   /** Turn messages into sealed events (never throws; bad messages become `ERR_PARSE` events). */
@@ -511,6 +519,9 @@ function checkDraft(draft: DraftEvent): ValidationIssue[] {
   for (const e of validateOwnDraft(draft)) if (e.path.startsWith('payload')) issues.push(e);
   return issues;
 }
+
+/** Smallest sink limit a tap takes (`Sink.maxEventBytes`): the bare ERR_PARSE event must fit. */
+const MIN_SINK_EVENT_BYTES = 4096;
 
 /** Year 9999: the last instant ISO 8601 (and `Date#toISOString`) writes with four year digits. */
 const MAX_ISO_MS = 253_402_300_799_999;

@@ -20,6 +20,7 @@ import { formatRate, type TapRunnerOptions, type TapStats } from '../adapters/ta
 import { TIERS, type Tier } from '../core/enums.ts';
 import { loadPrivateKeyFile } from '../integrity/keys.ts';
 import { createSigner } from '../integrity/sign.ts';
+import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
@@ -39,6 +40,8 @@ sidecar stores once. Messages that cannot be mapped become ERR_PARSE events.
 where the events go (one of):
   --sidecar <url>            the sidecar (POST /vcp/log); bearer token from --token or VCP_SIDECAR_TOKEN
   --token <token>
+  --max-event <size>         the sidecar's --max-event (default 128KiB): a message whose event would be
+                             larger becomes an ERR_PARSE event, which the sidecar stores
   --spool <dir>              while the sidecar is down, spool to disk and commit (default: wait and retry;
                              the topic or stream is the buffer)
   --out <file.jsonl>         append to a JSONL file instead (fsync every batch)
@@ -82,6 +85,7 @@ on restart); 2 usage or configuration error`;
 const OPTIONS = {
   sidecar: { type: 'string' },
   token: { type: 'string' },
+  'max-event': { type: 'string' },
   spool: { type: 'string' },
   out: { type: 'string' },
   store: { type: 'string' },
@@ -155,6 +159,23 @@ function checkSinkChoice(v: Values): void {
     throw new UsageError(`give one of --sidecar, --store or --out, not ${given.join(' and ')}`);
   if (given.length === 0)
     throw new UsageError(`--sidecar <url>, --store <dir> or --out <file.jsonl> is required\n\n${TAP_USAGE}`);
+  if (v['max-event'] !== undefined && !v.sidecar)
+    throw new UsageError(
+      '--max-event is the sidecar’s limit and goes with --sidecar (a --store takes VCP_SIDECAR_MAX_EVENT)',
+    );
+}
+
+/** `--max-event` in bytes, refused as a usage error when it is no size or below the sidecar's least (1 KiB). */
+function maxEvent(text: string): number {
+  let bytes: number;
+  try {
+    bytes = parseSize(text, '--max-event');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (bytes < 1024)
+    throw new UsageError(`--max-event must be at least 1KiB, as the sidecar's (got "${text}")`);
+  return bytes;
 }
 
 async function makeSink(v: Values, io: CliIo): Promise<Sink> {
@@ -175,6 +196,7 @@ async function makeSink(v: Values, io: CliIo): Promise<Sink> {
     retry: { retries: 2, maxDelayMs: 1000 },
     breaker: false,
     ...(v.spool ? { spoolDir: v.spool } : {}),
+    ...(v['max-event'] !== undefined ? { maxEventBytes: maxEvent(v['max-event']) } : {}),
   });
 }
 

@@ -77,6 +77,35 @@ const MAX_EVENT_BYTES = 1024 * 1024;
 /** Smallest {@link RecorderOptions.maxEventBytes}: room for the ERR_SYSTEM event that replaces a refused one. */
 const MIN_EVENT_BYTES = 4096;
 
+/**
+ * The recorder's event size limit: `maxEventBytes` (default 1 MiB), but never over what the sink's
+ * destination accepts (`sink.maxEventBytes`, e.g. the sidecar's `--max-event`): an event the
+ * destination refused would be missing from the log, and the next event's `prev_hash` would point
+ * at it (`vcp verify`: chain-gap, INVALID).
+ */
+function eventLimit(option: number | undefined, sink: Sink): number {
+  if (option !== undefined && (!Number.isInteger(option) || option < MIN_EVENT_BYTES)) {
+    throw new VcpConfigError(
+      `maxEventBytes must be an integer of at least ${MIN_EVENT_BYTES}: the ERR_SYSTEM event that takes a refused event's place must fit too`,
+    );
+  }
+  const sinkLimit = sink.maxEventBytes;
+  if (sinkLimit === undefined) return option ?? MAX_EVENT_BYTES;
+  if (!Number.isInteger(sinkLimit) || sinkLimit < MIN_EVENT_BYTES) {
+    throw new VcpConfigError(
+      `the sink ${sink.name} takes events of at most ${String(sinkLimit)} bytes; a recorder needs at least ${MIN_EVENT_BYTES} (room for the ERR_SYSTEM event that takes a refused event's place)`,
+    );
+  }
+  if (option !== undefined && option > sinkLimit) {
+    throw new VcpConfigError(
+      `maxEventBytes ${option} is more than the sink ${sink.name} takes (${sinkLimit} bytes, e.g. the sidecar's --max-event): ` +
+        'events between the two would be refused there and missing from the log. Lower maxEventBytes, or raise the ' +
+        "sink's limit to match its destination (createHttpSink({ maxEventBytes }) with the sidecar's --max-event)",
+    );
+  }
+  return option ?? Math.min(MAX_EVENT_BYTES, sinkLimit);
+}
+
 /** Bytes a batch signer adds to a sealed event's line: its signature (64 bytes, base64), algorithm and key id. */
 function signatureFieldsBytes(keyId: string): number {
   return Buffer.byteLength(
@@ -132,9 +161,11 @@ export interface RecorderOptions {
   numbers?: 'reject' | 'convert';
   /**
    * Largest event sealed, in bytes of the JSON line sinks write (header, payload, security and
-   * policy, a batch signer's signature included). At least 4 KiB; default 1 MiB, the longest line
-   * `vcp verify` reads by default. With a sidecar, set it to the sidecar's `--max-event` (default
-   * 128 KiB).
+   * policy, a batch signer's signature included); a larger one becomes an `ERR_SYSTEM` event
+   * (`max-size`). At least 4 KiB. Default: 1 MiB (the longest line `vcp verify` reads by default),
+   * or the sink's {@link Sink.maxEventBytes} when smaller (an HTTP sink's is the sidecar's
+   * `--max-event`, 128 KiB by default). `createRecorder` refuses a value over the sink's limit:
+   * the destination would refuse those events, and they would be missing from the log.
    */
   maxEventBytes?: number;
   /**
@@ -364,12 +395,7 @@ export class Recorder implements VcpRecorder {
       throw new VcpConfigError(`numbers must be 'reject' or 'convert', not ${String(options.numbers)}`);
     }
     this.#batchSigner = isBatchSigner(options.signer) ? options.signer : undefined;
-    const maxEventBytes = options.maxEventBytes ?? MAX_EVENT_BYTES;
-    if (!Number.isInteger(maxEventBytes) || maxEventBytes < MIN_EVENT_BYTES) {
-      throw new VcpConfigError(
-        `maxEventBytes must be an integer of at least ${MIN_EVENT_BYTES}: the ERR_SYSTEM event that takes a refused event's place must fit too`,
-      );
-    }
+    const maxEventBytes = eventLimit(options.maxEventBytes, sink);
     this.#sealer = createSealer({
       // A batch signer signs whole batches on its workers, after sealing: its fields are counted now.
       signer: isBatchSigner(options.signer) ? undefined : options.signer,

@@ -259,6 +259,15 @@ function where(o: OptionSpec, fromFlag: boolean): string {
   return fromFlag ? `--${o.flag}` : o.env;
 }
 
+/** A size as the flags take it (`8MiB`, `512KiB`, `65536`) in bytes; `name` names the setting in the error. */
+export function parseSize(text: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined)
+    throw new VcpConfigError(`${name} must be a size like 8MiB, 512KiB or 65536 (got "${text.trim()}")`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
 function parseValue(o: OptionSpec, raw: string | boolean, fromFlag: boolean): string | number | boolean {
   const name = where(o, fromFlag);
   if (o.kind === 'bool') {
@@ -275,13 +284,8 @@ function parseValue(o: OptionSpec, raw: string | boolean, fromFlag: boolean): st
         throw new VcpConfigError(`${name} must be a non-negative integer (got "${text}")`);
       return Number(text);
     }
-    case 'bytes': {
-      const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
-      const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-      if (!m || unit === undefined)
-        throw new VcpConfigError(`${name} must be a size like 8MiB, 512KiB or 65536 (got "${text}")`);
-      return Math.floor(Number(m[1]) * unit);
-    }
+    case 'bytes':
+      return parseSize(text, name);
     case 'duration': {
       const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
       const unit = m ? DURATIONS[m[2]!.toLowerCase()] : undefined;

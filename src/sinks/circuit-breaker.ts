@@ -33,6 +33,8 @@ export interface CircuitBreakerOptions {
 export class CircuitBreakerSink implements Sink {
   readonly name: string;
   readonly inner: Sink;
+  /** The wrapped sink's limit (see {@link Sink.maxEventBytes}). */
+  readonly maxEventBytes?: number;
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
   /** Passes the recorder's signer on to the wrapped sink (a FileSink signs checkpoints with it). */
   readonly attachSigner?: Sink['attachSigner'];
@@ -51,6 +53,7 @@ export class CircuitBreakerSink implements Sink {
   constructor(inner: Sink, options: CircuitBreakerOptions = {}) {
     this.inner = inner;
     this.name = `breaker(${inner.name})`;
+    this.maxEventBytes = inner.maxEventBytes;
     this.#threshold = Math.max(1, options.failureThreshold ?? 5);
     this.#resetMs = Math.max(0, options.resetTimeoutMs ?? 10_000);
     this.#isFailure = options.isFailure ?? isRetryable;

@@ -41,6 +41,8 @@ export class FanoutSink implements Sink {
   readonly name: string;
   /** The sinks, primary first. */
   readonly sinks: readonly Sink[];
+  /** The smallest limit of the sinks (every one must take each event; see {@link Sink.maxEventBytes}). */
+  readonly maxEventBytes?: number;
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
   /** Passes the recorder's signer on to every sink that takes one (a FileSink signs checkpoints with it). */
   readonly attachSigner?: Sink['attachSigner'];
@@ -66,6 +68,8 @@ export class FanoutSink implements Sink {
     this.#maxPending = options.maxPending ?? 64;
     this.#onError = options.onError;
     this.name = `fanout(${this.sinks.map((s) => s.name).join(',')})`;
+    const limits = this.sinks.flatMap((s) => (s.maxEventBytes === undefined ? [] : [s.maxEventBytes]));
+    if (limits.length > 0) this.maxEventBytes = Math.min(...limits);
     this.#secondaries =
       this.#mode === 'primary'
         ? this.sinks

@@ -62,6 +62,12 @@ export interface HttpSinkOptions {
   /** Batches larger than this are sent as several requests (default 1000 events). */
   maxBatchEvents?: number;
   /**
+   * The sidecar's `--max-event`: the largest event it stores, in bytes of its JSON line (default
+   * 128 KiB, the sidecar's default). A recorder or tap writing to this sink seals nothing larger
+   * (see {@link Sink.maxEventBytes}); set it when the sidecar runs with another `--max-event`.
+   */
+  maxEventBytes?: number;
+  /**
    * Where refused events are written (`vcp-dead-letter-*.jsonl`, with the reasons;
    * see `vcp spool`). Without it they only travel up in the {@link SinkRejectionError}.
    */
@@ -91,6 +97,9 @@ export interface HttpSinkStats {
   failures: number;
 }
 
+/** The sidecar's default `--max-event` (128 KiB; a test keeps the two equal). */
+export const SIDECAR_MAX_EVENT_BYTES = 128 * 1024;
+
 /** Statuses that mean "the configuration is wrong", not "the events are". */
 const CONFIG_STATUSES = new Set([401, 403, 404, 405, 415]);
 
@@ -118,6 +127,8 @@ function defaultWarning(message: string, code: string): void {
 /** One attempt per write to the sidecar's batch endpoint; see the module comment. */
 export class HttpSink implements Sink {
   readonly name: string;
+  /** The sidecar's `--max-event` ({@link HttpSinkOptions.maxEventBytes}). */
+  readonly maxEventBytes: number;
   readonly #pool: Pool;
   readonly #path: string;
   readonly #headers: Record<string, string>;
@@ -166,6 +177,12 @@ export class HttpSink implements Sink {
     this.name = `http:${url.host}${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBatch = Math.max(1, options.maxBatchEvents ?? 1000);
+    this.maxEventBytes = options.maxEventBytes ?? SIDECAR_MAX_EVENT_BYTES;
+    if (!Number.isInteger(this.maxEventBytes) || this.maxEventBytes < 1024) {
+      throw new VcpConfigError(
+        `HttpSink maxEventBytes must be the sidecar's --max-event in bytes (an integer of at least 1024), not ${String(options.maxEventBytes)}`,
+      );
+    }
     this.#deadLetterDir = options.deadLetterDir;
     this.#onRejected = options.onRejected;
     this.#onWarning = options.onWarning ?? defaultWarning;

@@ -89,6 +89,8 @@ export class Sleeper {
 export class RetrySink implements Sink {
   readonly name: string;
   readonly inner: Sink;
+  /** The wrapped sink's limit (see {@link Sink.maxEventBytes}). */
+  readonly maxEventBytes?: number;
   readonly writeSync?: (events: readonly VcpEvent[]) => void;
   /** Passes the recorder's signer on to the wrapped sink (a FileSink signs checkpoints with it). */
   readonly attachSigner?: Sink['attachSigner'];
@@ -101,6 +103,7 @@ export class RetrySink implements Sink {
   constructor(inner: Sink, options: RetryOptions = {}) {
     this.inner = inner;
     this.name = `retry(${inner.name})`;
+    this.maxEventBytes = inner.maxEventBytes;
     this.#opts = options;
     if (inner.writeSync) this.writeSync = (events) => inner.writeSync!(events);
     if (inner.attachSigner) this.attachSigner = (signer, info) => inner.attachSigner!(signer, info);

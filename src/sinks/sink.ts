@@ -25,6 +25,15 @@ export interface SinkSigningInfo {
 export interface Sink {
   /** Short name for stats and error messages (`memory`, `file:/var/log/vcp.jsonl`, `http:127.0.0.1:8080`). */
   readonly name: string;
+  /**
+   * The largest event this sink's destination accepts, in bytes of the event's JSON line (as
+   * `serializeEvent` writes it). An HTTP sink's is the sidecar's `--max-event`; an embedded
+   * store's, its own. A recorder or a tap writing here seals nothing larger: such an event becomes
+   * an `ERR_SYSTEM` (recorder) or `ERR_PARSE` (tap) event in its place, so the destination never
+   * refuses an event for its size, and a hash chain never loses a link that way. Absent: the sink
+   * sets no limit of its own.
+   */
+  readonly maxEventBytes?: number;
   /** Deliver events, in order. Must not mutate them. */
   write(events: readonly VcpEvent[]): Promise<void>;
   /** Push out anything buffered inside the sink. */

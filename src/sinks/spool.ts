@@ -94,6 +94,8 @@ function countLines(file: string): { lines: number; bytes: number } {
 export class SpoolSink implements Sink {
   readonly name: string;
   readonly inner: Sink;
+  /** The wrapped sink's limit (see {@link Sink.maxEventBytes}). */
+  readonly maxEventBytes?: number;
   /** Passes the recorder's signer on, so a wrapped FileSink still signs checkpoints. */
   readonly attachSigner?: Sink['attachSigner'];
   /** The spool directory. */
@@ -126,6 +128,7 @@ export class SpoolSink implements Sink {
     if (inner.attachSigner) this.attachSigner = (signer, info) => inner.attachSigner!(signer, info);
     this.dir = path.resolve(options.dir);
     this.name = `spool(${inner.name})`;
+    this.maxEventBytes = inner.maxEventBytes;
     this.#opts = options;
     this.#segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
     this.#maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;

@@ -112,6 +112,19 @@ describe('vcp tap: arguments', () => {
       code: 2,
       err: expect.stringMatching(/--url is required/),
     });
+    // --max-event is the sidecar's limit (the events the tap seals stay under it).
+    expect(await vcp(...base, '--out', 'a.jsonl', '--max-event', '64KiB')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--max-event is the sidecar’s limit and goes with --sidecar/),
+    });
+    expect(await vcp(...base, '--sidecar', 'http://127.0.0.1:1', '--max-event', 'lots')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--max-event must be a size like 8MiB/),
+    });
+    expect(await vcp(...base, '--sidecar', 'http://127.0.0.1:1', '--max-event', '512')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--max-event must be at least 1KiB/),
+    });
   });
 });
 
