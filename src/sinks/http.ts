@@ -39,7 +39,7 @@ import { type CircuitBreakerOptions, withCircuitBreaker } from './circuit-breake
 import { type Refusal, SinkRejectionError, writeDeadLetterFile } from './dead-letter.ts';
 import { describeError, SinkError } from './errors.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
-import type { Sink } from './sink.ts';
+import { type Sink, sidecarEventLimit } from './sink.ts';
 import { type SpoolOptions, withSpool } from './spool.ts';
 
 export type { HttpRejection } from './_http-refusal.ts';
@@ -96,9 +96,6 @@ export interface HttpSinkStats {
   /** Requests that failed in a retryable way. */
   failures: number;
 }
-
-/** The sidecar's default `--max-event` (128 KiB; a test keeps the two equal). */
-export const SIDECAR_MAX_EVENT_BYTES = 128 * 1024;
 
 /** Statuses that mean "the configuration is wrong", not "the events are". */
 const CONFIG_STATUSES = new Set([401, 403, 404, 405, 415]);
@@ -177,12 +174,7 @@ export class HttpSink implements Sink {
     this.name = `http:${url.host}${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#maxBatch = Math.max(1, options.maxBatchEvents ?? 1000);
-    this.maxEventBytes = options.maxEventBytes ?? SIDECAR_MAX_EVENT_BYTES;
-    if (!Number.isInteger(this.maxEventBytes) || this.maxEventBytes < 1024) {
-      throw new VcpConfigError(
-        `HttpSink maxEventBytes must be the sidecar's --max-event in bytes (an integer of at least 1024), not ${String(options.maxEventBytes)}`,
-      );
-    }
+    this.maxEventBytes = sidecarEventLimit(options.maxEventBytes, 'HttpSink');
     this.#deadLetterDir = options.deadLetterDir;
     this.#onRejected = options.onRejected;
     this.#onWarning = options.onWarning ?? defaultWarning;

@@ -29,7 +29,7 @@ import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
 import { InflightWrite } from './_inflight.ts';
 import { describeError, SinkError } from './errors.ts';
-import type { Sink } from './sink.ts';
+import { type Sink, sidecarEventLimit } from './sink.ts';
 
 /** Compression codecs `@platformatic/kafka` implements (`zstd` needs Node ≥ 22.15 / 23.8). */
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -50,6 +50,13 @@ export interface KafkaSinkOptions {
   timeoutMs?: number;
   /** Most value bytes in one produce request (default 900 000). */
   maxBatchBytes?: number;
+  /**
+   * The largest event the topic's consumer stores, in bytes of its JSON line: a cluster sidecar's
+   * `--max-event` (default 128 KiB, the sidecar's default). A recorder or tap writing to this sink
+   * seals nothing larger (see {@link Sink.maxEventBytes}): the cluster would refuse such a record,
+   * and the event would be missing from its partition's log.
+   */
+  maxEventBytes?: number;
   /**
    * More `@platformatic/kafka` producer options (TLS, SASL, retries…). `idempotent`, `acks`,
    * serializers and `autocreateTopics` are the sink's own and cannot be overridden.
@@ -90,6 +97,8 @@ export async function loadKafkaLibrary(who: string): Promise<typeof import('@pla
 /** Sealed events to one Kafka topic; see the module comment. */
 export class KafkaSink implements Sink {
   readonly name: string;
+  /** The consumer's `--max-event` ({@link KafkaSinkOptions.maxEventBytes}). */
+  readonly maxEventBytes: number;
   readonly topic: string;
   readonly #brokers: string[];
   readonly #clientId: string;
@@ -118,6 +127,7 @@ export class KafkaSink implements Sink {
     this.#compression = compression;
     this.#timeoutMs = timeoutMs;
     this.#maxBatchBytes = Math.max(1024, options.maxBatchBytes ?? 900_000);
+    this.maxEventBytes = sidecarEventLimit(options.maxEventBytes, 'KafkaSink');
     this.#extra = { ...options.producerOptions };
   }
 

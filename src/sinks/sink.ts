@@ -9,8 +9,23 @@
  * it rejects when it could not, and the recorder then retries or spools.
  */
 import type { HashAlgo } from '../core/enums.ts';
+import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
 import type { Signer } from '../integrity/sign.ts';
+
+/** The sidecar's default `--max-event` (128 KiB; a test keeps the two equal): the default {@link Sink.maxEventBytes} of the sinks that feed a sidecar. */
+export const SIDECAR_MAX_EVENT_BYTES = 128 * 1024;
+
+/** A sink's `maxEventBytes` option: the sidecar's default, or an integer of at least 1 KiB (the sidecar's least). */
+export function sidecarEventLimit(value: number | undefined, who: string): number {
+  const limit = value ?? SIDECAR_MAX_EVENT_BYTES;
+  if (!Number.isInteger(limit) || limit < 1024) {
+    throw new VcpConfigError(
+      `${who} maxEventBytes must be the sidecar's --max-event in bytes (an integer of at least 1024), not ${String(value)}`,
+    );
+  }
+  return limit;
+}
 
 /** What a sink may use of the recorder's signer: its identity and signing messages (checkpoints). */
 export type SinkSigner = Pick<Signer, 'keyId' | 'publicKey' | 'signMessage' | 'exportPublicKey'>;

@@ -17,10 +17,11 @@ import type { VcpEvent } from '../../src/core/types.ts';
 import { createRecorder } from '../../src/recorder/index.ts';
 import { resolveSidecarConfig } from '../../src/sidecar/config.ts';
 import { FanoutSink } from '../../src/sinks/fanout.ts';
-import { createHttpSink, HttpSink, SIDECAR_MAX_EVENT_BYTES } from '../../src/sinks/http.ts';
+import { createHttpSink, HttpSink } from '../../src/sinks/http.ts';
+import { KafkaSink } from '../../src/sinks/kafka.ts';
 import { MemorySink } from '../../src/sinks/memory.ts';
 import { serializeEvent } from '../../src/sinks/serialize.ts';
-import type { Sink } from '../../src/sinks/sink.ts';
+import { SIDECAR_MAX_EVENT_BYTES, type Sink } from '../../src/sinks/sink.ts';
 import { runVcp } from '../helpers/cli.ts';
 import { tempDir } from '../sidecar/helpers.ts';
 import { startRealSidecar } from '../sinks/_real-sidecar.ts';
@@ -128,6 +129,16 @@ describe('sinks announce their destination’s limit', () => {
         /maxEventBytes must be the sidecar's --max-event/,
       );
     }
+  });
+
+  it('a Kafka sink: a cluster sidecar’s default --max-event unless told', () => {
+    expect(new KafkaSink({ brokers: '127.0.0.1:9', topic: 'vcp.events' }).maxEventBytes).toBe(131072);
+    expect(
+      new KafkaSink({ brokers: '127.0.0.1:9', topic: 'vcp.events', maxEventBytes: 1 << 20 }).maxEventBytes,
+    ).toBe(1 << 20);
+    expect(() => new KafkaSink({ brokers: '127.0.0.1:9', topic: 't', maxEventBytes: 10 })).toThrow(
+      /KafkaSink maxEventBytes must be the sidecar's --max-event/,
+    );
   });
 
   it('a fanout takes the smallest limit of its sinks', () => {
