@@ -36,7 +36,7 @@ import { formatTimestamp, splitTimestampInt } from '../core/timestamp.ts';
 import type { DraftEvent, PolicyIdentification, VcpEvent, VcpHeader, VcpPayload } from '../core/types.ts';
 import { validateOwnDraft } from '../core/validate.ts';
 import type { Signer } from '../integrity/sign.ts';
-import { createSealer, type Sealer } from '../recorder/sealer.ts';
+import { createSealer, policyIssue, type Sealer } from '../recorder/sealer.ts';
 import { describeError, isRetryable, retryAfterOf } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
 import type { Sink } from '../sinks/sink.ts';
@@ -178,6 +178,13 @@ export class TapRunner {
     }
     this.sink = options.sink;
     this.#policy = options.policy ?? createPolicy({ policyId: options.policyId!, tier: options.tier });
+    // A policy the sealer refuses would refuse every event, its ERR_PARSE replacements included.
+    const badPolicy = policyIssue(this.#policy);
+    if (badPolicy) {
+      throw new VcpConfigError(
+        `${component}: the policy cannot be recorded: ${badPolicy.path} [${badPolicy.rule}] ${badPolicy.message}`,
+      );
+    }
     this.#signer = options.signer;
     this.#mapping = options.mapping ?? createDefaultMapping();
     this.#idNs = options.idNamespace ?? '';

@@ -116,6 +116,18 @@ export function validateEvent(event: unknown, options: ValidateOptions = {}): Va
   return { errors, warnings };
 }
 
+/** The errors and warnings of a `policy_identification` block alone, as {@link validateEvent} reports them. */
+export function validatePolicy(policy: unknown): ValidationResult {
+  const errors: ValidationIssue[] = [];
+  const warnings: ValidationIssue[] = [];
+  checkPolicy(
+    policy,
+    (path, rule, message) => errors.push({ path, rule, message }),
+    (path, rule, message) => warnings.push({ path, rule, message }),
+  );
+  return { errors, warnings };
+}
+
 /**
  * The errors of a draft whose header this package built itself (the
  * recorder's `record()`): the payload in full, and only the header fields a

@@ -19,7 +19,7 @@
 import { convertFinancialNumbers } from '../core/builder.ts';
 import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
 import type { DraftEvent, VcpEvent, VcpPayload, VcpSecurity } from '../core/types.ts';
-import { validateEvent, validateOwnDraft } from '../core/validate.ts';
+import { validateEvent, validateOwnDraft, validatePolicy } from '../core/validate.ts';
 import { canonicalize, lastCanonicalShape } from '../integrity/canonical.ts';
 import type { HashChain } from '../integrity/chain.ts';
 import { digestHex } from '../integrity/digest.ts';
@@ -53,7 +53,7 @@ function policyVerdict(policy: unknown): { bytes: number } | { issue: Validation
   return verdict;
 }
 
-/** Why a policy cannot be sealed into events (JSON, forbidden keys, nesting, key counts); undefined when it can. */
+/** Why a policy cannot be sealed into events (JSON, forbidden keys, nesting, key counts, schema); undefined when it can. */
 export function policyIssue(policy: unknown): ValidationIssue | undefined {
   const verdict = policyVerdict(policy);
   return 'issue' in verdict ? verdict.issue : undefined;
@@ -63,9 +63,11 @@ function judgePolicy(policy: unknown): { bytes: number } | { issue: ValidationIs
   try {
     const text = policyText(policy as VcpEvent['policy_identification']);
     // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
+    // And its schema: the sidecar refuses every event of a policy without a policy_id or a tier.
     const issue =
       findForbiddenKey(policy, 'policy_identification') ??
-      (mayBreakStructure(text, 2) ? structureIssue(policy, 'policy_identification', 2) : undefined);
+      (mayBreakStructure(text, 2) ? structureIssue(policy, 'policy_identification', 2) : undefined) ??
+      validatePolicy(policy).errors[0];
     return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
   } catch (e) {
     // A BigInt or a cycle (JSON.stringify), or a getter that throws.

@@ -106,3 +106,12 @@ describe('TapRunner.deliver', () => {
     );
   });
 });
+
+describe('TapRunner configuration', () => {
+  it('refuses a policy the sidecar would refuse in every event, before the first message', () => {
+    const policy = { policy_id: 'com.example:algo' } as never; // no conformance_tier
+    expect(() => new TapRunner({ sink: new MemorySink(), policy }, 'vcp-tap-test')).toThrow(
+      /vcp-tap-test: the policy cannot be recorded: policy_identification.conformance_tier \[enum\]/,
+    );
+  });
+});

@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentStore, runWithTrace } from '../../src/context/trace-store.ts';
+import { draftEvent } from '../../src/core/builder.ts';
 import type { VcpClock } from '../../src/core/clock.ts';
 import { createFixedClock } from '../../src/core/clock.ts';
 import { VcpConfigError } from '../../src/core/errors.ts';
 import type { VcpEvent, VcpPayload } from '../../src/core/types.ts';
 import { isUuidV7 } from '../../src/core/uuidv7.ts';
+import { validateEvent } from '../../src/core/validate.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { generateSigningKey, verifySignature } from '../../src/integrity/sign.ts';
 import { createRecorder, type RecorderErrorInfo, type RecorderOptions } from '../../src/recorder/recorder.ts';
@@ -530,6 +532,16 @@ describe('configuration', () => {
     expect(() => createRecorder({ ...base, queue: { whenFull: 'wait' as never } })).toThrow(/whenFull/);
     expect(() => createRecorder({ ...base, batchSize: 1.5 })).toThrow(/batchSize/);
     expect(() => createRecorder({ ...base, policyId: 'not a policy' })).toThrow(/policy_id/);
+    // A hand-made policy the sidecar refuses (no tier): every event would be refused there.
+    const noTier = { policy_id: 'com.example:algo' } as never;
+    expect(
+      validateEvent(
+        draftEvent('ORD', { trade_data: { order_id: 'x' } }, { policy: noTier, precision: 'MILLISECOND' }),
+      ).errors,
+    ).toContainEqual(expect.objectContaining({ path: 'policy_identification.conformance_tier' }));
+    expect(() => createRecorder({ sink, exitHooks: false, policy: noTier })).toThrow(
+      /the policy cannot be recorded: policy_identification.conformance_tier \[enum\]/,
+    );
   });
 
   it('exit hooks: one shared listener pair, removed on close; no signal handlers unless asked', async () => {

@@ -110,7 +110,7 @@ describe('createSealer', () => {
     expect(createSealer({ maxEventBytes: 1024 }).seal(draft({})).ok).toBe(true);
   });
 
-  it('refuses a policy that cannot be written, or that holds keys or shapes the sidecar and vcp verify refuse', () => {
+  it('refuses a policy that cannot be written, or that holds keys, shapes or values the sidecar and vcp verify refuse', () => {
     const base = draft({});
     const withPolicy = (policy: unknown) => ({ ...base, policy_identification: policy }) as DraftEvent;
     let deep: unknown = { leaf: 1 };
@@ -124,6 +124,14 @@ describe('createSealer', () => {
         'forbidden-key',
       ],
       [{ ...base.policy_identification, extra: deep }, 'policy_identification.extra', 'depth'],
+      // What validateEvent (the sidecar, vcp verify) refuses in a policy: every event would be refused.
+      [{ policy_id: 'com.example:x' }, 'policy_identification.conformance_tier', 'enum'],
+      [
+        { ...base.policy_identification, policy_id: undefined },
+        'policy_identification.policy_id',
+        'required',
+      ],
+      ['GOLD', 'policy_identification', 'object'],
     ];
     for (const [policy, path, rule] of cases) {
       const r = createSealer({ validate: false }).seal(withPolicy(policy));
