@@ -47,8 +47,14 @@ export function contractFloorServer(dir: string): Promise<{ url: string; close: 
     const group = queue;
     queue = [];
     syncing = true;
-    writeSync(fd, group.length === 1 ? group[0]!.body : Buffer.concat(group.map((w) => w.body)));
-    fdatasync(fd, (err) => {
+    let writeError: unknown;
+    try {
+      writeSync(fd, group.length === 1 ? group[0]!.body : Buffer.concat(group.map((w) => w.body)));
+    } catch (e) {
+      writeError = e; // answered 503 below, as a failed sync is
+    }
+    fdatasync(fd, (syncError) => {
+      const err = writeError ?? syncError;
       syncing = false;
       for (const w of group) {
         if (err) {
@@ -68,7 +74,13 @@ export function contractFloorServer(dir: string): Promise<{ url: string; close: 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const parsed = JSON.parse(body.toString('utf8')) as unknown;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
       const events = (Array.isArray(parsed) ? parsed : [parsed]) as {
         header: unknown;
         payload: unknown;
