@@ -74,28 +74,10 @@ export function contractFloorServer(dir: string): Promise<{ url: string; close: 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
+      const hashes = eventHashes(body);
+      if (hashes === undefined) {
         res.writeHead(400).end();
         return;
-      }
-      const events = (Array.isArray(parsed) ? parsed : [parsed]) as {
-        header: unknown;
-        payload: unknown;
-        security?: { event_hash?: string };
-      }[];
-      const hashes = new Array<string>(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const e = events[i]!;
-        const hash = eventHashOfCanonical(canonicalize(e.header), canonicalize(e.payload));
-        const sent = e.security?.event_hash;
-        if (sent !== undefined && sent !== hash) {
-          res.writeHead(422).end();
-          return;
-        }
-        hashes[i] = hash;
       }
       queue.push({ body, hashes, res });
       commit();
@@ -118,4 +100,27 @@ export function contractFloorServer(dir: string): Promise<{ url: string; close: 
       });
     });
   });
+}
+
+/** Each event's EventHash (checked against the one sent, if any); undefined when the body is not such events. */
+function eventHashes(body: Buffer): string[] | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown;
+    const events = (Array.isArray(parsed) ? parsed : [parsed]) as {
+      header: unknown;
+      payload: unknown;
+      security?: { event_hash?: string };
+    }[];
+    const hashes = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const hash = eventHashOfCanonical(canonicalize(e.header), canonicalize(e.payload));
+      const sent = e.security?.event_hash;
+      if (sent !== undefined && sent !== hash) return undefined;
+      hashes[i] = hash;
+    }
+    return hashes;
+  } catch {
+    return undefined; // not JSON, not an event, or a part RFC 8785 refuses
+  }
 }
