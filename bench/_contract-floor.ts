@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { canonicalize } from '../src/integrity/canonical.ts';
 import { eventHashOfCanonical } from '../src/integrity/event-hash.ts';
 import { MerkleTree } from '../src/integrity/merkle/index.ts';
+import { type LocalServer, listenOnLoopback } from './_harness.ts';
 
 interface Waiting {
   body: Buffer;
@@ -35,7 +36,7 @@ interface Waiting {
 }
 
 /** Start the floor server; its log is a file in `dir`, removed on close. */
-export function contractFloorServer(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export function contractFloorServer(dir: string): Promise<LocalServer> {
   const path = join(dir, 'floor.log');
   const fd = openSync(path, 'a');
   const tree = new MerkleTree();
@@ -83,22 +84,9 @@ export function contractFloorServer(dir: string): Promise<{ url: string; close: 
       commit();
     });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address() as { port: number };
-      resolve({
-        url: `http://127.0.0.1:${addr.port}`,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => {
-              closeSync(fd);
-              rmSync(path, { force: true });
-              r();
-            });
-          }),
-      });
-    });
+  return listenOnLoopback(server, () => {
+    closeSync(fd);
+    rmSync(path, { force: true });
   });
 }
 

@@ -6,6 +6,7 @@
  * pauses and the other core's noise). Ratios are always printed against a
  * named peer measured in the same run.
  */
+import type { Server } from 'node:http';
 
 export interface Measurement {
   name: string;
@@ -142,6 +143,26 @@ export function orderExtract(id: string) {
       order_type: 'LIMIT',
       price: '1.0850',
       quantity: '100000',
+    },
+  };
+}
+
+/** A benchmark's local HTTP server: its URL, and a close that drops its connections first. */
+export interface LocalServer {
+  url: string;
+  close: () => Promise<void>;
+}
+
+/** Listen on a free loopback port; `close` ends every connection, closes, then runs `after`. */
+export async function listenOnLoopback(server: Server, after?: () => unknown): Promise<LocalServer> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${addr.port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await after?.();
     },
   };
 }

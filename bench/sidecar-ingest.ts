@@ -48,6 +48,7 @@ import { resolveSidecarConfig } from '../src/sidecar/config.ts';
 import { startSidecar } from '../src/sidecar/server.ts';
 import { contractFloorServer } from './_contract-floor.ts';
 import { checkGoal } from './_goals.ts';
+import { type LocalServer, listenOnLoopback } from './_harness.ts';
 
 /** A load job sent to the child. */
 interface Job {
@@ -255,7 +256,7 @@ function loadChildMain(): void {
 // ---------------------------------------------------------------------------
 // The servers and the report (parent process)
 
-export function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
+export function bareServer(): Promise<LocalServer> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -265,19 +266,7 @@ export function bareServer(): Promise<{ url: string; close: () => Promise<void> 
       res.end('{"status":"ok"}');
     });
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address() as { port: number };
-      resolve({
-        url: `http://127.0.0.1:${addr.port}`,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
+  return listenOnLoopback(server);
 }
 
 /**
@@ -668,17 +657,10 @@ async function pgServer(url: string, connections: number) {
       );
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const addr = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${addr.port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
-      await pool.end();
-    },
-  };
+  return listenOnLoopback(server, async () => {
+    await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+    await pool.end();
+  });
 }
 
 /** The sidecar in this process (the soak samples this process's memory). */
