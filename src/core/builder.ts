@@ -61,6 +61,21 @@ function resolvePolicy(options: EventOptions): PolicyIdentification {
   return policy;
 }
 
+/** The tier's profile; a policy with no known tier is a clear error, not a TypeError. */
+function tierProfile(policy: PolicyIdentification): (typeof TIER_PROFILES)[keyof typeof TIER_PROFILES] {
+  const profile = Object.hasOwn(TIER_PROFILES, policy?.conformance_tier as string)
+    ? TIER_PROFILES[policy.conformance_tier]
+    : undefined;
+  if (profile === undefined) {
+    throw new VcpValidationError({
+      path: 'policy_identification.conformance_tier',
+      rule: 'enum',
+      message: `conformance_tier must be one of ${Object.keys(TIER_PROFILES).join(', ')} (the tier sets the timestamp precision), not ${String(policy?.conformance_tier).slice(0, 40)}`,
+    });
+  }
+  return profile;
+}
+
 /**
  * Assemble a draft without validating it (the fast half of {@link buildEvent}).
  * The payload object is used as given, not copied.
@@ -68,7 +83,7 @@ function resolvePolicy(options: EventOptions): PolicyIdentification {
 export function draftEvent(eventType: EventType, payload: VcpPayload, options: EventOptions): DraftEvent {
   const policy = resolvePolicy(options);
   const clock = options.clock ?? systemClock;
-  const precision = options.precision ?? TIER_PROFILES[policy.conformance_tier].precision;
+  const precision = options.precision ?? tierProfile(policy).precision;
   const ts = clock.now(precision);
   const id = (options.newId ?? uuidv7)();
   const header: VcpHeader = {

@@ -140,6 +140,25 @@ describe('buildEvent', () => {
     expect(validateEvent(e)).toEqual({ errors: [], warnings: [] });
   });
 
+  it('refuses a policy with no known tier with a VcpValidationError naming it, not a TypeError', () => {
+    for (const policy of [
+      { policy_id: 'com.example:algo' },
+      { policy_id: 'com.example:algo', conformance_tier: 'toString' },
+    ]) {
+      let error: unknown;
+      try {
+        buildEvent('ORD', { trade_data: { order_id: 'x' } }, { policy: policy as never });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(VcpValidationError);
+      expect((error as VcpValidationError).issues[0]).toMatchObject({
+        path: 'policy_identification.conformance_tier',
+        rule: 'enum',
+      });
+    }
+  });
+
   it('rejects a JS number in a financial field, naming the field and the rule', () => {
     const e = thrown(() =>
       buildEvent('ORD', { trade_data: { ...order.trade_data, price: 1.085 as never } }, { policy }),
