@@ -26,6 +26,7 @@
 import { mkdirSync } from 'node:fs';
 import { VcpConfigError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
+import { sealedTexts } from '../integrity/sealed-mark.ts';
 import type { Signer } from '../integrity/sign.ts';
 import { resolveSidecarConfig, type SidecarConfig } from '../sidecar/config.ts';
 import { HttpError } from '../sidecar/http.ts';
@@ -34,7 +35,7 @@ import { openSidecarLog, type SidecarLog } from '../sidecar/log.ts';
 import { loadSidecarSigner } from '../sidecar/signing-key.ts';
 import { FileEventStore } from '../sidecar/store/file-store.ts';
 import { SinkError } from '../sinks/errors.ts';
-import { attachedCanonicalText, eventLine } from '../sinks/serialize.ts';
+import { eventLine } from '../sinks/serialize.ts';
 import type { Sink } from '../sinks/sink.ts';
 
 /** Options of {@link openEmbeddedStore}. */
@@ -114,15 +115,16 @@ class EmbeddedSink implements EmbeddedStoreSink {
     for (let i = 0; i < events.length; i += limits.maxBatchEvents) {
       const chunk = events.slice(i, i + limits.maxBatchEvents);
       try {
-        // The line stored is made from the canonical header and payload the EventHash check computes,
-        // not from text a sealer attached to the event: stored and hashed text cannot differ.
+        // The line stored is made from the canonical header and payload the EventHash covers (for an event
+        // our sealer marked, the texts it hashed; else the ones the check computes): stored and hashed text
+        // cannot differ.
         const parsed: ParsedBody = {
           items: chunk as unknown[],
           raws: [],
           batch: true,
           lineFromCanonical: (k, h, p) => {
             const event = chunk[k]!;
-            return eventLine(event, h, p, attachedCanonicalText(event) !== undefined);
+            return eventLine(event, h, p, sealedTexts(event) !== undefined);
           },
         };
         const prepared = prepareEvents(parsed, { ...limits, strict });

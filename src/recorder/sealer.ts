@@ -25,8 +25,9 @@ import type { HashChain } from '../integrity/chain.ts';
 import { digestHex } from '../integrity/digest.ts';
 import { GENESIS_HASH } from '../integrity/event-hash.ts';
 import { mayBreakStructure, shapeMayBreak, structureIssue } from '../integrity/event-shape.ts';
+import { markSealed } from '../integrity/sealed-mark.ts';
 import type { Signer } from '../integrity/sign.ts';
-import { attachCanonicalText, policyText } from '../sinks/serialize.ts';
+import { policyText } from '../sinks/serialize.ts';
 import { checkCallerIds, findForbiddenKey, mayHoldForbiddenKey } from './caller-fields.ts';
 
 /** `{"header":` `,"payload":` `,"security":` `}`: the frame of every line; a policy adds its key. */
@@ -98,10 +99,13 @@ export interface SealerOptions {
   /**
    * Run `validateEvent` on each draft (default true). `'own-draft'`: the header was built by
    * `draftEvent` here, so only the payload and the caller-set header fields are checked
-   * (`validateOwnDraft`). `false` only for drafts trusted code validated already;
-   * canonicalization and size are still checked.
+   * (`validateOwnDraft`). `'caller'`: the caller built the header and checked the rest as
+   * `'own-draft'` does (a tap), so nothing is checked here. `false` only for drafts trusted code
+   * validated already; canonicalization and size are still checked. Events sealed with
+   * `true`, `'own-draft'` or `'caller'` are marked as checked (integrity/sealed-mark.ts), which
+   * lets the embedded store skip the schema check of their header and payload.
    */
-  validate?: boolean | 'own-draft';
+  validate?: boolean | 'own-draft' | 'caller';
 }
 
 /** Outcome of sealing one draft. */
@@ -168,8 +172,9 @@ export function createSealer(options: SealerOptions = {}): Sealer {
   const laterBytes = options.laterBytes ?? 0;
   const securityBound = UNSIGNED_SECURITY_BOUND + (signer ? 192 + signer.keyId.length : 0);
   const convert = options.numbers === 'convert';
-  const validate = options.validate !== false;
+  const validate = options.validate !== false && options.validate !== 'caller';
   const ownDraft = options.validate === 'own-draft';
+  const checked = options.validate !== false;
 
   return {
     seal(draft: DraftEvent): SealResult {
@@ -265,7 +270,15 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         security,
         policy_identification: draft.policy_identification,
       };
-      attachCanonicalText(event, hFlat, pFlat);
+      markSealed(event, {
+        headerJcs: hFlat,
+        payloadJcs: pFlat,
+        eventHash,
+        algo,
+        prevHash: prev,
+        eventId: header.event_id,
+        checked,
+      });
       return { ok: true, event };
     },
   };

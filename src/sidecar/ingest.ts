@@ -16,11 +16,12 @@ import { isUtf8 } from 'node:buffer';
 import { HASH_ALGOS, type HashAlgo } from '../core/enums.ts';
 import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
-import { validateEvent } from '../core/validate.ts';
+import { validateEnvelope, validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
 import { EVENT_MAX_KEYS_PER_OBJECT, mayBreakStructure, structureIssue } from '../integrity/event-shape.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
+import { type SealedTexts, sealedTexts } from '../integrity/sealed-mark.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { findForbiddenKey, mayHoldForbiddenKey } from '../recorder/caller-fields.ts';
 import { HttpError, validationError } from './http.ts';
@@ -323,10 +324,17 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
   const issues: ValidationIssue[] = [];
   const seen = new Map<string, number>();
   let tooLarge: HttpError | undefined;
+  const lineFromCanonical = parsed.lineFromCanonical;
   for (let i = 0; i < parsed.items.length; i++) {
     const pfx = parsed.batch ? `[${i}].` : '';
     const item = parsed.items[i];
-    const { errors, warnings } = validateEvent(item, { pathPrefix: pfx });
+    // An object our sealer sealed and checked: its header and payload are the texts it hashed (integrity/
+    // sealed-mark.ts), so only the rest is checked here, and those texts are what is stored.
+    const sealed = lineFromCanonical !== undefined && !options.strict ? trustedSeal(item) : undefined;
+    const { errors, warnings } =
+      sealed === undefined
+        ? validateEvent(item, { pathPrefix: pfx })
+        : validateEnvelope(item as Record<string, unknown>, { pathPrefix: pfx });
     if (errors.length) {
       issues.push(...errors);
       continue;
@@ -336,42 +344,48 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       payload: Record<string, unknown>;
     };
     const clientSec = ev.security as Record<string, unknown> | undefined;
-    const headerAlgo = ev.header.hash_algo as HashAlgo | undefined;
-    const secAlgo = clientSec?.hash_algo as HashAlgo | undefined;
-    if (headerAlgo !== undefined && secAlgo !== undefined && headerAlgo !== secAlgo) {
-      issues.push({
-        path: `${pfx}security.hash_algo`,
-        rule: 'hash-algo',
-        message: `security.hash_algo ${secAlgo} differs from header.hash_algo ${headerAlgo}`,
-      });
-      continue;
-    }
-    const algo: HashAlgo = secAlgo ?? headerAlgo ?? 'SHA256';
-    if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
-    const prev = clientSec?.prev_hash as string | undefined;
-    const lineFromCanonical = parsed.lineFromCanonical;
     let texts: [string, string] | undefined;
     let hash: string;
-    try {
-      if (lineFromCanonical === undefined) {
-        hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
-      } else {
-        texts = [canonicalize(ev.header), canonicalize(ev.payload)];
-        hash = eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
+    let algo: HashAlgo;
+    if (sealed !== undefined) {
+      texts = [sealed.headerJcs, sealed.payloadJcs];
+      hash = sealed.eventHash;
+      algo = sealed.algo;
+    } else {
+      const headerAlgo = ev.header.hash_algo as HashAlgo | undefined;
+      const secAlgo = clientSec?.hash_algo as HashAlgo | undefined;
+      if (headerAlgo !== undefined && secAlgo !== undefined && headerAlgo !== secAlgo) {
+        issues.push({
+          path: `${pfx}security.hash_algo`,
+          rule: 'hash-algo',
+          message: `security.hash_algo ${secAlgo} differs from header.hash_algo ${headerAlgo}`,
+        });
+        continue;
       }
-    } catch (e) {
-      issues.push(hashIssue(e, ev, pfx));
-      continue;
+      algo = secAlgo ?? headerAlgo ?? 'SHA256';
+      if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
+      const prev = clientSec?.prev_hash as string | undefined;
+      try {
+        if (lineFromCanonical === undefined) {
+          hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+        } else {
+          texts = [canonicalize(ev.header), canonicalize(ev.payload)];
+          hash = eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
+        }
+      } catch (e) {
+        issues.push(hashIssue(e, ev, pfx));
+        continue;
+      }
     }
     if (clientSec?.event_hash !== undefined && clientSec.event_hash !== hash) {
       issues.push({
         path: `${pfx}security.event_hash`,
         rule: 'event-hash',
-        message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${prev ? ' ‖ prev_hash' : ''})`,
+        message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${clientSec?.prev_hash ? ' ‖ prev_hash' : ''})`,
       });
       continue;
     }
-    const eventId = ev.header.event_id as string;
+    const eventId = sealed === undefined ? (ev.header.event_id as string) : sealed.eventId;
     const key = eventId.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
@@ -449,6 +463,23 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
 }
 
 const EVENT_SECURITY = new Set(['security']);
+
+/**
+ * The sealer's record of an event it sealed and checked, while the event's security block still says what
+ * it sealed (hash, chain link, algorithm) and its texts hold the id it recorded; else undefined, and the
+ * event is checked in full (which names what differs).
+ */
+function trustedSeal(item: unknown): SealedTexts | undefined {
+  const sealed = sealedTexts(item);
+  if (sealed === undefined || !sealed.checked) return undefined;
+  const sec = (item as { security?: unknown }).security as Record<string, unknown> | null | undefined;
+  if (sec === null || typeof sec !== 'object') return undefined;
+  if (sec.event_hash !== sealed.eventHash || sec.prev_hash !== sealed.prevHash) return undefined;
+  if (sec.hash_algo !== undefined && sec.hash_algo !== sealed.algo) return undefined;
+  if (typeof sealed.eventId !== 'string') return undefined;
+  if (!sealed.headerJcs.includes(`"event_id":${JSON.stringify(sealed.eventId)}`)) return undefined;
+  return sealed;
+}
 
 /** The first `__proto__` or `constructor.prototype` key in an event's members, as a `forbidden-key` issue. */
 function forbiddenKeyIn(ev: Record<string, unknown>, pfx: string): ValidationIssue | undefined {

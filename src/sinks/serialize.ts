@@ -3,38 +3,17 @@
  * spool, HTTP).
  *
  * When the recorder seals an event it already has the RFC 8785 text of the
- * header and payload (that is what it hashed); it attaches it here, and the
- * sinks reuse it instead of serializing the payload a second time. That
- * halves the serialization work, and the bytes written are exactly the bytes
- * hashed, even if the caller mutates its payload object after `record()`.
- * Events without attached text (built elsewhere, or parsed back from a
- * spool) go through `JSON.stringify`.
+ * header and payload (that is what it hashed); it marks the event with it
+ * (integrity/sealed-mark.ts), and the sinks reuse it instead of serializing
+ * the payload a second time. That halves the serialization work, and the
+ * bytes written are exactly the bytes hashed, even if the caller mutates its
+ * payload object after `record()`. Events without the mark (built elsewhere,
+ * copied, or parsed back from a spool) go through `JSON.stringify`.
  */
 import type { PolicyIdentification, VcpEvent } from '../core/types.ts';
+import { sealedTexts } from '../integrity/sealed-mark.ts';
 
-/**
- * Where the text lives: a non-enumerable symbol property of the event, so it is
- * invisible to JSON.stringify, Object.keys, spread copies and test equality,
- * and costs ~0.25 µs to attach (a WeakMap entry costs ~1 µs and burdens the GC).
- */
-const CANONICAL = Symbol.for('vcp-instrument.canonical-text');
 const policyJson = new WeakMap<object, string>();
-
-/**
- * Remember the canonical text of a sealed event's header and payload (the
- * hashed bytes) so sinks can write them as they are.
- */
-export function attachCanonicalText(event: VcpEvent, headerJcs: string, payloadJcs: string): void {
-  // Kept as the two parts (slices of the flat hashed text); a line is joined from them when
-  // it is written.
-  Object.defineProperty(event, CANONICAL, { value: [headerJcs, payloadJcs] });
-}
-
-/** The attached canonical header and payload texts, if the event has them. */
-export function attachedCanonicalText(event: VcpEvent): readonly [string, string] | undefined {
-  const parts = (event as unknown as Record<symbol, unknown>)[CANONICAL];
-  return Array.isArray(parts) ? (parts as [string, string]) : undefined;
-}
 
 /** A policy's JSON text, made once per policy object (a recorder's policy is never changed after creation). */
 export function policyText(policy: PolicyIdentification): string {
@@ -51,9 +30,9 @@ export function policyText(policy: PolicyIdentification): string {
 
 /** The event as one line of JSON (no trailing newline). */
 export function serializeEvent(event: VcpEvent): string {
-  const parts = attachedCanonicalText(event);
-  if (parts === undefined) return JSON.stringify(event);
-  return eventLine(event, parts[0], parts[1], true);
+  const sealed = sealedTexts(event);
+  if (sealed === undefined) return JSON.stringify(event);
+  return eventLine(event, sealed.headerJcs, sealed.payloadJcs, true);
 }
 
 /**

@@ -88,10 +88,13 @@ describe('openEmbeddedStore: a tap writing into a file store in-process', () => 
     await sink.close();
   });
 
-  it('checks each event as the sidecar does: a payload changed after sealing is refused, nothing is stored', async () => {
+  it('checks each event it did not see sealed as the sidecar does: a copy with a changed payload is refused, nothing is stored', async () => {
     const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
     const events = tapEvents(5);
-    (events[3]!.payload.trade_data as Record<string, unknown>).quantity = '999999';
+    // A copy carries no sealer's mark: it is checked in full, and its hash no longer matches.
+    const copy = structuredClone(events[3]!);
+    (copy.payload.trade_data as Record<string, unknown>).quantity = '999999';
+    events[3] = copy;
     const err = await sink.write(events).then(
       () => undefined,
       (e: unknown) => e,
@@ -104,32 +107,61 @@ describe('openEmbeddedStore: a tap writing into a file store in-process', () => 
     await sink.close();
   });
 
-  it('stores the canonical text it checked, never text attached to the event: a replaced attachment changes nothing', async () => {
+  it('stores what the sealer hashed, as every sink writes it, when the objects change after sealing', async () => {
     const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
     const events = tapEvents(4);
-    // Code in the process copies a sealed event and attaches other header text under the
-    // sealer's (global) symbol; the header and payload objects still match the EventHash.
-    const original = events[2]!;
-    const forged = { ...original } as VcpEvent;
-    const otherHeader = canonicalize({ ...original.header, symbol: 'GBPUSD' });
-    Object.defineProperty(forged, Symbol.for('vcp-instrument.canonical-text'), {
-      value: [otherHeader, canonicalize(original.payload)],
-    });
-    expect(serializeEvent(forged)).toContain('"GBPUSD"'); // what a FileSink would write
-    await sink.write([events[0]!, events[1]!, forged, events[3]!]);
+    const sealedLine = serializeEvent(events[2]!); // what a FileSink or the HTTP sink writes
+    // Code in the process changes a sealed event's objects before the store gets it.
+    (events[2]!.payload.trade_data as Record<string, unknown>).quantity = '999999';
+    (events[2]!.header as unknown as Record<string, unknown>).symbol = 'GBPUSD';
+    expect(serializeEvent(events[2]!)).toBe(sealedLine);
+    await sink.write(events);
     expect(sink.log.ctx.tree.size).toBe(4);
     await sink.close();
 
-    // Read back after a reopen: the stored line is the checked header, and it hashes to the acknowledged hash.
     const again = await openEmbeddedStore({ dataDir: sink.config.dataDir, ...quiet });
     const stored = await again.log.ctx.store.getByIndex(2);
-    expect(stored!.event.header.symbol).toBe(original.header.symbol);
-    expect(JSON.stringify(stored!.event)).not.toContain('GBPUSD');
-    expect(computeEventHash(stored!.event)).toBe(original.security.event_hash);
+    expect(JSON.stringify(stored!.event)).not.toMatch(/GBPUSD|999999/);
+    expect(canonicalize(stored!.event.header)).toBe(canonicalize(JSON.parse(sealedLine).header));
+    expect(computeEventHash(stored!.event)).toBe(events[2]!.security.event_hash);
     expect(again.log.ctx.tree.root()).toBe(
       MerkleTree.fromLeaves(events.map((e) => e.security.event_hash)).root(),
     );
     await again.close();
+  });
+
+  it('trusts no text attached to an event by other code: a copy with text under the old symbol is checked in full', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const events = tapEvents(4);
+    const original = events[2]!;
+    const forged = { ...original } as VcpEvent;
+    Object.defineProperty(forged, Symbol.for('vcp-instrument.canonical-text'), {
+      value: [canonicalize({ ...original.header, symbol: 'GBPUSD' }), canonicalize(original.payload)],
+    });
+    expect(serializeEvent(forged)).not.toContain('"GBPUSD"'); // no sink writes it either
+    await sink.write([events[0]!, events[1]!, forged, events[3]!]);
+    expect(sink.log.ctx.tree.size).toBe(4);
+    await sink.close();
+    const again = await openEmbeddedStore({ dataDir: sink.config.dataDir, ...quiet });
+    const stored = await again.log.ctx.store.getByIndex(2);
+    expect(JSON.stringify(stored!.event)).not.toContain('GBPUSD');
+    expect(computeEventHash(stored!.event)).toBe(original.security.event_hash);
+    await again.close();
+  });
+
+  it('checks a sealed event whose security block was changed in full: a changed hash or chain link is refused', async () => {
+    const sink = await openEmbeddedStore({ dataDir: tmp(), ...quiet });
+    const a = tapEvents(3);
+    a[1]!.security.event_hash = '0'.repeat(64);
+    await expect(sink.write(a)).rejects.toThrow(/\[1\]\.security\.event_hash.*event-hash/);
+    const b = tapEvents(3, 10);
+    b[2]!.security.prev_hash = b[1]!.security.event_hash; // a link the sealer did not hash
+    await expect(sink.write(b)).rejects.toThrow(/\[2\]\.security\.event_hash.*event-hash/);
+    const c = tapEvents(3, 20);
+    (c[0]!.security as unknown as Record<string, unknown>).hash_algo = 'SHA3_256';
+    await expect(sink.write(c)).rejects.toThrow(/\[0\]\.security\.hash_algo/);
+    expect(sink.log.ctx.tree.size).toBe(0);
+    await sink.close();
   });
 
   it('refuses __proto__ and constructor.prototype keys the strict parser would refuse in a body, naming each path', async () => {
