@@ -249,6 +249,31 @@ export async function sidecarOwnIngest(
   };
 }
 
+/**
+ * The median over rounds of `a / b` (each pair measured in the same round), as a line with every
+ * round's ratio and the goal the median is held to, checked for the run's summary under `bench`'s name.
+ */
+export function printMedianRatio(bench: string, what: string, pairs: [Row, Row][], goal: number): void {
+  if (pairs.length === 1) {
+    printRatio(bench, what, pairs[0]![0], pairs[0]![1], goal);
+    return;
+  }
+  const rate = (row: Row) => row.events / row.seconds;
+  const ratios = pairs.map(([a, b]) => rate(a) / rate(b));
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const verdict = checkGoal(
+    bench,
+    `${what} ≥ ${goal.toFixed(2)}`,
+    `${median.toFixed(2)} (median of ${ratios.length} rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+    median >= goal,
+  );
+  console.log(
+    `${what}: ${median.toFixed(2)}, median of rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}  (goal ≥ ${goal.toFixed(2)}: ${verdict})`,
+  );
+}
+
 /** `a / b` as a line with the goal it is held to, checked for the run's summary under `bench`'s name. */
 export function printRatio(bench: string, what: string, a: Row, b: Row, goal: number): void {
   const r = a.events / a.seconds / (b.events / b.seconds);

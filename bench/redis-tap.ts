@@ -8,14 +8,15 @@
  * consumer group is not consumed without acknowledging) → ceiling; the tap
  * into a FileSink (fsync every batch) and into a real sidecar child process
  * (HTTP, file store, fsync before every 201); each run is a new group and
- * ends when nothing is pending.
+ * ends when nothing is pending. Every path runs once per round (3, 1 with
+ * BENCH_QUICK=1); the goals hold the median of the rounds' ratios.
  *
  * Latency (paced XADDs at a steady rate): ack time at the sink − the entry
  * id's millisecond time, p50/p99, for the tap into the sidecar, against a raw
  * blocking consumer of the same entries (receive time − entry time) running
  * at the same time.
  *
- *   VCP_TEST_REDIS_URL=redis://127.0.0.1:6379 node bench/redis-tap.ts [--entries 50000] [--rate 5000] [--seconds 5]
+ *   VCP_TEST_REDIS_URL=redis://127.0.0.1:6379 node bench/redis-tap.ts [--entries 50000] [--rate 5000] [--seconds 5] [--rounds 3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ import {
   paced,
   percentile,
   printLatency,
-  printRatio,
+  printMedianRatio,
   printThroughput,
   QUICK,
   type Row,
@@ -110,8 +111,17 @@ async function tapRun(
   n: number,
   sink: Sink,
   group: string,
+  idNamespace?: string,
 ): Promise<Row> {
-  const tap = new RedisTap({ url, streams: [stream], groupId: group, consumer: 'bench', sink, policyId });
+  const tap = new RedisTap({
+    url,
+    streams: [stream],
+    groupId: group,
+    consumer: 'bench',
+    sink,
+    policyId,
+    ...(idNamespace ? { idNamespace } : {}),
+  });
   const t0 = performance.now();
   await tap.start();
   await waitFor(`${name} to acknowledge ${n}`, 300_000, () => tap.stats.committed >= n);
@@ -126,7 +136,12 @@ async function tapRun(
 export async function run(argv: string[] = []): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { entries: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' } },
+    options: {
+      entries: { type: 'string' },
+      rate: { type: 'string' },
+      seconds: { type: 'string' },
+      rounds: { type: 'string' },
+    },
   });
   const url = process.env.VCP_TEST_REDIS_URL?.trim();
   if (!url) {
@@ -134,6 +149,7 @@ export async function run(argv: string[] = []): Promise<void> {
     return;
   }
   const n = Number(values.entries ?? (QUICK ? 10_000 : 50_000));
+  const rounds = Number(values.rounds ?? (QUICK ? 1 : 3));
   const rate = Number(values.rate ?? 5000);
   const seconds = Number(values.seconds ?? (QUICK ? 2 : 5));
   const tag = `${process.pid}-${Date.now().toString(36)}`;
@@ -165,42 +181,58 @@ export async function run(argv: string[] = []): Promise<void> {
     const warmStore = await openEmbeddedStore({ dataDir: join(dir, 'warm-store'), log: () => {} });
     await tapRun('warm-up: embedded', url, warmStream, warm, warmStore, 'embedded');
     await sidecarOwnIngest(sidecar.url, peerEvents(warm, 'vcp-bench:peer-warm-up'));
-    const rows: Row[] = [await rawConsume(url, stream, n, 'raw')];
-    rows.push(
-      await withCpu(sidecar, () =>
-        tapRun(
-          'tap → FileSink (fsync/batch)',
-          url,
-          stream,
-          n,
-          new FileSink({ path: join(dir, 'events.jsonl') }),
-          'file',
+    // Rounds: each path once per round, the ratios taken within a round and their median held to the goals
+    // (a single run moved by ±30 % on this shared machine). A round's events get their own ids
+    // (idNamespace) and groups, so the sidecar and the stores see new events every round, never duplicates.
+    const sidecarRows: [Row, Row][] = [];
+    const embeddedRows: [Row, Row][] = [];
+    for (let r = 1; r <= rounds; r++) {
+      const ns = `round-${r}`;
+      const rows: Row[] = [await rawConsume(url, stream, n, `raw-${r}`)];
+      rows.push(
+        await withCpu(sidecar, () =>
+          tapRun(
+            'tap → FileSink (fsync/batch)',
+            url,
+            stream,
+            n,
+            new FileSink({ path: join(dir, `events-${r}.jsonl`) }),
+            `file-${r}`,
+            ns,
+          ),
         ),
-      ),
-    );
-    rows.push(
-      await withCpu(sidecar, () =>
-        tapRun(
-          'tap → sidecar (HTTP, fsync/201)',
-          url,
-          stream,
-          n,
-          createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
-          'sidecar',
+      );
+      rows.push(
+        await withCpu(sidecar, () =>
+          tapRun(
+            'tap → sidecar (HTTP, fsync/201)',
+            url,
+            stream,
+            n,
+            createHttpSink({ url: sidecar.url, retry: { retries: 5 }, breaker: false }),
+            `sidecar-${r}`,
+            ns,
+          ),
         ),
-      ),
-    );
-    const store = await openEmbeddedStore({ dataDir: join(dir, 'store'), log: () => {} });
-    const embedded = await withCpu(sidecar, () =>
-      tapRun('tap → embedded store (in-process, fsync/commit)', url, stream, n, store, 'embedded'),
-    );
-    rows.push(embedded);
-    const peers = peerEvents(n);
-    const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
-    rows.push(own);
-    printThroughput('Redis Streams → tap, backlog (events/s, ratio to the raw consume rate)', rows);
-    printRatio('redis-tap', "tap → sidecar / the sidecar's own batched ingest", rows[2]!, own, 0.8);
-    printRatio('redis-tap', 'tap → embedded store / tap → FileSink', embedded, rows[1]!, 0.8);
+      );
+      const store = await openEmbeddedStore({ dataDir: join(dir, `store-${r}`), log: () => {} });
+      const embedded = await withCpu(sidecar, () =>
+        tapRun('tap → embedded store (in-process, fsync/commit)', url, stream, n, store, `embedded-${r}`, ns),
+      );
+      rows.push(embedded);
+      const peers = peerEvents(n, `vcp-bench:peer-${r}`);
+      const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
+      rows.push(own);
+      printThroughput(
+        `Redis Streams → tap, backlog, round ${r} of ${rounds} (events/s, ratio to the raw consume rate)`,
+        rows,
+      );
+      sidecarRows.push([rows[2]!, own]);
+      embeddedRows.push([embedded, rows[1]!]);
+    }
+    console.log('');
+    printMedianRatio('redis-tap', "tap → sidecar / the sidecar's own batched ingest", sidecarRows, 0.8);
+    printMedianRatio('redis-tap', 'tap → embedded store / tap → FileSink', embeddedRows, 0.8);
 
     // Latency at a steady rate.
     await redis.xgroup('CREATE', pacedStream, 'raw', '$', 'MKSTREAM');
