@@ -164,10 +164,7 @@ export class TapRunner {
    * `sealEvent`, plus the canonical text attached, so the sinks write the hashed bytes
    * instead of serializing every payload a second time.
    */
-  /** Seals the drafts of messages, which `toEvent` checked (`checkDraft`) before. */
   readonly #sealer: Sealer;
-  /** Seals the tap's own ERR_PARSE and ERR_SYSTEM drafts, checking them as the recorder checks its drafts. */
-  readonly #errorSealer: Sealer;
 
   /** `component` names the tap in `ERR_PARSE` events (`vcp-tap-kafka`). */
   constructor(options: TapRunnerOptions, component: string) {
@@ -210,9 +207,7 @@ export class TapRunner {
         `the sink ${this.sink.name} takes events of at most ${String(limit)} bytes; a tap needs at least ${MIN_SINK_EVENT_BYTES} (room for the ERR_PARSE event of a message that cannot be recorded)`,
       );
     }
-    // 'caller': toEvent checks every draft (checkDraft) before sealing it, and builds its header itself.
-    this.#sealer = createSealer({ signer: this.#signer, validate: 'caller', maxEventBytes: limit });
-    this.#errorSealer = createSealer({ signer: this.#signer, validate: 'own-draft', maxEventBytes: limit });
+    this.#sealer = createSealer({ signer: this.#signer, validate: false, maxEventBytes: limit });
   }
 
   /** Turn messages into sealed events (never throws; bad messages become `ERR_PARSE` events). */
@@ -254,7 +249,7 @@ export class TapRunner {
       return this.#parseError(message, 'INVALID_EVENT', `${first.path}: ${first.message}`, errors);
     }
     try {
-      return this.#seal(draft, this.#sealer);
+      return this.#seal(draft);
     } catch (e) {
       // e.g. a lone surrogate in a string: canonical JSON (RFC 8785) refuses it.
       return this.#parseError(message, 'INVALID_EVENT', describe(e));
@@ -355,8 +350,8 @@ export class TapRunner {
   // -- internals ------------------------------------------------------------
 
   /** Seal one draft; throws a VcpValidationError naming the field and rule when it cannot be. */
-  #seal(draft: DraftEvent, sealer = this.#errorSealer): VcpEvent {
-    const r = sealer.seal(draft);
+  #seal(draft: DraftEvent): VcpEvent {
+    const r = this.#sealer.seal(draft);
     if (!r.ok) throw new VcpValidationError(r.issues);
     return r.event;
   }

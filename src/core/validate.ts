@@ -116,25 +116,6 @@ export function validateEvent(event: unknown, options: ValidateOptions = {}): Va
   return { errors, warnings };
 }
 
-/**
- * What {@link validateEvent} finds outside an event's header and payload (its `policy_identification`
- * and `security`): for an event whose header and payload were checked when it was sealed.
- */
-export function validateEnvelope(
-  event: Record<string, unknown>,
-  options: ValidateOptions = {},
-): ValidationResult {
-  const p = options.pathPrefix ?? '';
-  const errors: ValidationIssue[] = [];
-  const warnings: ValidationIssue[] = [];
-  const err = (path: string, rule: string, message: string) => errors.push({ path: p + path, rule, message });
-  const warn = (path: string, rule: string, message: string) =>
-    warnings.push({ path: p + path, rule, message });
-  checkPolicy(event.policy_identification, err, warn);
-  if (options.requireSecurity || event.security !== undefined) checkSecurity(event.security, err);
-  return { errors, warnings };
-}
-
 /** The errors and warnings of a `policy_identification` block alone, as {@link validateEvent} reports them. */
 export function validatePolicy(policy: unknown): ValidationResult {
   const errors: ValidationIssue[] = [];

@@ -1,8 +1,9 @@
 /**
  * What the recorder's sealer knows of an event it sealed: the RFC 8785 texts of header and payload
- * it hashed, the hash, and whether it checked the draft's schema. Sinks write those texts (so the
- * bytes written are the bytes hashed, even if the caller changes its payload object afterwards),
- * and the embedded store stores them without canonicalizing and hashing the event a second time.
+ * it hashed, and the hash. Sinks write those texts (so the bytes written are the bytes hashed, even
+ * if the caller changes its payload object afterwards). The embedded store checks and stores them
+ * as the sidecar checks a request's event (parsed from that text), and takes the hash from here
+ * instead of computing it again.
  *
  * The mark is a private class field added to the event object (a base class whose constructor
  * returns the object it is given). No other code can read, replace or remove it: unlike a symbol
@@ -22,13 +23,6 @@ export interface SealedTexts {
   readonly algo: HashAlgo;
   /** The chain link hashed with them (`security.prev_hash`), if any. */
   readonly prevHash: string | undefined;
-  /** `header.event_id` as in {@link headerJcs}. */
-  readonly eventId: string;
-  /**
-   * The draft passed the schema rules before sealing: `validateEvent`, or `validateOwnDraft` for a
-   * header this package built (the recorder's drafts, a tap's). False for `validate: false`.
-   */
-  readonly checked: boolean;
 }
 
 /** A constructor that returns the object given to it, so a subclass's private field lands on that object. */

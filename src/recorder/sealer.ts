@@ -99,13 +99,10 @@ export interface SealerOptions {
   /**
    * Run `validateEvent` on each draft (default true). `'own-draft'`: the header was built by
    * `draftEvent` here, so only the payload and the caller-set header fields are checked
-   * (`validateOwnDraft`). `'caller'`: the caller built the header and checked the rest as
-   * `'own-draft'` does (a tap), so nothing is checked here. `false` only for drafts trusted code
-   * validated already; canonicalization and size are still checked. Events sealed with
-   * `true`, `'own-draft'` or `'caller'` are marked as checked (integrity/sealed-mark.ts), which
-   * lets the embedded store skip the schema check of their header and payload.
+   * (`validateOwnDraft`). `false` only for drafts trusted code validated already;
+   * canonicalization and size are still checked.
    */
-  validate?: boolean | 'own-draft' | 'caller';
+  validate?: boolean | 'own-draft';
 }
 
 /** Outcome of sealing one draft. */
@@ -172,9 +169,8 @@ export function createSealer(options: SealerOptions = {}): Sealer {
   const laterBytes = options.laterBytes ?? 0;
   const securityBound = UNSIGNED_SECURITY_BOUND + (signer ? 192 + signer.keyId.length : 0);
   const convert = options.numbers === 'convert';
-  const validate = options.validate !== false && options.validate !== 'caller';
+  const validate = options.validate !== false;
   const ownDraft = options.validate === 'own-draft';
-  const checked = options.validate !== false;
 
   return {
     seal(draft: DraftEvent): SealResult {
@@ -276,8 +272,6 @@ export function createSealer(options: SealerOptions = {}): Sealer {
         eventHash,
         algo,
         prevHash: prev,
-        eventId: header.event_id,
-        checked,
       });
       return { ok: true, event };
     },

@@ -16,7 +16,7 @@ import { isUtf8 } from 'node:buffer';
 import { HASH_ALGOS, type HashAlgo } from '../core/enums.ts';
 import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } from '../core/errors.ts';
 import type { VcpEvent } from '../core/types.ts';
-import { validateEnvelope, validateEvent } from '../core/validate.ts';
+import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
 import { EVENT_MAX_KEYS_PER_OBJECT, mayBreakStructure, structureIssue } from '../integrity/event-shape.ts';
@@ -328,64 +328,63 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
   for (let i = 0; i < parsed.items.length; i++) {
     const pfx = parsed.batch ? `[${i}].` : '';
     const item = parsed.items[i];
-    // An object our sealer sealed and checked: its header and payload are the texts it hashed (integrity/
-    // sealed-mark.ts), so only the rest is checked here, and those texts are what is stored.
-    const sealed = lineFromCanonical !== undefined && !options.strict ? trustedSeal(item) : undefined;
-    const { errors, warnings } =
-      sealed === undefined
-        ? validateEvent(item, { pathPrefix: pfx })
-        : validateEnvelope(item as Record<string, unknown>, { pathPrefix: pfx });
+    // An object our sealer marked: the parse of the texts it hashed stands in for the event's header and
+    // payload objects (which code may have changed since), so the event is checked and stored as the
+    // sidecar checks and stores the same line, and the mark's hash spares hashing it again.
+    const sealed = lineFromCanonical !== undefined ? sealedTexts(item) : undefined;
+    const subject = sealed === undefined ? item : withSealedParts(item as Record<string, unknown>, sealed);
+    const { errors, warnings } = validateEvent(subject, { pathPrefix: pfx });
     if (errors.length) {
       issues.push(...errors);
       continue;
     }
-    const ev = item as Record<string, unknown> & {
+    const ev = subject as Record<string, unknown> & {
       header: Record<string, unknown>;
       payload: Record<string, unknown>;
     };
     const clientSec = ev.security as Record<string, unknown> | undefined;
+    const headerAlgo = ev.header.hash_algo as HashAlgo | undefined;
+    const secAlgo = clientSec?.hash_algo as HashAlgo | undefined;
+    if (headerAlgo !== undefined && secAlgo !== undefined && headerAlgo !== secAlgo) {
+      issues.push({
+        path: `${pfx}security.hash_algo`,
+        rule: 'hash-algo',
+        message: `security.hash_algo ${secAlgo} differs from header.hash_algo ${headerAlgo}`,
+      });
+      continue;
+    }
+    const algo: HashAlgo = secAlgo ?? headerAlgo ?? 'SHA256';
+    if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
+    const prev = clientSec?.prev_hash as string | undefined;
     let texts: [string, string] | undefined;
     let hash: string;
-    let algo: HashAlgo;
-    if (sealed !== undefined) {
-      texts = [sealed.headerJcs, sealed.payloadJcs];
-      hash = sealed.eventHash;
-      algo = sealed.algo;
-    } else {
-      const headerAlgo = ev.header.hash_algo as HashAlgo | undefined;
-      const secAlgo = clientSec?.hash_algo as HashAlgo | undefined;
-      if (headerAlgo !== undefined && secAlgo !== undefined && headerAlgo !== secAlgo) {
-        issues.push({
-          path: `${pfx}security.hash_algo`,
-          rule: 'hash-algo',
-          message: `security.hash_algo ${secAlgo} differs from header.hash_algo ${headerAlgo}`,
-        });
-        continue;
+    try {
+      if (lineFromCanonical === undefined) {
+        hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+      } else if (sealed !== undefined) {
+        // RFC 8785 text parsed and written again is the same text: the mark's texts are the canonical form.
+        texts = [sealed.headerJcs, sealed.payloadJcs];
+        hash =
+          algo === sealed.algo && prev === sealed.prevHash
+            ? sealed.eventHash
+            : eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
+      } else {
+        texts = [canonicalize(ev.header), canonicalize(ev.payload)];
+        hash = eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
       }
-      algo = secAlgo ?? headerAlgo ?? 'SHA256';
-      if (!HASH_ALGOS.includes(algo)) continue; // validateEvent already reported it
-      const prev = clientSec?.prev_hash as string | undefined;
-      try {
-        if (lineFromCanonical === undefined) {
-          hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
-        } else {
-          texts = [canonicalize(ev.header), canonicalize(ev.payload)];
-          hash = eventHashOfCanonical(texts[0], texts[1], { algo, prevHash: prev });
-        }
-      } catch (e) {
-        issues.push(hashIssue(e, ev, pfx));
-        continue;
-      }
+    } catch (e) {
+      issues.push(hashIssue(e, ev, pfx));
+      continue;
     }
     if (clientSec?.event_hash !== undefined && clientSec.event_hash !== hash) {
       issues.push({
         path: `${pfx}security.event_hash`,
         rule: 'event-hash',
-        message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${clientSec?.prev_hash ? ' ‖ prev_hash' : ''})`,
+        message: `security.event_hash does not match the event: the sidecar computes ${hash} (v1.1 §6.1: ${algo} over JCS(header) ‖ JCS(payload)${prev ? ' ‖ prev_hash' : ''})`,
       });
       continue;
     }
-    const eventId = sealed === undefined ? (ev.header.event_id as string) : sealed.eventId;
+    const eventId = ev.header.event_id as string;
     const key = eventId.toLowerCase();
     const first = seen.get(key);
     if (first !== undefined) {
@@ -464,21 +463,9 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
 
 const EVENT_SECURITY = new Set(['security']);
 
-/**
- * The sealer's record of an event it sealed and checked, while the event's security block still says what
- * it sealed (hash, chain link, algorithm) and its texts hold the id it recorded; else undefined, and the
- * event is checked in full (which names what differs).
- */
-function trustedSeal(item: unknown): SealedTexts | undefined {
-  const sealed = sealedTexts(item);
-  if (sealed === undefined || !sealed.checked) return undefined;
-  const sec = (item as { security?: unknown }).security as Record<string, unknown> | null | undefined;
-  if (sec === null || typeof sec !== 'object') return undefined;
-  if (sec.event_hash !== sealed.eventHash || sec.prev_hash !== sealed.prevHash) return undefined;
-  if (sec.hash_algo !== undefined && sec.hash_algo !== sealed.algo) return undefined;
-  if (typeof sealed.eventId !== 'string') return undefined;
-  if (!sealed.headerJcs.includes(`"event_id":${JSON.stringify(sealed.eventId)}`)) return undefined;
-  return sealed;
+/** The event with its header and payload parsed from the texts the sealer hashed; its other members as they are. */
+function withSealedParts(item: Record<string, unknown>, sealed: SealedTexts): Record<string, unknown> {
+  return { ...item, header: JSON.parse(sealed.headerJcs), payload: JSON.parse(sealed.payloadJcs) };
 }
 
 /** The first `__proto__` or `constructor.prototype` key in an event's members, as a `forbidden-key` issue. */
