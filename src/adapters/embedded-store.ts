@@ -16,8 +16,11 @@
  * the sidecar checks a request body (validation, EventHash recomputed from the
  * header and payload and compared with `security.event_hash`, size limits):
  * what the store holds is what was hashed, whoever built the events. The line
- * stored holds the canonical header and payload text that check hashed (never
- * text attached to the event by a sealer, which other code could replace).
+ * stored holds the canonical header and payload text that check hashed. For an
+ * event our sealer marked (integrity/sealed-mark.ts, which no other code can set
+ * or change) that is the text the sealer hashed, checked parsed, as the sidecar
+ * checks the same line: code that changes the event's objects after sealing
+ * changes nothing stored.
  *
  * Errors: a refusal of the events (400/409/413 in HTTP terms) fails the write
  * with a non-retryable `SinkError` naming each field and rule; a full queue or
