@@ -108,6 +108,16 @@ describe('TapRunner.deliver', () => {
 });
 
 describe('TapRunner configuration', () => {
+  it('refuses a clock status or hash algorithm no event could carry, before the first message', () => {
+    const make = (extra: Record<string, unknown>) => () =>
+      new TapRunner({ sink: new MemorySink(), policyId: 'local:t:t', ...extra }, 'vcp-tap-test');
+    expect(make({ clockSyncStatus: 'BOGUS' })).toThrow(
+      /vcp-tap-test: clockSyncStatus must be one of PTP_LOCKED/,
+    );
+    expect(make({ hashAlgo: 'MD5' })).toThrow(/vcp-tap-test: hashAlgo must be one of SHA256/);
+    expect(make({ clockSyncStatus: 'NTP_SYNCED', hashAlgo: 'SHA3_256' })).not.toThrow();
+  });
+
   it('refuses a policy the sidecar would refuse in every event, before the first message', () => {
     const policy = { policy_id: 'com.example:algo' } as never; // no conformance_tier
     expect(() => new TapRunner({ sink: new MemorySink(), policy }, 'vcp-tap-test')).toThrow(

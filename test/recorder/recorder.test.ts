@@ -532,6 +532,16 @@ describe('configuration', () => {
     expect(() => createRecorder({ ...base, queue: { whenFull: 'wait' as never } })).toThrow(/whenFull/);
     expect(() => createRecorder({ ...base, batchSize: 1.5 })).toThrow(/batchSize/);
     expect(() => createRecorder({ ...base, policyId: 'not a policy' })).toThrow(/policy_id/);
+    // Header values every event would carry, which the sidecar refuses.
+    expect(() => createRecorder({ ...base, precision: 'MICRO' as never })).toThrow(
+      /precision must be one of/,
+    );
+    expect(() => createRecorder({ ...base, hashAlgo: 'MD5' as never })).toThrow(/hashAlgo must be one of/);
+    const clock = {
+      clockSyncStatus: 'NTP',
+      now: () => ({ timestamp_int: '1', timestamp_iso: 'x' }),
+    } as never;
+    expect(() => createRecorder({ ...base, clock })).toThrow(/clock.clockSyncStatus must be one of/);
     // A hand-made policy the sidecar refuses (no tier): every event would be refused there.
     const noTier = { policy_id: 'com.example:algo' } as never;
     expect(

@@ -5,7 +5,6 @@
  * writes), whatever the sealer was told to check and whatever code did to the objects afterwards.
  */
 import { describe, expect, it } from 'vitest';
-import { TapRunner } from '../../src/adapters/tap-runner.ts';
 import { draftEvent } from '../../src/core/builder.ts';
 import { createPolicy } from '../../src/core/policy.ts';
 import type { DraftEvent, VcpEvent } from '../../src/core/types.ts';
@@ -13,7 +12,6 @@ import { createHashChain } from '../../src/integrity/chain.ts';
 import { createSealer } from '../../src/recorder/sealer.ts';
 import { HttpError } from '../../src/sidecar/http.ts';
 import { parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
-import { MemorySink } from '../../src/sinks/memory.ts';
 import { eventLine, serializeEvent } from '../../src/sinks/serialize.ts';
 
 const options = { strict: false, maxBatchEvents: 10_000, maxEventBytes: 128 * 1024 };
@@ -90,28 +88,17 @@ describe('the embedded store and the sidecar agree on sealed events', () => {
     expect(JSON.stringify(store)).toMatch(/price/);
   });
 
-  it('refuses a tap’s events whose configured header values the sidecar refuses, as the sidecar does', () => {
-    const runner = new TapRunner(
-      { sink: new MemorySink(), policyId: 'local:t:sealed', clockSyncStatus: 'BOGUS' as never },
-      'vcp-tap-test',
-    );
-    const { events } = runner.toEvents([
-      {
-        transport: 'kafka',
-        topic: 'orders',
-        partition: 0,
-        offset: '1',
-        key: undefined,
-        value: Buffer.from('{"order_id":"O1","symbol":"EURUSD","side":"BUY"}'),
-        fields: undefined,
-        rawFields: undefined,
-        headers: {},
-        timestamp: 1735084800000,
-      },
-    ]);
+  it('refuses a header whose clock status or precision the sidecar refuses, as the sidecar does', () => {
+    const draft = draftEvent('ORD', order('O1'), { policy });
+    const bad = {
+      ...draft,
+      header: { ...draft.header, clock_sync_status: 'BOGUS', timestamp_precision: 'MICRO' },
+    } as unknown as DraftEvent;
+    const events = [seal(bad, 'own-draft')]; // own-draft trusts these header fields
     const store = viaStore(events);
     expect(store.ok).toBe(false);
     expect(store).toEqual(viaHttp(events));
+    expect(JSON.stringify(store)).toMatch(/clock_sync_status/);
   });
 
   it('stores what was sealed when the objects change afterwards, as every sink writes it', () => {
