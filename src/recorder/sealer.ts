@@ -63,12 +63,17 @@ export function policyIssue(policy: unknown): ValidationIssue | undefined {
 function judgePolicy(policy: unknown): { bytes: number } | { issue: ValidationIssue } {
   try {
     const text = policyText(policy as VcpEvent['policy_identification']);
-    // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too).
-    // And its schema: the sidecar refuses every event of a policy without a policy_id or a tier.
+    // Judged as the sidecar reads it: parsed from the text sinks write (a `toJSON`, a non-enumerable or
+    // a getter's field is what that text says, not what the object holds).
+    const written: unknown = text === undefined ? undefined : JSON.parse(text);
+    // The keys and shapes a request body's parse refuses (`vcp verify` refuses such a line too), lone
+    // surrogates (refused as `unicode`), and its schema: the sidecar would refuse every event.
     const issue =
-      findForbiddenKey(policy, 'policy_identification') ??
-      (mayBreakStructure(text, 2) ? structureIssue(policy, 'policy_identification', 2) : undefined) ??
-      validatePolicy(policy).errors[0];
+      findForbiddenKey(written, 'policy_identification') ??
+      (mayBreakStructure(text, 2) ? structureIssue(written, 'policy_identification', 2) : undefined) ??
+      // JSON.stringify writes a lone surrogate as a \udXXX escape: only then is a walk needed.
+      (SURROGATE_ESCAPE_RE.test(text) ? loneSurrogateIssue(written) : undefined) ??
+      validatePolicy(written).errors[0];
     return issue ? { issue } : { bytes: POLICY_KEY_BYTES + Buffer.byteLength(text) };
   } catch (e) {
     // A BigInt or a cycle (JSON.stringify), or a getter that throws.
@@ -80,6 +85,30 @@ function judgePolicy(policy: unknown): { bytes: number } | { issue: ValidationIs
       },
     };
   }
+}
+
+// In a `u` regex a well-formed pair is one code point: only lone surrogates match.
+const LONE_SURROGATE_RE = /[\ud800-\udfff]/u;
+const SURROGATE_ESCAPE_RE = /\\u[dD][89a-fA-F]/;
+
+/** A lone UTF-16 surrogate in a parsed policy's strings (keys included), as the sidecar reports it. */
+function loneSurrogateIssue(value: unknown, path = 'policy_identification'): ValidationIssue | undefined {
+  if (typeof value === 'string') {
+    return !LONE_SURROGATE_RE.test(value)
+      ? undefined
+      : {
+          path,
+          rule: 'unicode',
+          message: 'a string holds a lone UTF-16 surrogate; audit data must be valid Unicode',
+        };
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${k}]` : `${path}.${k}`;
+    const found = loneSurrogateIssue(k, at) ?? loneSurrogateIssue(v, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Options of {@link createSealer}. */

@@ -132,6 +132,21 @@ describe('createSealer', () => {
         'required',
       ],
       ['GOLD', 'policy_identification', 'object'],
+      // Judged from the text sinks write, as the sidecar reads it, not from the object.
+      [{ ...base.policy_identification, toJSON: () => ({}) }, 'policy_identification.policy_id', 'required'],
+      [
+        Object.defineProperty({ ...base.policy_identification }, 'policy_id', {
+          value: 'com.example:x',
+          enumerable: false,
+        }),
+        'policy_identification.policy_id',
+        'required',
+      ],
+      [
+        { ...base.policy_identification, registration_policy: { issuer: 'x\ud800' } },
+        'policy_identification.registration_policy.issuer',
+        'unicode',
+      ],
     ];
     for (const [policy, path, rule] of cases) {
       const r = createSealer({ validate: false }).seal(withPolicy(policy));
