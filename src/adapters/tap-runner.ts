@@ -29,10 +29,9 @@
  */
 
 import {
-  CLOCK_SYNC_STATUSES,
   type ClockSyncStatus,
-  HASH_ALGOS,
   type HashAlgo,
+  headerSettingsIssue,
   TIMESTAMP_PRECISIONS,
   type Tier,
 } from '../core/enums.ts';
@@ -200,17 +199,8 @@ export class TapRunner {
     this.#venue = options.venueId ?? '';
     this.#account = options.accountId ?? '';
     this.#hashAlgo = options.hashAlgo ?? 'SHA256';
-    // Every event carries them: a bad one would have every event refused (and a bad algorithm cannot hash).
-    if (!CLOCK_SYNC_STATUSES.includes(this.#clockSync)) {
-      throw new VcpConfigError(
-        `${component}: clockSyncStatus must be one of ${CLOCK_SYNC_STATUSES.join(', ')}, not ${String(this.#clockSync).slice(0, 40)}`,
-      );
-    }
-    if (!HASH_ALGOS.includes(this.#hashAlgo)) {
-      throw new VcpConfigError(
-        `${component}: hashAlgo must be one of ${HASH_ALGOS.join(', ')}, not ${String(this.#hashAlgo).slice(0, 40)}`,
-      );
-    }
+    const badSetting = headerSettingsIssue({ clockSyncStatus: this.#clockSync, hashAlgo: this.#hashAlgo });
+    if (badSetting) throw new VcpConfigError(`${component}: ${badSetting}`);
     this.#maxRaw = Math.max(16, options.maxRawBytes ?? 4096);
     this.#includeSource = options.includeSource ?? true;
     this.#component = component;

@@ -66,3 +66,24 @@ export type AnchorTargetType = (typeof ANCHOR_TARGET_TYPES)[number];
 
 /** The protocol version this package writes. */
 export const VCP_VERSION = '1.1';
+
+/**
+ * Why header settings that go into every event (a recorder's or a tap's) are not VCP values, naming each
+ * (`clockSyncStatus`, `hashAlgo`, `precision`); undefined when all given ones are. The sidecar would refuse
+ * every event carrying a bad one, and a bad hash algorithm cannot hash at all.
+ */
+export function headerSettingsIssue(settings: {
+  clockSyncStatus?: unknown;
+  hashAlgo?: unknown;
+  precision?: unknown;
+}): string | undefined {
+  const bad = (name: string, value: unknown, allowed: readonly string[]) =>
+    value !== undefined && !allowed.includes(value as string)
+      ? `${name} must be one of ${allowed.join(', ')}, not ${String(value).slice(0, 40)}`
+      : undefined;
+  return (
+    bad('clockSyncStatus', settings.clockSyncStatus, CLOCK_SYNC_STATUSES) ??
+    bad('hashAlgo', settings.hashAlgo, HASH_ALGOS) ??
+    bad('precision', settings.precision, TIMESTAMP_PRECISIONS)
+  );
+}

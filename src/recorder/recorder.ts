@@ -49,15 +49,7 @@
 import { currentStore } from '../context/trace-store.ts';
 import { draftEvent, type EventOptions } from '../core/builder.ts';
 import { systemClock, type VcpClock } from '../core/clock.ts';
-import {
-  CLOCK_SYNC_STATUSES,
-  type ClockSyncStatus,
-  HASH_ALGOS,
-  type HashAlgo,
-  TIMESTAMP_PRECISIONS,
-  type Tier,
-  type TimestampPrecision,
-} from '../core/enums.ts';
+import { type HashAlgo, headerSettingsIssue, type Tier, type TimestampPrecision } from '../core/enums.ts';
 import { type ValidationIssue, VcpConfigError, VcpIoError } from '../core/errors.ts';
 import type { EventType } from '../core/event-types.ts';
 import { createPolicy } from '../core/policy.ts';
@@ -112,29 +104,6 @@ function eventLimit(option: number | undefined, sink: Sink): number {
     );
   }
   return option ?? Math.min(MAX_EVENT_BYTES, sinkLimit);
-}
-
-/**
- * The header values every event takes from the options: a bad one would have every event refused by the
- * sidecar (and a bad hash algorithm cannot hash), so it is refused here.
- */
-function checkHeaderSettings(options: RecorderOptions): void {
-  if (options.precision !== undefined && !TIMESTAMP_PRECISIONS.includes(options.precision)) {
-    throw new VcpConfigError(
-      `precision must be one of ${TIMESTAMP_PRECISIONS.join(', ')}, not ${String(options.precision).slice(0, 40)}`,
-    );
-  }
-  if (options.hashAlgo !== undefined && !HASH_ALGOS.includes(options.hashAlgo)) {
-    throw new VcpConfigError(
-      `hashAlgo must be one of ${HASH_ALGOS.join(', ')}, not ${String(options.hashAlgo).slice(0, 40)}`,
-    );
-  }
-  const status = options.clock?.clockSyncStatus;
-  if (options.clock !== undefined && !CLOCK_SYNC_STATUSES.includes(status as ClockSyncStatus)) {
-    throw new VcpConfigError(
-      `clock.clockSyncStatus must be one of ${CLOCK_SYNC_STATUSES.join(', ')}, not ${String(status).slice(0, 40)}`,
-    );
-  }
 }
 
 /** Bytes a batch signer adds to a sealed event's line: its signature (64 bytes, base64), algorithm and key id. */
@@ -450,7 +419,13 @@ export class Recorder implements VcpRecorder {
     this.#accountId = options.accountId;
     this.#symbol = options.symbol;
     this.#operatorId = options.operatorId;
-    checkHeaderSettings(options);
+    // Header values every event takes from the options: a bad one would have every event refused.
+    const badSetting = headerSettingsIssue({
+      clockSyncStatus: options.clock === undefined ? undefined : (options.clock.clockSyncStatus ?? 'missing'),
+      hashAlgo: options.hashAlgo,
+      precision: options.precision,
+    });
+    if (badSetting) throw new VcpConfigError(badSetting.replace(/^clockSyncStatus/, 'clock.clockSyncStatus'));
     this.#draftOpts = {
       policy,
       clock: options.clock ?? systemClock,
