@@ -274,6 +274,42 @@ export function printMedianRatio(bench: string, what: string, pairs: [Row, Row][
   );
 }
 
+/**
+ * The rounds of a tap benchmark's backlog run: each round's table (raw consume, tap → file, → sidecar,
+ * → embedded store, the sidecar's own ingest, in that order), then the two goals on the medians of the
+ * rounds' ratios.
+ */
+export class TapRounds {
+  readonly #sidecar: [Row, Row][] = [];
+  readonly #embedded: [Row, Row][] = [];
+  readonly #bench: string;
+  readonly #title: string;
+  readonly #rounds: number;
+
+  constructor(bench: string, title: string, rounds: number) {
+    this.#bench = bench;
+    this.#title = title;
+    this.#rounds = rounds;
+  }
+
+  /** Print round `r`'s rows and keep its ratios. */
+  add(r: number, rows: [raw: Row, file: Row, sidecar: Row, embedded: Row, own: Row]): void {
+    printThroughput(
+      `${this.#title}, round ${r} of ${this.#rounds} (events/s, ratio to the raw consume rate)`,
+      rows,
+    );
+    this.#sidecar.push([rows[2], rows[4]]);
+    this.#embedded.push([rows[3], rows[1]]);
+  }
+
+  /** The goals, held to the medians. */
+  report(): void {
+    console.log('');
+    printMedianRatio(this.#bench, "tap → sidecar / the sidecar's own batched ingest", this.#sidecar, 0.8);
+    printMedianRatio(this.#bench, 'tap → embedded store / tap → FileSink', this.#embedded, 0.8);
+  }
+}
+
 /** `a / b` as a line with the goal it is held to, checked for the run's summary under `bench`'s name. */
 export function printRatio(bench: string, what: string, a: Row, b: Row, goal: number): void {
   const r = a.events / a.seconds / (b.events / b.seconds);

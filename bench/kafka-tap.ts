@@ -38,12 +38,11 @@ import {
   paced,
   percentile,
   printLatency,
-  printMedianRatio,
-  printThroughput,
   QUICK,
   type Row,
   sidecarOwnIngest,
   startSidecarChild,
+  TapRounds,
   waitFor,
   withCpu,
 } from './_tap-harness.ts';
@@ -214,8 +213,7 @@ export async function run(argv: string[] = []): Promise<void> {
     // Rounds: each path once per round, the ratios taken within a round and their median held to the goals
     // (a single run moved by ±30 % on this shared machine). A round's events get their own ids
     // (idNamespace), so the sidecar and the stores see new events every round, never duplicates.
-    const sidecarRows: [Row, Row][] = [];
-    const embeddedRows: [Row, Row][] = [];
+    const measured = new TapRounds('kafka-tap', 'Kafka → tap, backlog', rounds);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
       const rows: Row[] = [await rawConsume(brokers, topic, n)];
@@ -254,16 +252,9 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench-peer-${r}`);
       const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      printThroughput(
-        `Kafka → tap, backlog, round ${r} of ${rounds} (events/s, ratio to the raw consume rate)`,
-        rows,
-      );
-      sidecarRows.push([rows[2]!, own]);
-      embeddedRows.push([embedded, rows[1]!]);
+      measured.add(r, rows as [Row, Row, Row, Row, Row]);
     }
-    console.log('');
-    printMedianRatio('kafka-tap', "tap → sidecar / the sidecar's own batched ingest", sidecarRows, 0.8);
-    printMedianRatio('kafka-tap', 'tap → embedded store / tap → FileSink', embeddedRows, 0.8);
+    measured.report();
 
     // Latency at a steady rate: tap → sidecar and a raw consumer, on the same messages.
     await createTopic(brokers, pacedTopic, 4);

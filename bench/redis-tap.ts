@@ -38,12 +38,11 @@ import {
   paced,
   percentile,
   printLatency,
-  printMedianRatio,
-  printThroughput,
   QUICK,
   type Row,
   sidecarOwnIngest,
   startSidecarChild,
+  TapRounds,
   waitFor,
   withCpu,
 } from './_tap-harness.ts';
@@ -184,8 +183,7 @@ export async function run(argv: string[] = []): Promise<void> {
     // Rounds: each path once per round, the ratios taken within a round and their median held to the goals
     // (a single run moved by ±30 % on this shared machine). A round's events get their own ids
     // (idNamespace) and groups, so the sidecar and the stores see new events every round, never duplicates.
-    const sidecarRows: [Row, Row][] = [];
-    const embeddedRows: [Row, Row][] = [];
+    const measured = new TapRounds('redis-tap', 'Redis Streams → tap, backlog', rounds);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
       const rows: Row[] = [await rawConsume(url, stream, n, `raw-${r}`)];
@@ -223,16 +221,9 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench:peer-${r}`);
       const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      printThroughput(
-        `Redis Streams → tap, backlog, round ${r} of ${rounds} (events/s, ratio to the raw consume rate)`,
-        rows,
-      );
-      sidecarRows.push([rows[2]!, own]);
-      embeddedRows.push([embedded, rows[1]!]);
+      measured.add(r, rows as [Row, Row, Row, Row, Row]);
     }
-    console.log('');
-    printMedianRatio('redis-tap', "tap → sidecar / the sidecar's own batched ingest", sidecarRows, 0.8);
-    printMedianRatio('redis-tap', 'tap → embedded store / tap → FileSink', embeddedRows, 0.8);
+    measured.report();
 
     // Latency at a steady rate.
     await redis.xgroup('CREATE', pacedStream, 'raw', '$', 'MKSTREAM');

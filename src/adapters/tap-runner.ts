@@ -45,7 +45,7 @@ import type { Signer } from '../integrity/sign.ts';
 import { createSealer, policyIssue, type Sealer } from '../recorder/sealer.ts';
 import { describeError, isRetryable, retryAfterOf } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
-import type { Sink } from '../sinks/sink.ts';
+import { type Sink, sealingLimit } from '../sinks/sink.ts';
 import { GenerationalCache } from './_lru.ts';
 import {
   createDefaultMapping,
@@ -209,12 +209,7 @@ export class TapRunner {
     this.#onSinkError = options.onSinkError;
     // Nothing larger than the sink's destination takes (a sidecar's --max-event): such a message
     // becomes an ERR_PARSE event, as a message that cannot be mapped does, instead of a refusal there.
-    const limit = this.sink.maxEventBytes;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_SINK_EVENT_BYTES)) {
-      throw new VcpConfigError(
-        `the sink ${this.sink.name} takes events of at most ${String(limit)} bytes; a tap needs at least ${MIN_SINK_EVENT_BYTES} (room for the ERR_PARSE event of a message that cannot be recorded)`,
-      );
-    }
+    const limit = sealingLimit(this.sink, 'a tap', 'ERR_PARSE event of a message that cannot be recorded');
     this.#sealer = createSealer({ signer: this.#signer, validate: false, maxEventBytes: limit });
   }
 
@@ -534,9 +529,6 @@ function checkDraft(draft: DraftEvent): ValidationIssue[] {
   for (const e of validateOwnDraft(draft)) if (e.path.startsWith('payload')) issues.push(e);
   return issues;
 }
-
-/** Smallest sink limit a tap takes (`Sink.maxEventBytes`): the bare ERR_PARSE event must fit. */
-const MIN_SINK_EVENT_BYTES = 4096;
 
 /** Year 9999: the last instant ISO 8601 (and `Date#toISOString`) writes with four year digits. */
 const MAX_ISO_MS = 253_402_300_799_999;

@@ -60,7 +60,7 @@ import type { Signer } from '../integrity/sign.ts';
 import { SinkRejectionError, writeDeadLetterFile } from '../sinks/dead-letter.ts';
 import { describeError, isRetryable } from '../sinks/errors.ts';
 import { backoffDelay, Sleeper } from '../sinks/retry.ts';
-import type { Sink } from '../sinks/sink.ts';
+import { MIN_SEALED_EVENT_BYTES, type Sink, sealingLimit } from '../sinks/sink.ts';
 import { spooledEventsOf } from '../sinks/spool.ts';
 import { type ExitParticipant, registerExitHooks } from './exit-hooks.ts';
 import { type ClaimedSpool, claimExitSpools, removeSpoolFile, writeSpoolFileSync } from './exit-spool.ts';
@@ -75,7 +75,7 @@ export type QueuePolicy = 'drop-newest' | 'drop-oldest' | 'block';
 /** Default {@link RecorderOptions.maxEventBytes}: 1 MiB, the longest line `vcp verify` reads by default. */
 const MAX_EVENT_BYTES = 1024 * 1024;
 /** Smallest {@link RecorderOptions.maxEventBytes}: room for the ERR_SYSTEM event that replaces a refused one. */
-const MIN_EVENT_BYTES = 4096;
+const MIN_EVENT_BYTES = MIN_SEALED_EVENT_BYTES;
 
 /**
  * The recorder's event size limit: `maxEventBytes` (default 1 MiB), but never over what the sink's
@@ -89,13 +89,8 @@ function eventLimit(option: number | undefined, sink: Sink): number {
       `maxEventBytes must be an integer of at least ${MIN_EVENT_BYTES}: the ERR_SYSTEM event that takes a refused event's place must fit too`,
     );
   }
-  const sinkLimit = sink.maxEventBytes;
+  const sinkLimit = sealingLimit(sink, 'a recorder', "ERR_SYSTEM event that takes a refused event's place");
   if (sinkLimit === undefined) return option ?? MAX_EVENT_BYTES;
-  if (!Number.isInteger(sinkLimit) || sinkLimit < MIN_EVENT_BYTES) {
-    throw new VcpConfigError(
-      `the sink ${sink.name} takes events of at most ${String(sinkLimit)} bytes; a recorder needs at least ${MIN_EVENT_BYTES} (room for the ERR_SYSTEM event that takes a refused event's place)`,
-    );
-  }
   if (option !== undefined && option > sinkLimit) {
     throw new VcpConfigError(
       `maxEventBytes ${option} is more than the sink ${sink.name} takes (${sinkLimit} bytes, e.g. the sidecar's --max-event): ` +

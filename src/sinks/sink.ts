@@ -27,6 +27,24 @@ export function sidecarEventLimit(value: number | undefined, who: string): numbe
   return limit;
 }
 
+/** The least `maxEventBytes` a recorder or tap can seal under: the error event that takes a refused event's place must fit. */
+export const MIN_SEALED_EVENT_BYTES = 4096;
+
+/**
+ * The sink's {@link Sink.maxEventBytes} for a recorder or tap sealing into it (undefined: no limit of its own);
+ * a limit under {@link MIN_SEALED_EVENT_BYTES} is refused, `who` and `replacement` naming the sealer and its
+ * error event.
+ */
+export function sealingLimit(sink: Sink, who: string, replacement: string): number | undefined {
+  const limit = sink.maxEventBytes;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= MIN_SEALED_EVENT_BYTES)) {
+    throw new VcpConfigError(
+      `the sink ${sink.name} takes events of at most ${String(limit)} bytes; ${who} needs at least ${MIN_SEALED_EVENT_BYTES} (room for the ${replacement})`,
+    );
+  }
+  return limit;
+}
+
 /** What a sink may use of the recorder's signer: its identity and signing messages (checkpoints). */
 export type SinkSigner = Pick<Signer, 'keyId' | 'publicKey' | 'signMessage' | 'exportPublicKey'>;
 
