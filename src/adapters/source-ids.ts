@@ -37,24 +37,24 @@
 import * as nodeCrypto from 'node:crypto';
 
 const MAX_MS = 2 ** 48 - 1;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// The UUID variant digit (RFC 9562 variant 0b10) for each hex digit of the byte it replaces the top of.
+const VARIANT_DIGIT = '89ab89ab89ab89ab';
+const HEX_DIGITS = '0123456789abcdef';
 
-// One-shot `crypto.hash` (Node ≥ 21.7 / 20.12) is ~2.5× faster than createHash() on inputs this small.
-const oneShot = (nodeCrypto as { hash?: (algo: string, data: string, out: 'buffer') => Buffer }).hash;
+// One-shot `crypto.hash` (Node ≥ 21.7 / 20.12) is ~2.5× faster than createHash() on inputs this small, and
+// asking it for hex is ~2× faster than for a Buffer (no ArrayBuffer to allocate): the ids are built from the
+// hex digits directly.
+const oneShot = (nodeCrypto as { hash?: (algo: string, data: string, out: 'hex') => string }).hash;
 
-function sha256(text: string): Buffer {
+function sha256Hex(text: string): string {
   return oneShot
-    ? oneShot('sha256', text, 'buffer')
-    : nodeCrypto.createHash('sha256').update(text, 'utf8').digest();
+    ? oneShot('sha256', text, 'hex')
+    : nodeCrypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function formatUuid(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
-    s += HEX[b[i]!];
-  }
-  return s;
+/** The variant digit that replaces hex digit `d` (the top of byte 8): `10` followed by the digit's low two bits. */
+function variantDigit(d: string): string {
+  return VARIANT_DIGIT[HEX_DIGITS.indexOf(d)]!;
 }
 
 /** Where a message sits in its log: enough to name it uniquely and forever. */
@@ -75,27 +75,16 @@ export interface SourcePosition {
  * same id, on every machine and every run.
  */
 export function sourceEventId(source: SourcePosition, timestampMs: number, namespace = ''): string {
-  const h = sha256(
+  const h = sha256Hex(
     `vcp-source-event/1\0${namespace}\0${source.transport}\0${source.stream}\0${source.partition}\0${source.position}`,
   );
   let ms = Number.isFinite(timestampMs) ? Math.floor(timestampMs) : 0;
   if (ms < 0) ms = 0;
   if (ms > MAX_MS) ms = MAX_MS;
-  const b = new Uint8Array(16);
-  // 48-bit big-endian timestamp: split in a high 16 and a low 32 bits (no 64-bit ints needed).
-  const hi = Math.floor(ms / 2 ** 32);
-  const lo = ms >>> 0;
-  b[0] = hi >>> 8;
-  b[1] = hi & 0xff;
-  b[2] = lo >>> 24;
-  b[3] = (lo >>> 16) & 0xff;
-  b[4] = (lo >>> 8) & 0xff;
-  b[5] = lo & 0xff;
-  b[6] = 0x70 | (h[0]! & 0x0f);
-  b[7] = h[1]!;
-  b[8] = 0x80 | (h[2]! & 0x3f);
-  for (let i = 9; i < 16; i++) b[i] = h[i - 6]!;
-  return formatUuid(b);
+  // Bytes 0–5: the 48-bit timestamp, big-endian (12 hex digits). Byte 6: version 7 over the low half of H[0];
+  // byte 7: H[1]; byte 8: variant 10 over the low six bits of H[2]; bytes 9–15: H[3..9].
+  const t = ms.toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8)}-7${h.slice(1, 4)}-${variantDigit(h[4]!)}${h.slice(5, 8)}-${h.slice(8, 20)}`;
 }
 
 /**
@@ -103,9 +92,7 @@ export function sourceEventId(source: SourcePosition, timestampMs: number, names
  * is `key`: a name-based UUIDv8 over SHA-256 (see the module comment).
  */
 export function traceIdFromKey(key: string, namespace = ''): string {
-  const h = sha256(`vcp-trace/1\0${namespace}\0${key}`);
-  const b = new Uint8Array(h.subarray(0, 16));
-  b[6] = 0x80 | (b[6]! & 0x0f);
-  b[8] = 0x80 | (b[8]! & 0x3f);
-  return formatUuid(b);
+  const h = sha256Hex(`vcp-trace/1\0${namespace}\0${key}`);
+  // The first 16 bytes of H, with version 8 over the top of byte 6 and variant 10 over the top of byte 8.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variantDigit(h[16]!)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -37,6 +37,22 @@ describe('sourceEventId', () => {
     }
   });
 
+  it('matches the reference for 2 000 positions, so every hex digit under the version and variant bits occurs', () => {
+    const variantDigits = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const position = `${1718000000000 + i}-${i % 7}`;
+      const ms = i * 7_919_993;
+      const id = sourceEventId(
+        { transport: 'redis', stream: 'fills', partition: 0, position },
+        ms,
+        `ns-${i % 3}`,
+      );
+      expect(id).toBe(referenceEventId([`ns-${i % 3}`, 'redis', 'fills', '0', position], ms));
+      variantDigits.add(id[19]!);
+    }
+    expect([...variantDigits].sort()).toEqual(['8', '9', 'a', 'b']);
+  });
+
   it('is the same for the same message, different for any other position, stream, transport or namespace', () => {
     const id = sourceEventId(at, 1000);
     expect(sourceEventId({ ...at }, 1000)).toBe(id);
@@ -80,12 +96,15 @@ describe('traceIdFromKey', () => {
   });
 
   it('is the first 128 bits of SHA-256 with version and variant set, as documented', () => {
-    const h = createHash('sha256').update('vcp-trace/1\0\0ORD-001').digest();
-    h[6] = 0x80 | (h[6]! & 0x0f);
-    h[8] = 0x80 | (h[8]! & 0x3f);
-    const hex = h.subarray(0, 16).toString('hex');
-    expect(traceIdFromKey('ORD-001')).toBe(
-      `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-    );
+    for (let i = 0; i < 500; i++) {
+      const [key, ns] = [`ORD-${i.toString().padStart(3, '0')}`, i % 2 ? 'desk-b' : ''];
+      const h = createHash('sha256').update(`vcp-trace/1\0${ns}\0${key}`).digest();
+      h[6] = 0x80 | (h[6]! & 0x0f);
+      h[8] = 0x80 | (h[8]! & 0x3f);
+      const hex = h.subarray(0, 16).toString('hex');
+      expect(traceIdFromKey(key, ns)).toBe(
+        `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+      );
+    }
   });
 });
