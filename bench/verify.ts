@@ -16,8 +16,10 @@ import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
 import { createAnchorRecord } from '../src/integrity/anchor-record.ts';
+import { canonicalize } from '../src/integrity/canonical.ts';
 import { createHashChain } from '../src/integrity/chain.ts';
 import { signCheckpoint } from '../src/integrity/checkpoint/index.ts';
+import { digestHex } from '../src/integrity/digest.ts';
 import { MerkleTree } from '../src/integrity/merkle/index.ts';
 import { sealEvent } from '../src/integrity/seal.ts';
 import { createSigner, generateSigningKey } from '../src/integrity/sign.ts';
@@ -140,6 +142,20 @@ export async function run(): Promise<void> {
   const floorS = (performance.now() - t0) / 1000;
   const floorRate = N / floorS;
 
+  // The contract's floor on one thread: what any verifier must do per event to recompute what the export
+  // claims (JSON.parse, RFC 8785 of header and payload, the EventHash, the Merkle leaf and its node), and
+  // nothing else: no strict scan, schema, ids, chain, signatures or findings.
+  global.gc?.();
+  const floorTree = new MerkleTree();
+  const t1 = performance.now();
+  for await (const l of readFileLines(path)) {
+    if (!('text' in l)) continue;
+    const v = JSON.parse(l.text) as { header?: unknown; payload?: unknown };
+    if (v.header === undefined) continue;
+    floorTree.append(digestHex('SHA256', canonicalize(v.header) + canonicalize(v.payload)));
+  }
+  const contractRate = N / ((performance.now() - t1) / 1000);
+
   const verifyOnce = async (threads: number | undefined) => {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
@@ -176,13 +192,16 @@ export async function run(): Promise<void> {
     `floor (line reader + JSON.parse + SHA-256 per line, one thread): ${(floorRate / 1000).toFixed(1)} k events/s`,
   );
   console.log(
+    `the contract's floor (JSON.parse + RFC 8785 + SHA-256 + Merkle append per event, one thread): ${(contractRate / 1000).toFixed(1)} k events/s${contractRate < 100_000 ? ': 100 k events/s is out of reach on one core of this machine' : ''}`,
+  );
+  console.log(
     `vcp verify, one thread (--threads 0): ${(one.rate / 1000).toFixed(1)} k events/s, ${one.cpuUs.toFixed(1)} µs CPU/event, verdict ${one.verdict}`,
   );
   console.log(
     `vcp verify, default (${threads} worker threads + main, ${many.onThreads} lines analysed on them): ${(many.rate / 1000).toFixed(1)} k events/s, ${many.cpuUs.toFixed(1)} µs CPU/event (all threads; main thread ${many.mainUs.toFixed(1)}), verdict ${many.verdict}`,
   );
   console.log(
-    `ratio verify / floor: ${(many.rate / floorRate).toFixed(2)} (one thread ${(one.rate / floorRate).toFixed(2)}); threads / one thread ${(many.rate / one.rate).toFixed(2)}×; target ≥ 100 k events/s: ${checkGoal('verify', 'vcp verify ≥ 100 k events/s', `${(many.rate / 1000).toFixed(1)} k events/s (${(many.rate / floorRate).toFixed(2)} of one thread doing only JSON.parse + SHA-256)`, many.rate >= 100_000)}`,
+    `ratio verify / floor: ${(many.rate / floorRate).toFixed(2)} (one thread ${(one.rate / floorRate).toFixed(2)}; one thread / the contract's floor ${(one.rate / contractRate).toFixed(2)}); threads / one thread ${(many.rate / one.rate).toFixed(2)}×; target ≥ 100 k events/s: ${checkGoal('verify', 'vcp verify ≥ 100 k events/s', `${(many.rate / 1000).toFixed(1)} k events/s (${(many.rate / floorRate).toFixed(2)} of one thread doing only JSON.parse + SHA-256)`, many.rate >= 100_000)}`,
   );
   for (const [name, r] of [
     ['one thread', one],
