@@ -154,6 +154,11 @@ export interface Row {
   seconds: number;
   /** Where the CPU went during the run, if measured ({@link withCpu}). */
   cpu?: string;
+  /**
+   * CPU µs per event ({@link withCpu}): of this process (the tap, or the load generator), of its main thread
+   * alone, and of the sidecar child.
+   */
+  cpuUs?: { self: number; main: number; sidecar: number };
 }
 
 /**
@@ -163,12 +168,21 @@ export interface Row {
  */
 export async function withCpu(sidecar: { cpuMs: () => number }, fn: () => Promise<Row>): Promise<Row> {
   const c0 = process.cpuUsage();
+  const m0 = process.threadCpuUsage();
   const s0 = sidecar.cpuMs();
   const row = await fn();
   const self = process.cpuUsage(c0);
+  const main = process.threadCpuUsage(m0);
   const side = sidecar.cpuMs() - s0;
-  const us = (ms: number) => ((ms * 1000) / row.events).toFixed(1);
-  row.cpu = `CPU per event: this process ${us((self.user + self.system) / 1000)} µs, sidecar ${us(side)} µs`;
+  const us = (ms: number) => (ms * 1000) / row.events;
+  row.cpuUs = {
+    self: us((self.user + self.system) / 1000),
+    main: us((main.user + main.system) / 1000),
+    sidecar: us(side),
+  };
+  const busy = ((row.cpuUs.self + row.cpuUs.sidecar) * row.events) / row.seconds / 1e6;
+  const mainBusy = (row.cpuUs.main * row.events) / row.seconds / 1e6;
+  row.cpu = `CPU per event: this process ${row.cpuUs.self.toFixed(1)} µs (main thread ${row.cpuUs.main.toFixed(1)}, busy ${(100 * mainBusy).toFixed(0)} % of the run), sidecar ${row.cpuUs.sidecar.toFixed(1)} µs; ${busy.toFixed(2)} cores busy`;
   return row;
 }
 
@@ -300,6 +314,7 @@ export class TapRounds {
     );
     this.#sidecar.push([rows[2], rows[4]]);
     this.#embedded.push([rows[3], rows[1]]);
+    printCpuBudgets(rows[1], rows[2], rows[3], rows[4]);
   }
 
   /** The goals, held to the medians. */
@@ -308,6 +323,32 @@ export class TapRounds {
     printMedianRatio(this.#bench, "tap → sidecar / the sidecar's own batched ingest", this.#sidecar, 0.8);
     printMedianRatio(this.#bench, 'tap → embedded store / tap → FileSink', this.#embedded, 0.8);
   }
+}
+
+/**
+ * What the round's CPU per event allows, beside what it measured. On 2 cores that every process keeps busy
+ * (the "cores busy" figures), a rate is 2 cores over the CPU all processes spend per event, so:
+ * - tap → sidecar over the sidecar's own ingest is at most (L + S′) / (T + S): L and S′ the load generator's and
+ *   the sidecar's CPU per event in its own ingest, T and S the tap's and the sidecar's in tap → sidecar. For 0.80
+ *   the tap may spend at most 1.25 (L + S′) − S per event;
+ * - tap → embedded store over tap → file is at most M_file / M_embedded, the main thread's CPU per event of each
+ *   (the tap and the store run on it; a main thread busy all the run is the bottleneck): for 0.80 the store's own
+ *   work on it (M_embedded − M_file: its check of each event as the sidecar checks a request, and its commit) may
+ *   take at most M_file / 4 per event.
+ * The budgets name the limit; they assume the CPU is the bottleneck, which the busy figures show.
+ */
+function printCpuBudgets(file: Row, sidecar: Row, embedded: Row, own: Row): void {
+  const [f, t, e, o] = [file.cpuUs, sidecar.cpuUs, embedded.cpuUs, own.cpuUs];
+  if (!f || !t || !e || !o) return;
+  const us = (x: number) => `${x.toFixed(1)} µs`;
+  const loadAndSidecar = o.self + o.sidecar;
+  const tapBudget = 1.25 * loadAndSidecar - t.sidecar;
+  console.log(
+    `CPU budget, tap → sidecar: (L ${us(o.self)} + S′ ${us(o.sidecar)}) / (T ${us(t.self)} + S ${us(t.sidecar)}) = ${(loadAndSidecar / (t.self + t.sidecar)).toFixed(2)}; for 0.80 the tap may spend ${us(Math.max(0, tapBudget))} per event, and tap → file alone took ${us(f.self)}`,
+  );
+  console.log(
+    `CPU budget, tap → embedded: main thread M_file ${us(f.main)} / M_embedded ${us(e.main)} = ${(f.main / e.main).toFixed(2)}; for 0.80 the store may spend ${us(f.main / 4)} per event on it; it spent ${us(e.main - f.main)}, where the sidecar spends S′ ${us(o.sidecar)} to check and commit the same kind of event`,
+  );
 }
 
 /** `a / b` as a line with the goal it is held to, checked for the run's summary under `bench`'s name. */
