@@ -427,6 +427,14 @@ export async function run(): Promise<void> {
         `CPU/request at ${rate}/s bare÷als ${(1 / pairedRatio('als', cpu)).toFixed(3)}×, bare÷trace ${(1 / pairedRatio('trace', cpu)).toFixed(3)}×, bare÷vcp ${(1 / pairedRatio('vcp', cpu)).toFixed(3)}×; ` +
         `trace − als ${signed(pairedDiff('trace', cpu, 'als'))} µs/request (what the middleware adds beyond the context propagation itself)`,
     );
+    // Where the server's CPU bounds req/s, a ratio r allows bare × (1/r − 1) more CPU per request.
+    const bareCpu = median(cpu.bare);
+    const allows = (ratio: number) => (bareCpu * (1 / ratio - 1)).toFixed(1);
+    console.log(
+      `CPU budgets at ${rate}/s (bare ${bareCpu.toFixed(1)} µs/request): ≤ ${Math.round((1 - TRACE_MIN_RATIO) * 100)} % allows ${allows(TRACE_MIN_RATIO)} µs more per request, ` +
+        `trace-only added ${signed(pairedDiff('trace', cpu))} (Node's AsyncLocalStorage.run alone ${signed(pairedDiff('als', cpu))}); ` +
+        `≤ ${Math.round((1 - RECORD_MIN_RATIO) * 100)} % allows ${allows(RECORD_MIN_RATIO)} µs, recording added ${signed(pairedDiff('vcp', cpu))} (the recorder alone, measured above: ${recUs.toFixed(1)})`,
+    );
     if (vcpStats) {
       console.log(
         `recorder (last vcp run): recorded ${vcpStats.recorded}, sealed ${vcpStats.sealed}, written ${vcpStats.written}, dropped ${vcpStats.dropped}, queued ${vcpStats.queued}`,
