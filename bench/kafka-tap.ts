@@ -218,13 +218,15 @@ export async function run(argv: string[] = []): Promise<void> {
       const ns = `round-${r}`;
       const rows: Row[] = [await rawConsume(brokers, topic, n)];
       rows.push(
-        await tapRun(
-          'tap → FileSink (fsync/batch)',
-          brokers,
-          topic,
-          n,
-          new FileSink({ path: join(dir, `events-${r}.jsonl`) }),
-          ns,
+        await withCpu(sidecar, () =>
+          tapRun(
+            'tap → FileSink (fsync/batch)',
+            brokers,
+            topic,
+            n,
+            new FileSink({ path: join(dir, `events-${r}.jsonl`) }),
+            ns,
+          ),
         ),
       );
       rows.push(
@@ -240,13 +242,8 @@ export async function run(argv: string[] = []): Promise<void> {
         ),
       );
       const store = await openEmbeddedStore({ dataDir: join(dir, `store-${r}`), log: () => {} });
-      const embedded = await tapRun(
-        'tap → embedded store (in-process, fsync/commit)',
-        brokers,
-        topic,
-        n,
-        store,
-        ns,
+      const embedded = await withCpu(sidecar, () =>
+        tapRun('tap → embedded store (in-process, fsync/commit)', brokers, topic, n, store, ns),
       );
       rows.push(embedded);
       const peers = peerEvents(n, `vcp-bench-peer-${r}`);
