@@ -272,6 +272,24 @@ describe('WordKeyTable against a Map (seeded, adversarial)', () => {
     for (let i = 0; i < crowd.length; i++) expect(t.get(crowd[i]!)).toBe(i % 3 === 0 ? 0xffff_ffff : i);
   });
 
+  it('keys whose hashes share the shard and the 8 bits kept in each slot are told apart by their words', () => {
+    // The slot's tag spares reading a key that cannot match; keys with equal tags must still be compared in full.
+    const next = prng(0x7a9);
+    const rand = () => Math.floor(next() * 2 ** 32);
+    const same: Uint32Array[] = [];
+    const absent: Uint32Array[] = [];
+    while (same.length < 200 || absent.length < 50) {
+      const k = Uint32Array.of(rand(), rand(), rand(), rand());
+      const h = tableHash(k);
+      if (h >>> 26 === 5 && ((h >>> 18) & 0xff) === 0x5a) (same.length < 200 ? same : absent).push(k);
+    }
+    const t = new WordKeyTable(4);
+    for (let i = 0; i < same.length; i++) expect(t.getOrSet(same[i]!, i)).toBeUndefined();
+    for (let i = 0; i < same.length; i++) expect(t.getOrSet(same[i]!, 9999)).toBe(i);
+    for (const k of absent) expect(t.get(k)).toBeUndefined();
+    expect(t.size).toBe(same.length);
+  });
+
   it('words are unsigned 32-bit values: a signed (Int32) or out-of-range number names the key its Uint32 form names', () => {
     // Keys built with bitwise operators come out signed (0x80000000 | 0 is −2^31): they must not be
     // stored twice, nor missed by get.
