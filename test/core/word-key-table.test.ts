@@ -272,21 +272,28 @@ describe('WordKeyTable against a Map (seeded, adversarial)', () => {
     for (let i = 0; i < crowd.length; i++) expect(t.get(crowd[i]!)).toBe(i % 3 === 0 ? 0xffff_ffff : i);
   });
 
-  it('keys whose hashes share the shard and the 8 bits kept in each slot are told apart by their words', () => {
-    // The slot's tag spares reading a key that cannot match; keys with equal tags must still be compared in full.
-    const next = prng(0x7a9);
-    const rand = () => Math.floor(next() * 2 ** 32);
+  it('keys with the same 32-bit hash (kept in each slot) are told apart by their words, through every growth', () => {
+    // The table mixes word by word with a bijection, so [w0, w1, …] and [w0′, w1 ⊕ a ⊕ a′, …] hash alike, where a
+    // and a′ are the states after w0 and w0′: 300 keys of one hash, one shard, one probe run.
+    const mix = (h: number, w: number) => {
+      const m = Math.imul(h ^ w, 0x85ebca6b);
+      return (m ^ (m >>> 15)) >>> 0;
+    };
+    const base = Uint32Array.of(0x01234567, 0x89abcdef, 7, 9);
+    const a = mix(0x9e3779b9, base[0]!);
     const same: Uint32Array[] = [];
-    const absent: Uint32Array[] = [];
-    while (same.length < 200 || absent.length < 50) {
-      const k = Uint32Array.of(rand(), rand(), rand(), rand());
-      const h = tableHash(k);
-      if (h >>> 26 === 5 && ((h >>> 18) & 0xff) === 0x5a) (same.length < 200 ? same : absent).push(k);
+    for (let i = 1; same.length < 300; i++) {
+      const other = mix(0x9e3779b9, i);
+      same.push(Uint32Array.of(i, (base[1]! ^ a ^ other) >>> 0, base[2]!, base[3]!));
     }
+    for (const k of same) expect(tableHash(k)).toBe(tableHash(base));
     const t = new WordKeyTable(4);
-    for (let i = 0; i < same.length; i++) expect(t.getOrSet(same[i]!, i)).toBeUndefined();
+    for (let i = 0; i < same.length; i++) {
+      expect(t.getOrSet(same[i]!, i)).toBeUndefined();
+      expect(t.get(same[i]!)).toBe(i);
+    }
     for (let i = 0; i < same.length; i++) expect(t.getOrSet(same[i]!, 9999)).toBe(i);
-    for (const k of absent) expect(t.get(k)).toBeUndefined();
+    expect(t.get(base)).toBeUndefined(); // same hash, never set
     expect(t.size).toBe(same.length);
   });
 

@@ -2,7 +2,7 @@
  * Hash-chain continuity across possibly interleaved chains (a sidecar export
  * mixes producers): every non-genesis prev_hash must be the hash of an
  * earlier event, and no two events may claim the same predecessor.
- * Memory: one table entry per event hash seen (about 46 bytes, off the JavaScript heap).
+ * Memory: one table entry per event hash seen (about 50 bytes, off the JavaScript heap).
  */
 import { hexToWords, WordKeyTable } from '../../core/word-key-table.ts';
 import { GENESIS_HASH } from '../../integrity/event-hash.ts';

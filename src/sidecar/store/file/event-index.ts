@@ -8,9 +8,10 @@
  * id strings), in fixed-size chunks rather than doubling arrays (a doubling
  * array holds up to twice what it uses, and three times while it is copied):
  * per event, 16 bytes of location and, in a {@link UuidTable}, the id as a
- * 128-bit key (validation guarantees UUIDs), its leaf index and a 4-byte
- * slot (and 8 bits of its hash) of a hash table kept 35–70 % full: about 46 bytes per event, so ten
- * million events cost about 1 GB with the Merkle tree's 64 bytes per event. Start-up reads every
+ * 128-bit key (validation guarantees UUIDs), its leaf index and an 8-byte
+ * slot (with the key's hash) of a hash table kept 35–70 % full: about 50
+ * bytes per event, so ten million events cost about 1.1 GB with the Merkle
+ * tree's 64 bytes per event. Start-up reads every
  * segment once (checksums are verified anyway, so the index comes almost
  * free). Deployments beyond that use the PostgreSQL store, whose index lives
  * in the database.
