@@ -289,9 +289,7 @@ export async function run(): Promise<void> {
   console.log(`raw node:crypto Ed25519 sign: ${fmtOps(raw.opsPerSec)} (${fmtNs(raw.nsPerOp)}/sig)`);
   console.log(`signed on the sealing thread: ${fmtOps(rateB)} events`);
   ratioLine('  signed seal rate (one core) / raw sign rate', rateB, raw.opsPerSec, '≥ 0.80');
-  console.log(
-    `signed on a worker thread (createWorkerSigner), sealing overlapped: ${fmtOps(rateW)} events`,
-  );
+  console.log(`signed on a worker thread (createWorkerSigner), sealing overlapped: ${fmtOps(rateW)} events`);
   ratioLine('  signed seal rate (worker) / raw sign rate', rateW, raw.opsPerSec, '≥ 0.80');
 
   // --- (c) the recorder -----------------------------------------------------------
