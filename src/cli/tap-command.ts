@@ -12,6 +12,7 @@
  * `--shutdown-timeout`, the tap exits 1 leaving it uncommitted.
  */
 import { parseArgs } from 'node:util';
+import { request } from 'undici';
 import { openEmbeddedStore } from '../adapters/embedded-store.ts';
 import { KafkaTap } from '../adapters/kafka-tap.ts';
 import { createDefaultMapping, GUIDE_TOPICS, type TopicLayout } from '../adapters/message-mapping.ts';
@@ -24,7 +25,7 @@ import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
-import type { Sink } from '../sinks/sink.ts';
+import { SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
 export const TAP_USAGE = `usage:
@@ -40,8 +41,9 @@ sidecar stores once. Messages that cannot be mapped become ERR_PARSE events.
 where the events go (one of):
   --sidecar <url>            the sidecar (POST /vcp/log); bearer token from --token or VCP_SIDECAR_TOKEN
   --token <token>
-  --max-event <size>         the sidecar's --max-event (default 128KiB): a message whose event would be
-                             larger becomes an ERR_PARSE event, which the sidecar stores
+  --max-event <size>         the sidecar's --max-event (default: what its GET /health reports, else 128KiB):
+                             a message whose event would be larger becomes an ERR_PARSE event, which the
+                             sidecar stores
   --spool <dir>              while the sidecar is down, spool to disk and commit (default: wait and retry;
                              the topic or stream is the buffer)
   --out <file.jsonl>         append to a JSONL file instead (fsync every batch)
@@ -178,7 +180,57 @@ function maxEvent(text: string): number {
   return bytes;
 }
 
-async function makeSink(v: Values, io: CliIo): Promise<Sink> {
+/** How long the tap waits for the sidecar's `GET /health` at start before sealing under the default limit. */
+const HEALTH_TIMEOUT_MS = 3000;
+
+/**
+ * The sidecar's `--max-event` as its `GET /health` reports it (the full body needs the token), or why it could not
+ * be read. An event the sidecar refuses as too large is dead-lettered, and with a hash chain leaves a gap, so the
+ * tap seals nothing larger than the sidecar takes.
+ */
+async function sidecarMaxEvent(sidecar: string, token: string | undefined): Promise<number | string> {
+  try {
+    const res = await request(new URL('/health', new URL(sidecar).origin), {
+      method: 'GET',
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headersTimeout: HEALTH_TIMEOUT_MS,
+      bodyTimeout: HEALTH_TIMEOUT_MS,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return `GET /health answered ${res.statusCode}`;
+    const limit = (JSON.parse(text) as { max_event_bytes?: unknown }).max_event_bytes;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)
+      return 'GET /health names no max_event_bytes (a sidecar before this version, or no token)';
+    return limit;
+  } catch (e) {
+    return describeError(e);
+  }
+}
+
+/** The tap's event limit with `--sidecar`: `--max-event` if given, else the sidecar's own, else the default. */
+async function eventLimit(v: Values, token: string | undefined, warn: (m: string) => void): Promise<number> {
+  const given = v['max-event'] !== undefined ? maxEvent(v['max-event']) : undefined;
+  const told = await sidecarMaxEvent(v.sidecar!, token);
+  if (typeof told === 'string') {
+    if (given === undefined)
+      warn(
+        `could not read the sidecar's event limit (${told}); sealing events of up to ${SIDECAR_MAX_EVENT_BYTES} bytes, its default (--max-event to set it)`,
+      );
+    return given ?? SIDECAR_MAX_EVENT_BYTES;
+  }
+  if (given === undefined) {
+    if (told !== SIDECAR_MAX_EVENT_BYTES)
+      warn(`the sidecar takes events of up to ${told} bytes (its GET /health): the tap seals nothing larger`);
+    return told;
+  }
+  if (given > told)
+    warn(
+      `warning: --max-event ${given} is more than the ${told} bytes the sidecar takes (its GET /health): it will refuse the events in between`,
+    );
+  return given;
+}
+
+async function makeSink(v: Values, io: CliIo, warn: (m: string) => void): Promise<Sink> {
   if (v.store) {
     return openEmbeddedStore({
       dataDir: v.store.startsWith('/') ? v.store : `${io.cwd}/${v.store}`,
@@ -189,6 +241,7 @@ async function makeSink(v: Values, io: CliIo): Promise<Sink> {
     return new FileSink({ path: v.out.startsWith('/') ? v.out : `${io.cwd}/${v.out}`, fsync: 'every-write' });
   if (!v.sidecar) throw new UsageError(`--sidecar <url> or --out <file.jsonl> is required\n\n${TAP_USAGE}`);
   const token = v.token ?? io.env.VCP_SIDECAR_TOKEN;
+  const maxEventBytes = await eventLimit(v, token, warn);
   return createHttpSink({
     url: v.sidecar,
     ...(token ? { token } : {}),
@@ -196,7 +249,7 @@ async function makeSink(v: Values, io: CliIo): Promise<Sink> {
     retry: { retries: 2, maxDelayMs: 1000 },
     breaker: false,
     ...(v.spool ? { spoolDir: v.spool } : {}),
-    ...(v['max-event'] !== undefined ? { maxEventBytes: maxEvent(v['max-event']) } : {}),
+    maxEventBytes,
   });
 }
 
@@ -270,11 +323,11 @@ export async function tapCommand(argv: string[], io: CliIo): Promise<number> {
   if (kind === 'kafka') list(v.brokers, 'brokers');
   else if (!v.url) throw new UsageError(`--url is required\n\n${TAP_USAGE}`);
   checkSinkChoice(v);
-  const sink = await makeSink(v, io);
+  const warn = (message: string) => io.err(`vcp tap ${kind}: ${message}\n`);
+  const sink = await makeSink(v, io, warn);
   let tap: Tap;
   try {
     const common = commonOptions(kind, v, io, sink);
-    const warn = (message: string) => io.err(`vcp tap ${kind}: ${message}\n`);
     if (kind === 'kafka') {
       const startFrom = v['start-from'] ?? 'earliest';
       if (startFrom !== 'earliest' && startFrom !== 'latest')

@@ -383,6 +383,69 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     }
   });
 
+  it("--sidecar takes the sidecar's --max-event from its GET /health: a message too large for it becomes ERR_PARSE, stored in its place", async () => {
+    const redis = new Redis(rurl!);
+    const stream = `vcp-test:tap-limit:${process.pid}:${randomBytes(4).toString('hex')}`;
+    // The sidecar takes events of up to 8 KiB; the tap's default is 128 KiB. Before, the tap sealed the 12 KB event,
+    // the sidecar refused it (413) and the tap's sink dead-lettered it: a message missing from the log.
+    const sidecar = await startChild([
+      '--port',
+      '0',
+      '--data-dir',
+      mkdtempSync(join(dir, 'limit-')),
+      '--max-event',
+      '8KiB',
+    ]);
+    try {
+      for (const note of ['small', 'x'.repeat(12_000), 'small again'])
+        await redis.xadd(
+          stream,
+          '*',
+          'event_type',
+          'ORD',
+          'order_id',
+          'L-1',
+          'symbol',
+          'EURUSD',
+          'note',
+          note,
+        );
+      const tap = startTap([
+        'redis',
+        '--url',
+        rurl!,
+        '--streams',
+        stream,
+        '--group',
+        'g',
+        '--sidecar',
+        sidecar.url,
+        '--progress-interval',
+        '0',
+      ]);
+      await tap.ready;
+      const health = async () =>
+        (await (await fetch(`${sidecar.url}/health`)).json()) as { tree_size: number };
+      await waitUntil('three events stored', 20_000, async () => (await health()).tree_size === 3);
+      tap.proc.kill('SIGTERM');
+      expect((await withTimeout(tap.exited, 20_000, 'the tap to exit')).code).toBe(0);
+      expect(tap.stderr()).toMatch(/the sidecar takes events of up to 8192 bytes \(its GET \/health\)/);
+      expect(tap.stderr()).not.toMatch(/failed|dead/i);
+      const exported = (await (await fetch(`${sidecar.url}/vcp/export`)).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { header?: { event_type: string }; payload?: unknown });
+      const events = exported.filter((e) => e.header);
+      expect(events.map((e) => e.header!.event_type)).toEqual(['ORD', 'ERR_PARSE', 'ORD']);
+      expect(JSON.stringify(events[1]!.payload)).toMatch(/8192/);
+    } finally {
+      sidecar.proc.kill('SIGTERM');
+      await sidecar.exited;
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+
   it('--store <dir>: writes into an embedded store in its own process; the reopened folder holds every entry once', async () => {
     const redis = new Redis(rurl!);
     const stream = `vcp-test:tap-store:${process.pid}:${randomBytes(4).toString('hex')}`;

@@ -494,6 +494,9 @@ describe('anchoring, proofs and queries', () => {
       last_anchor: null,
       anchor_lag_limit_ms: 3600_000,
       tier: 'GOLD',
+      // The limits clients seal under (vcp tap --sidecar reads max_event_bytes).
+      max_event_bytes: 128 * 1024,
+      max_batch_events: 10_000,
     });
     expect(h.body.anchor_lag_ms).toBeGreaterThanOrEqual(0);
     await post(`${s.url}/vcp/anchor`, '');
