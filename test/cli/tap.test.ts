@@ -446,6 +446,43 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     }
   });
 
+  it("--sidecar says when it cannot read the limit (and starts anyway), and when --max-event is above the sidecar's", async () => {
+    const stream = `vcp-test:tap-limit-warn:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const base = ['redis', '--url', rurl!, '--streams', stream, '--group', 'g', '--progress-interval', '0'];
+    // Nothing listens on port 1: the tap keeps the default and starts (the sink waits for the sidecar, as before).
+    const down = startTap([...base, '--sidecar', 'http://127.0.0.1:1']);
+    await down.ready;
+    // stderr and stdout are separate pipes: the warning, written first, may arrive after the ready line.
+    const unreadable =
+      /could not read the sidecar's event limit \(.+\); sealing events of up to 131072 bytes/;
+    await waitUntil('the warning', 5000, () => unreadable.test(down.stderr()));
+    down.proc.kill('SIGTERM');
+    expect((await withTimeout(down.exited, 20_000, 'the tap to exit')).code).toBe(0);
+    const sidecar = await startChild([
+      '--port',
+      '0',
+      '--data-dir',
+      mkdtempSync(join(dir, 'warn-')),
+      '--max-event',
+      '8KiB',
+    ]);
+    try {
+      const above = startTap([...base, '--sidecar', sidecar.url, '--max-event', '64KiB']);
+      await above.ready;
+      await waitUntil('the warning', 5000, () =>
+        /--max-event 65536 is more than the 8192 bytes the sidecar takes/.test(above.stderr()),
+      );
+      above.proc.kill('SIGTERM');
+      expect((await withTimeout(above.exited, 20_000, 'the tap to exit')).code).toBe(0);
+    } finally {
+      sidecar.proc.kill('SIGTERM');
+      await sidecar.exited;
+      const redis = new Redis(rurl!);
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+
   it('--store <dir>: writes into an embedded store in its own process; the reopened folder holds every entry once', async () => {
     const redis = new Redis(rurl!);
     const stream = `vcp-test:tap-store:${process.pid}:${randomBytes(4).toString('hex')}`;
