@@ -106,6 +106,9 @@ export async function runSidecar(
   const log = (line: string) => io.err(`vcp sidecar: ${line}\n`);
   const sidecar = await startSidecar({ config, store: storeFor(config, log), anchoring, log });
   const ctx = sidecar.context;
+  // The signal handlers go in before the ready line: a supervisor that stops the sidecar as soon as it reads the
+  // line gets the orderly shutdown, never the default exit of a process without a SIGTERM handler.
+  const stopped = new Promise<void>((resolve) => until(resolve));
   io.out(
     `${JSON.stringify({
       listening: sidecar.url,
@@ -118,7 +121,7 @@ export async function runSidecar(
       tier: config.tier,
     })}\n`,
   );
-  await new Promise<void>((resolve) => until(resolve));
+  await stopped;
   await sidecar.close();
   return EXIT.ok;
 }
@@ -140,6 +143,7 @@ async function runCluster(
     anchoring,
     log: (line) => io.err(`vcp sidecar: ${line}\n`),
   });
+  const stopped = new Promise<void>((resolve) => until(resolve)); // before the ready line, as in the single log
   io.out(
     `${JSON.stringify({
       listening: sidecar.url,
@@ -157,7 +161,7 @@ async function runCluster(
   );
   let failed: unknown;
   await Promise.race([
-    new Promise<void>((resolve) => until(resolve)),
+    stopped,
     sidecar.done().catch((e: unknown) => {
       failed = e;
     }),

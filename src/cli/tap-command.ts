@@ -25,7 +25,7 @@ import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
-import { SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
+import { MIN_SEALED_EVENT_BYTES, SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
 export const TAP_USAGE = `usage:
@@ -180,27 +180,60 @@ function maxEvent(text: string): number {
   return bytes;
 }
 
-/** How long the tap waits for the sidecar's `GET /health` at start before sealing under the default limit. */
+/** How long the tap waits for the sidecar's `GET /health` at start, in all, before sealing under the default limit. */
 const HEALTH_TIMEOUT_MS = 3000;
+/** The most of a `/health` body read: the real one is under 2 KiB. */
+const HEALTH_MAX_BYTES = 64 * 1024;
+
+/**
+ * The `GET /health` beside the sidecar's log endpoint: `--sidecar` names an origin (the log at `/vcp/log`) or the
+ * log's full URL, possibly under a path prefix (a proxy's `/tenant-a/vcp/log` → `/tenant-a/health`). Undefined for
+ * another endpoint path, whose health URL cannot be told.
+ */
+function healthUrl(sidecar: string): URL | undefined {
+  const url = new URL(sidecar);
+  const path = url.pathname.replace(/\/+$/, '');
+  if (path === '') return new URL('/health', url.origin);
+  if (!path.endsWith('/vcp/log')) return undefined;
+  return new URL(`${path.slice(0, -'/vcp/log'.length)}/health`, url.origin);
+}
 
 /**
  * The sidecar's `--max-event` as its `GET /health` reports it (the full body needs the token), or why it could not
  * be read. An event the sidecar refuses as too large is dead-lettered, and with a hash chain leaves a gap, so the
- * tap seals nothing larger than the sidecar takes.
+ * tap seals nothing larger than the sidecar takes. One deadline for the whole exchange and a bounded body: a slow
+ * or hostile server delays the start by at most {@link HEALTH_TIMEOUT_MS}.
  */
 async function sidecarMaxEvent(sidecar: string, token: string | undefined): Promise<number | string> {
+  const url = healthUrl(sidecar);
+  if (url === undefined)
+    return `--sidecar names an endpoint other than …/vcp/log, so its GET /health is unknown`;
   try {
-    const res = await request(new URL('/health', new URL(sidecar).origin), {
+    const res = await request(url, {
       method: 'GET',
       headers: token ? { authorization: `Bearer ${token}` } : {},
-      headersTimeout: HEALTH_TIMEOUT_MS,
-      bodyTimeout: HEALTH_TIMEOUT_MS,
+      signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
     });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) return `GET /health answered ${res.statusCode}`;
-    const limit = (JSON.parse(text) as { max_event_bytes?: unknown }).max_event_bytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > HEALTH_MAX_BYTES) {
+        res.body.destroy();
+        return `GET /health answered more than ${HEALTH_MAX_BYTES} bytes`;
+      }
+      chunks.push(chunk);
+    }
+    // A failing or stopping sidecar answers 503 with the full body: its limit holds all the same.
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return `GET /health answered ${res.statusCode} without JSON`;
+    }
+    const limit = (body as { max_event_bytes?: unknown } | null)?.max_event_bytes;
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)
-      return 'GET /health names no max_event_bytes (a sidecar before this version, or no token)';
+      return `GET /health answered ${res.statusCode} with no max_event_bytes (a sidecar before this version, or no token)`;
     return limit;
   } catch (e) {
     return describeError(e);
@@ -219,6 +252,10 @@ async function eventLimit(v: Values, token: string | undefined, warn: (m: string
     return given ?? SIDECAR_MAX_EVENT_BYTES;
   }
   if (given === undefined) {
+    if (told < MIN_SEALED_EVENT_BYTES)
+      throw new UsageError(
+        `the sidecar takes events of at most ${told} bytes (its GET /health), less than the ${MIN_SEALED_EVENT_BYTES} a tap needs for the ERR_PARSE event that stands in for a message too large: raise the sidecar's --max-event`,
+      );
     if (told !== SIDECAR_MAX_EVENT_BYTES)
       warn(`the sidecar takes events of up to ${told} bytes (its GET /health): the tap seals nothing larger`);
     return told;
@@ -365,6 +402,28 @@ export async function tapCommand(argv: string[], io: CliIo): Promise<number> {
     throw e;
   }
 
+  // Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once.
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const force = (signal: NodeJS.Signals) => {
+    io.err(
+      `vcp tap ${kind}: second ${signal}: exiting without finishing the batch in flight (it is read again on restart)\n`,
+    );
+    process.exit(1);
+  };
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      process.off('SIGTERM', onSignal!);
+      process.off('SIGINT', onSignal!);
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+      resolve(signal);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+
+  // The ready line only once the signal handlers are in place: a supervisor that stops the tap as soon as it reads
+  // the line gets the graceful stop, never the default exit of a process without a SIGTERM handler.
   io.out(
     `${JSON.stringify({ tap: kind, group, [kind === 'kafka' ? 'topics' : 'streams']: topics, sink: sink.name })}\n`,
   );
@@ -395,26 +454,6 @@ export async function tapCommand(argv: string[], io: CliIo): Promise<number> {
     timer = setInterval(() => void report(), progressMs);
     timer.unref();
   }
-
-  // Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once.
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  const force = (signal: NodeJS.Signals) => {
-    io.err(
-      `vcp tap ${kind}: second ${signal}: exiting without finishing the batch in flight (it is read again on restart)\n`,
-    );
-    process.exit(1);
-  };
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = (signal) => {
-      process.off('SIGTERM', onSignal!);
-      process.off('SIGINT', onSignal!);
-      process.once('SIGTERM', force);
-      process.once('SIGINT', force);
-      resolve(signal);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  });
 
   const started = Date.now();
   let code: number = EXIT.ok;

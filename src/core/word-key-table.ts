@@ -29,8 +29,9 @@ const SHARD_INITIAL = 16; // slots per shard before its first growth
 
 /**
  * Map from keys of `width` 32-bit words to unsigned 32-bit values. Open
- * addressing with linear probing; the slots hold `entry + 1` (0: empty) and
- * compare through the keys column, so a slot is 4 bytes whatever the key.
+ * addressing with linear probing; the slots hold `entry + 1` (0: empty) and,
+ * beside it, the key's hash; keys compare through the keys column, so a slot
+ * is 8 bytes whatever the key.
  */
 export class WordKeyTable {
   readonly width: number;

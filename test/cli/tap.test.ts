@@ -8,7 +8,10 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -477,6 +480,52 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     } finally {
       sidecar.proc.kill('SIGTERM');
       await sidecar.exited;
+      const redis = new Redis(rurl!);
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+
+  it('--sidecar asks GET /health beside a prefixed log URL, takes the limit from a 503, and gives up on a stalling server in 3 s', async () => {
+    const stream = `vcp-test:tap-limit-odd:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const base = ['redis', '--url', rurl!, '--streams', stream, '--group', 'g', '--progress-interval', '0'];
+    const asked: string[] = [];
+    // A proxy in front of a failing sidecar: its /health answers 503 with the full body; a stalling one sends a
+    // byte every second and never ends.
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      if (req.url === '/tenant-a/health') {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'failing', max_event_bytes: 8192 }));
+      } else if (req.url === '/stall/health') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{');
+        const beat = setInterval(() => res.write(' '), 1000);
+        res.on('close', () => clearInterval(beat));
+      } else res.writeHead(404).end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const prefixed = startTap([...base, '--sidecar', `${origin}/tenant-a/vcp/log`]);
+      await prefixed.ready;
+      await waitUntil('the limit', 5000, () => /takes events of up to 8192 bytes/.test(prefixed.stderr()));
+      expect(asked).toContain('/tenant-a/health');
+      prefixed.proc.kill('SIGTERM');
+      await withTimeout(prefixed.exited, 20_000, 'the tap to exit');
+      const started = Date.now();
+      const stalled = startTap([...base, '--sidecar', `${origin}/stall/vcp/log`]);
+      await stalled.ready;
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await waitUntil('the warning', 5000, () =>
+        /could not read the sidecar's event limit/.test(stalled.stderr()),
+      );
+      stalled.proc.kill('SIGTERM');
+      await withTimeout(stalled.exited, 20_000, 'the tap to exit');
+    } finally {
+      server.closeAllConnections();
+      server.close();
       const redis = new Redis(rurl!);
       await redis.del(stream);
       redis.disconnect();
