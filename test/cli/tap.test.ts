@@ -323,6 +323,13 @@ const rurl = redisUrl();
 if (!rurl) console.warn(skipReason('Redis', 'VCP_TEST_REDIS_URL', 'e.g. redis://127.0.0.1:6379'));
 
 describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
+  /** A sidecar (child process, fresh data folder) started with `--max-event 8KiB`. */
+  const sidecarTakingAtMost8KiB = (prefix: string) =>
+    startChild(['--port', '0', '--data-dir', mkdtempSync(join(dir, prefix)), '--max-event', '8KiB']);
+  /** `vcp tap redis` on `stream` in group g, then `more`. */
+  const redisTap = (stream: string, ...more: string[]) =>
+    startTap(['redis', '--url', rurl!, '--streams', stream, '--group', 'g', ...more]);
+
   it('records a stream in the guide layout; SIGTERM acknowledges and exits 0', async () => {
     const redis = new Redis(rurl!);
     const stream = `vcp-test:tap-cli:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -349,21 +356,7 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
       }
       await pipe.exec();
       const out = join(dir, 'redis.jsonl');
-      const tap = startTap([
-        'redis',
-        '--url',
-        rurl!,
-        '--streams',
-        stream,
-        '--group',
-        'g',
-        '--consumer',
-        'cli-1',
-        '--out',
-        out,
-        '--progress-interval',
-        '100',
-      ]);
+      const tap = redisTap(stream, '--consumer', 'cli-1', '--out', out, '--progress-interval', '100');
       expect(await tap.ready).toMatchObject({ tap: 'redis', group: 'g', streams: [stream] });
       await waitUntil('every entry acknowledged', 20_000, async () => {
         const [count] = (await redis.xpending(stream, 'g')) as [number];
@@ -391,14 +384,7 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     const stream = `vcp-test:tap-limit:${process.pid}:${randomBytes(4).toString('hex')}`;
     // The sidecar takes events of up to 8 KiB; the tap's default is 128 KiB. Before, the tap sealed the 12 KB event,
     // the sidecar refused it (413) and the tap's sink dead-lettered it: a message missing from the log.
-    const sidecar = await startChild([
-      '--port',
-      '0',
-      '--data-dir',
-      mkdtempSync(join(dir, 'limit-')),
-      '--max-event',
-      '8KiB',
-    ]);
+    const sidecar = await sidecarTakingAtMost8KiB('limit-');
     try {
       for (const note of ['small', 'x'.repeat(12_000), 'small again'])
         await redis.xadd(
@@ -413,19 +399,7 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
           'note',
           note,
         );
-      const tap = startTap([
-        'redis',
-        '--url',
-        rurl!,
-        '--streams',
-        stream,
-        '--group',
-        'g',
-        '--sidecar',
-        sidecar.url,
-        '--progress-interval',
-        '0',
-      ]);
+      const tap = redisTap(stream, '--sidecar', sidecar.url, '--progress-interval', '0');
       await tap.ready;
       const health = async () =>
         (await (await fetch(`${sidecar.url}/health`)).json()) as { tree_size: number };
@@ -451,9 +425,8 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
 
   it("--sidecar says when it cannot read the limit (and starts anyway), and when --max-event is above the sidecar's", async () => {
     const stream = `vcp-test:tap-limit-warn:${process.pid}:${randomBytes(4).toString('hex')}`;
-    const base = ['redis', '--url', rurl!, '--streams', stream, '--group', 'g', '--progress-interval', '0'];
     // Nothing listens on port 1: the tap keeps the default and starts (the sink waits for the sidecar, as before).
-    const down = startTap([...base, '--sidecar', 'http://127.0.0.1:1']);
+    const down = redisTap(stream, '--progress-interval', '0', '--sidecar', 'http://127.0.0.1:1');
     await down.ready;
     // stderr and stdout are separate pipes: the warning, written first, may arrive after the ready line.
     const unreadable =
@@ -461,16 +434,17 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     await waitUntil('the warning', 5000, () => unreadable.test(down.stderr()));
     down.proc.kill('SIGTERM');
     expect((await withTimeout(down.exited, 20_000, 'the tap to exit')).code).toBe(0);
-    const sidecar = await startChild([
-      '--port',
-      '0',
-      '--data-dir',
-      mkdtempSync(join(dir, 'warn-')),
-      '--max-event',
-      '8KiB',
-    ]);
+    const sidecar = await sidecarTakingAtMost8KiB('warn-');
     try {
-      const above = startTap([...base, '--sidecar', sidecar.url, '--max-event', '64KiB']);
+      const above = redisTap(
+        stream,
+        '--progress-interval',
+        '0',
+        '--sidecar',
+        sidecar.url,
+        '--max-event',
+        '64KiB',
+      );
       await above.ready;
       await waitUntil('the warning', 5000, () =>
         /--max-event 65536 is more than the 8192 bytes the sidecar takes/.test(above.stderr()),
@@ -488,7 +462,6 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
 
   it('--sidecar asks GET /health beside a prefixed log URL, takes the limit from a 503, and gives up on a stalling server in 3 s', async () => {
     const stream = `vcp-test:tap-limit-odd:${process.pid}:${randomBytes(4).toString('hex')}`;
-    const base = ['redis', '--url', rurl!, '--streams', stream, '--group', 'g', '--progress-interval', '0'];
     const asked: string[] = [];
     // A proxy in front of a failing sidecar: its /health answers 503 with the full body; a stalling one sends a
     // byte every second and never ends.
@@ -508,14 +481,20 @@ describe.skipIf(!rurl)('vcp tap redis (process, real Redis)', () => {
     await once(server, 'listening');
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      const prefixed = startTap([...base, '--sidecar', `${origin}/tenant-a/vcp/log`]);
+      const prefixed = redisTap(
+        stream,
+        '--progress-interval',
+        '0',
+        '--sidecar',
+        `${origin}/tenant-a/vcp/log`,
+      );
       await prefixed.ready;
       await waitUntil('the limit', 5000, () => /takes events of up to 8192 bytes/.test(prefixed.stderr()));
       expect(asked).toContain('/tenant-a/health');
       prefixed.proc.kill('SIGTERM');
       await withTimeout(prefixed.exited, 20_000, 'the tap to exit');
       const started = Date.now();
-      const stalled = startTap([...base, '--sidecar', `${origin}/stall/vcp/log`]);
+      const stalled = redisTap(stream, '--progress-interval', '0', '--sidecar', `${origin}/stall/vcp/log`);
       await stalled.ready;
       expect(Date.now() - started).toBeLessThan(10_000);
       await waitUntil('the warning', 5000, () =>
