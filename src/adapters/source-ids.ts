@@ -37,9 +37,6 @@
 import * as nodeCrypto from 'node:crypto';
 
 const MAX_MS = 2 ** 48 - 1;
-// The UUID variant digit (RFC 9562 variant 0b10) for each hex digit of the byte it replaces the top of.
-const VARIANT_DIGIT = '89ab89ab89ab89ab';
-const HEX_DIGITS = '0123456789abcdef';
 
 // One-shot `crypto.hash` (Node ≥ 21.7 / 20.12) is ~2.5× faster than createHash() on inputs this small, and
 // asking it for hex is ~2× faster than for a Buffer (no ArrayBuffer to allocate): the ids are built from the
@@ -52,9 +49,9 @@ function sha256Hex(text: string): string {
     : nodeCrypto.createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** The variant digit that replaces hex digit `d` (the top of byte 8): `10` followed by the digit's low two bits. */
+/** The hex digit `d` (the top half of byte 8) with its top two bits set to the RFC 9562 variant `10`. */
 function variantDigit(d: string): string {
-  return VARIANT_DIGIT[HEX_DIGITS.indexOf(d)]!;
+  return '89ab'[Number.parseInt(d, 16) & 3]!;
 }
 
 /** Where a message sits in its log: enough to name it uniquely and forever. */

@@ -12,7 +12,6 @@
  * `--shutdown-timeout`, the tap exits 1 leaving it uncommitted.
  */
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
 import { openEmbeddedStore } from '../adapters/embedded-store.ts';
 import { KafkaTap } from '../adapters/kafka-tap.ts';
 import { createDefaultMapping, GUIDE_TOPICS, type TopicLayout } from '../adapters/message-mapping.ts';
@@ -27,6 +26,7 @@ import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
 import { MIN_SEALED_EVENT_BYTES, SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
+import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 
 export const TAP_USAGE = `usage:
   vcp tap kafka --brokers <host:port,…> --topics <t1,t2,…> --group <id> (--sidecar <url> | --store <dir> | --out <file.jsonl>) [options]
@@ -201,43 +201,24 @@ function healthUrl(sidecar: string): URL | undefined {
 /**
  * The sidecar's `--max-event` as its `GET /health` reports it (the full body needs the token), or why it could not
  * be read. An event the sidecar refuses as too large is dead-lettered, and with a hash chain leaves a gap, so the
- * tap seals nothing larger than the sidecar takes. One deadline for the whole exchange and a bounded body: a slow
- * or hostile server delays the start by at most {@link HEALTH_TIMEOUT_MS}.
+ * tap seals nothing larger than the sidecar takes. A slow or hostile server delays the start by at most
+ * {@link HEALTH_TIMEOUT_MS} ({@link getSidecarJson}).
  */
 async function sidecarMaxEvent(sidecar: string, token: string | undefined): Promise<number | string> {
   const url = healthUrl(sidecar);
   if (url === undefined)
     return `--sidecar names an endpoint other than …/vcp/log, so its GET /health is unknown`;
+  let answer: SidecarAnswer;
   try {
-    const res = await request(url, {
-      method: 'GET',
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > HEALTH_MAX_BYTES) {
-        res.body.destroy();
-        return `GET /health answered more than ${HEALTH_MAX_BYTES} bytes`;
-      }
-      chunks.push(chunk);
-    }
-    // A failing or stopping sidecar answers 503 with the full body: its limit holds all the same.
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      return `GET /health answered ${res.statusCode} without JSON`;
-    }
-    const limit = (body as { max_event_bytes?: unknown } | null)?.max_event_bytes;
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)
-      return `GET /health answered ${res.statusCode} with no max_event_bytes (a sidecar before this version, or no token)`;
-    return limit;
+    answer = await getSidecarJson(url, token, { timeoutMs: HEALTH_TIMEOUT_MS, maxBytes: HEALTH_MAX_BYTES });
   } catch (e) {
-    return describeError(e);
+    return `GET /health: ${describeError(e)}`;
   }
+  // A failing or stopping sidecar answers 503 with the full body: its limit holds all the same.
+  const limit = (answer.body as { max_event_bytes?: unknown } | null)?.max_event_bytes;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)
+    return `GET /health answered ${answer.status} with no max_event_bytes (a sidecar before this version, or no token)`;
+  return limit;
 }
 
 /** The tap's event limit with `--sidecar`: `--max-event` if given, else the sidecar's own, else the default. */

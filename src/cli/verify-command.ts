@@ -7,7 +7,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
 import type { TimestampTrust } from '../integrity/tsa-token.ts';
 import { type EvidencePack, EvidencePackError, readEvidencePack } from '../verify/evidence-pack.ts';
@@ -23,6 +22,7 @@ import {
 import { PROFILE_NAMES } from '../verify/profiles.ts';
 import { HTML_MAX_EVENTS } from '../verify/render-html.ts';
 import { type CliIo, UsageError } from './io.ts';
+import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 import { isCertificateFile, verifyCertificateFile, writeHtmlReport } from './verify-certificate.ts';
 
 export const VERIFY_USAGE = `usage: vcp verify <export.jsonl | evidence-pack folder> --pubkey <key> [options]
@@ -136,19 +136,23 @@ function noteOf(text: string): string {
   return text;
 }
 
+/** A sidecar's checkpoint or proof: small documents (a proof holds at most 64 hashes). */
+const SIDECAR_ANSWER_LIMITS = { timeoutMs: 15_000, maxBytes: 1024 * 1024 };
+
 async function getJson(url: string, token: string | undefined): Promise<Record<string, unknown>> {
+  let answer: SidecarAnswer;
   try {
-    const res = await request(url, {
-      headers: token ? { authorization: `Bearer ${token}` } : {},
-      headersTimeout: 15_000,
-      bodyTimeout: 15_000,
-    });
-    const body = await res.body.text();
-    if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${body.slice(0, 200)}`);
-    return JSON.parse(body) as Record<string, unknown>;
+    answer = await getSidecarJson(url, token, SIDECAR_ANSWER_LIMITS);
   } catch (e) {
     throw new UsageError(`cannot fetch ${url}: ${(e as Error).message}`);
   }
+  if (answer.status !== 200)
+    throw new UsageError(
+      `cannot fetch ${url}: HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`,
+    );
+  if (answer.body === null || typeof answer.body !== 'object')
+    throw new UsageError(`cannot fetch ${url}: the answer is not a JSON object`);
+  return answer.body as Record<string, unknown>;
 }
 
 /** The sidecar's newest checkpoint, with a consistency proof from the export's size when it is newer. */
