@@ -24,9 +24,9 @@ import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
+import { readSidecarLimits } from '../sinks/sidecar-limits.ts';
 import { MIN_SEALED_EVENT_BYTES, SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
-import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 
 export const TAP_USAGE = `usage:
   vcp tap kafka --brokers <host:port,…> --topics <t1,t2,…> --group <id> (--sidecar <url> | --store <dir> | --out <file.jsonl>) [options]
@@ -180,45 +180,17 @@ function maxEvent(text: string): number {
   return bytes;
 }
 
-/** How long the tap waits for the sidecar's `GET /health` at start, in all, before sealing under the default limit. */
-const HEALTH_TIMEOUT_MS = 3000;
-/** The most of a `/health` body read: the real one is under 2 KiB. */
-const HEALTH_MAX_BYTES = 64 * 1024;
-
-/**
- * The `GET /health` beside the sidecar's log endpoint: `--sidecar` names an origin (the log at `/vcp/log`) or the
- * log's full URL, possibly under a path prefix (a proxy's `/tenant-a/vcp/log` → `/tenant-a/health`). Undefined for
- * another endpoint path, whose health URL cannot be told.
- */
-function healthUrl(sidecar: string): URL | undefined {
-  const url = new URL(sidecar);
-  const path = url.pathname.replace(/\/+$/, '');
-  if (path === '') return new URL('/health', url.origin);
-  if (!path.endsWith('/vcp/log')) return undefined;
-  return new URL(`${path.slice(0, -'/vcp/log'.length)}/health`, url.origin);
-}
-
 /**
  * The sidecar's `--max-event` as its `GET /health` reports it (the full body needs the token), or why it could not
  * be read. An event the sidecar refuses as too large is dead-lettered, and with a hash chain leaves a gap, so the
- * tap seals nothing larger than the sidecar takes. A slow or hostile server delays the start by at most
- * {@link HEALTH_TIMEOUT_MS} ({@link getSidecarJson}).
+ * tap seals nothing larger than the sidecar takes. A slow or hostile server delays the start by at most 3 s.
  */
 async function sidecarMaxEvent(sidecar: string, token: string | undefined): Promise<number | string> {
-  const url = healthUrl(sidecar);
-  if (url === undefined)
-    return `--sidecar names an endpoint other than …/vcp/log, so its GET /health is unknown`;
-  let answer: SidecarAnswer;
   try {
-    answer = await getSidecarJson(url, token, { timeoutMs: HEALTH_TIMEOUT_MS, maxBytes: HEALTH_MAX_BYTES });
+    return (await readSidecarLimits(sidecar, token ? { token } : {})).maxEventBytes;
   } catch (e) {
-    return `GET /health: ${describeError(e)}`;
+    return e instanceof Error ? e.message.replace(/^cannot read the sidecar's limits: /, '') : String(e);
   }
-  // A failing or stopping sidecar answers 503 with the full body: its limit holds all the same.
-  const limit = (answer.body as { max_event_bytes?: unknown } | null)?.max_event_bytes;
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1024)
-    return `GET /health answered ${answer.status} with no max_event_bytes (a sidecar before this version, or no token)`;
-  return limit;
 }
 
 /** The tap's event limit with `--sidecar`: `--max-event` if given, else the sidecar's own, else the default. */

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MERKLE_MODES, type MerkleMode } from '../core/enums.ts';
 import type { TimestampTrust } from '../integrity/tsa-token.ts';
+import { getSidecarJson, type SidecarAnswer } from '../sinks/sidecar-get.ts';
 import { type EvidencePack, EvidencePackError, readEvidencePack } from '../verify/evidence-pack.ts';
 import {
   DEFAULT_MAX_LINE_BYTES,
@@ -22,7 +23,6 @@ import {
 import { PROFILE_NAMES } from '../verify/profiles.ts';
 import { HTML_MAX_EVENTS } from '../verify/render-html.ts';
 import { type CliIo, UsageError } from './io.ts';
-import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 import { isCertificateFile, verifyCertificateFile, writeHtmlReport } from './verify-certificate.ts';
 
 export const VERIFY_USAGE = `usage: vcp verify <export.jsonl | evidence-pack folder> --pubkey <key> [options]

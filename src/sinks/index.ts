@@ -41,6 +41,14 @@ export {
   withRetry,
 } from './retry.ts';
 export { serializeEvent } from './serialize.ts';
+export {
+  type OpenHttpSinkOptions,
+  openHttpSink,
+  type ReadSidecarLimitsOptions,
+  readSidecarLimits,
+  type SidecarLimits,
+  sidecarHealthUrl,
+} from './sidecar-limits.ts';
 export type { Sink } from './sink.ts';
 export { type SpoolOptions, SpoolSink, spooledEventsOf, withSpool } from './spool.ts';
 export {

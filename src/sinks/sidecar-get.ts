@@ -1,6 +1,6 @@
 /**
- * `GET` of a small JSON document from a sidecar, for the commands that ask one (`vcp verify --sidecar` for its
- * checkpoint and proofs, `vcp tap --sidecar` for its limits). One deadline covers the whole exchange and the body
+ * `GET` of a small JSON document from a sidecar, for the code that asks one (`vcp verify --sidecar` for its
+ * checkpoint and proofs, `readSidecarLimits` for its event limits). One deadline covers the whole exchange and the body
  * is read up to a cap, so a slow, trickling or hostile server costs at most the deadline and the cap, never a
  * stalled command or its memory.
  */
