@@ -58,6 +58,19 @@ cmd_fetch() {
     rm -rf "$lib"
     die "mvn dependency:copy-dependencies failed (output above)"
   fi
+  # Seen once on a machine whose local Maven repository was new: mvn exited 0 and copied nothing. One
+  # more run (the plugin and artifacts are local by then) copies them; a second miss is an error.
+  if [ -z "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; then
+    log "mvn copied no jars; running it once more"
+    if ! (cd "$kafka_dir" && mvn -B -Dstyle.color=never "$@" \
+      dependency:copy-dependencies -DoutputDirectory="$lib") >"$mvn_log" 2>&1 ||
+      [ -z "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; then
+      tail -n 60 "$mvn_log" >&2
+      rm -f "$mvn_log"
+      rm -rf "$lib"
+      die "mvn dependency:copy-dependencies copied no jars into $lib (output above)"
+    fi
+  fi
   rm -f "$mvn_log"
   pom_hash >"$lib/.complete"
   log "fetched $(find "$lib" -name '*.jar' | wc -l) jars ($(du -sh "$lib" | cut -f1))"
