@@ -24,7 +24,7 @@ import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
-import { readSidecarLimits } from '../sinks/sidecar-limits.ts';
+import { readSidecarLimits, type SidecarLimits } from '../sinks/sidecar-limits.ts';
 import { MIN_SEALED_EVENT_BYTES, SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
@@ -181,29 +181,39 @@ function maxEvent(text: string): number {
 }
 
 /**
- * The sidecar's `--max-event` as its `GET /health` reports it (the full body needs the token), or why it could not
+ * The sidecar's limits as its `GET /health` reports them (the full body needs the token), or why they could not
  * be read. An event the sidecar refuses as too large is dead-lettered, and with a hash chain leaves a gap, so the
  * tap seals nothing larger than the sidecar takes. A slow or hostile server delays the start by at most 3 s.
  */
-async function sidecarMaxEvent(sidecar: string, token: string | undefined): Promise<number | string> {
+async function askSidecar(sidecar: string, token: string | undefined): Promise<SidecarLimits | string> {
   try {
-    return (await readSidecarLimits(sidecar, token ? { token } : {})).maxEventBytes;
+    return await readSidecarLimits(sidecar, token ? { token } : {});
   } catch (e) {
     return e instanceof Error ? e.message.replace(/^cannot read the sidecar's limits: /, '') : String(e);
   }
 }
 
-/** The tap's event limit with `--sidecar`: `--max-event` if given, else the sidecar's own, else the default. */
-async function eventLimit(v: Values, token: string | undefined, warn: (m: string) => void): Promise<number> {
+/**
+ * The tap's HTTP limits with `--sidecar`: the event limit is `--max-event` if given, else the sidecar's own, else
+ * the default; batches are no longer than the sidecar takes in one request.
+ */
+async function httpLimits(
+  v: Values,
+  token: string | undefined,
+  warn: (m: string) => void,
+): Promise<{ maxEventBytes: number; maxBatchEvents?: number }> {
   const given = v['max-event'] !== undefined ? maxEvent(v['max-event']) : undefined;
-  const told = await sidecarMaxEvent(v.sidecar!, token);
-  if (typeof told === 'string') {
+  const limits = await askSidecar(v.sidecar!, token);
+  if (typeof limits === 'string') {
     if (given === undefined)
       warn(
-        `could not read the sidecar's event limit (${told}); sealing events of up to ${SIDECAR_MAX_EVENT_BYTES} bytes, its default (--max-event to set it)`,
+        `could not read the sidecar's event limit (${limits}); sealing events of up to ${SIDECAR_MAX_EVENT_BYTES} bytes, its default (--max-event to set it)`,
       );
-    return given ?? SIDECAR_MAX_EVENT_BYTES;
+    return { maxEventBytes: given ?? SIDECAR_MAX_EVENT_BYTES };
   }
+  const told = limits.maxEventBytes;
+  const batch =
+    limits.maxBatchEvents !== undefined ? { maxBatchEvents: Math.min(1000, limits.maxBatchEvents) } : {};
   if (given === undefined) {
     if (told < MIN_SEALED_EVENT_BYTES)
       throw new UsageError(
@@ -211,13 +221,13 @@ async function eventLimit(v: Values, token: string | undefined, warn: (m: string
       );
     if (told !== SIDECAR_MAX_EVENT_BYTES)
       warn(`the sidecar takes events of up to ${told} bytes (its GET /health): the tap seals nothing larger`);
-    return told;
+    return { maxEventBytes: told, ...batch };
   }
   if (given > told)
     warn(
       `warning: --max-event ${given} is more than the ${told} bytes the sidecar takes (its GET /health): it will refuse the events in between`,
     );
-  return given;
+  return { maxEventBytes: given, ...batch };
 }
 
 async function makeSink(v: Values, io: CliIo, warn: (m: string) => void): Promise<Sink> {
@@ -231,7 +241,7 @@ async function makeSink(v: Values, io: CliIo, warn: (m: string) => void): Promis
     return new FileSink({ path: v.out.startsWith('/') ? v.out : `${io.cwd}/${v.out}`, fsync: 'every-write' });
   if (!v.sidecar) throw new UsageError(`--sidecar <url> or --out <file.jsonl> is required\n\n${TAP_USAGE}`);
   const token = v.token ?? io.env.VCP_SIDECAR_TOKEN;
-  const maxEventBytes = await eventLimit(v, token, warn);
+  const limits = await httpLimits(v, token, warn);
   return createHttpSink({
     url: v.sidecar,
     ...(token ? { token } : {}),
@@ -239,7 +249,7 @@ async function makeSink(v: Values, io: CliIo, warn: (m: string) => void): Promis
     retry: { retries: 2, maxDelayMs: 1000 },
     breaker: false,
     ...(v.spool ? { spoolDir: v.spool } : {}),
-    maxEventBytes,
+    ...limits,
   });
 }
 

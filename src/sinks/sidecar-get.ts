@@ -13,17 +13,17 @@ export interface SidecarAnswer {
 }
 
 /**
- * GET `url` (with the bearer `token` when given) and parse the answer as JSON.
+ * GET `url` (with the bearer `token` when given, and any extra `headers`) and parse the answer as JSON.
  * @throws Error naming the cause: no answer within `timeoutMs`, a body over `maxBytes`, a body that is not JSON.
  */
 export async function getSidecarJson(
   url: URL | string,
   token: string | undefined,
-  limits: { timeoutMs: number; maxBytes: number },
+  limits: { timeoutMs: number; maxBytes: number; headers?: Record<string, string> | undefined },
 ): Promise<SidecarAnswer> {
   const res = await request(url, {
     method: 'GET',
-    headers: token ? { authorization: `Bearer ${token}` } : {},
+    headers: { ...limits.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
     signal: AbortSignal.timeout(limits.timeoutMs),
   });
   const chunks: Buffer[] = [];

@@ -34,6 +34,8 @@ export interface ReadSidecarLimitsOptions {
   path?: string;
   /** The whole exchange's deadline, ms (default 3 000). */
   timeoutMs?: number;
+  /** Extra request headers (a proxy's own), as the HTTP sink's `headers`. */
+  headers?: Record<string, string>;
 }
 
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -80,6 +82,7 @@ export async function readSidecarLimits(
     answer = await getSidecarJson(health, options.token, {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxBytes: HEALTH_MAX_BYTES,
+      headers: options.headers,
     });
   } catch (e) {
     throw fail(`GET ${health.pathname}: ${describeError(e)}`);
@@ -126,6 +129,7 @@ export async function openHttpSink(options: OpenHttpSinkOptions): Promise<Sink> 
     limits = await readSidecarLimits(options.url, {
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.path !== undefined ? { path: options.path } : {}),
+      ...(options.headers !== undefined ? { headers: options.headers } : {}),
       timeoutMs: options.limitsTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
   } catch (e) {

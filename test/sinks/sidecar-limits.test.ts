@@ -99,6 +99,25 @@ describe('readSidecarLimits against other servers', () => {
     expect(sink.maxEventBytes).toBe(16384);
     await expect(readSidecarLimits(`${url}/ingest`)).rejects.toThrow(/not …\/vcp\/log/);
   });
+
+  it("sends the sink's extra headers (a proxy's key) with the token", async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const url = await server((req, res) => {
+      seen.push(req.headers);
+      if (req.headers['x-proxy-key'] !== 'k1') res.writeHead(403).end('{}');
+      else res.end('{"max_event_bytes":32768,"max_batch_events":200}');
+    });
+    const sink = track(
+      await openHttpSink({
+        url,
+        token: 't0',
+        headers: { 'x-proxy-key': 'k1' },
+        onWarning: () => expect.unreachable(),
+      }),
+    );
+    expect(sink.maxEventBytes).toBe(32768);
+    expect(seen[0]).toMatchObject({ 'x-proxy-key': 'k1', authorization: 'Bearer t0' });
+  });
 });
 
 describe('openHttpSink', () => {
