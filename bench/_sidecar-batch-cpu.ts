@@ -49,7 +49,7 @@ try {
     [100, 8],
   ] as const) {
     const ev = events(n);
-    const row = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, ev, batch, conns));
+    const row = await withCpu(sidecar, undefined, () => sidecarOwnIngest(sidecar.url, ev, batch, conns));
     console.log(
       `${row.name.padEnd(44)} ${Math.round(row.events / row.seconds)
         .toString()

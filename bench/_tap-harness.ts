@@ -4,7 +4,7 @@
  * percentiles, and the result table with ratios against the raw consume rate.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -136,6 +136,74 @@ export async function paced(
   return sent;
 }
 
+/**
+ * The process on this machine listening on TCP `port` (the Kafka broker, redis-server), found through
+ * /proc/net/tcp{,6} and the processes' socket descriptors; undefined when none is (a remote server) or
+ * off Linux. Its CPU is part of what a tap costs the machine when it runs beside the tap.
+ */
+export function listenerPid(port: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket's inode.
+      if (f.length > 9 && f[3] === '0A' && Number.parseInt(f[1]!.split(':')[1]!, 16) === port)
+        inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(pid);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The CPU of the server at `address` (`host:port`) as {@link withCpu} reads it, when it runs on this machine;
+ * else undefined, with the reason printed.
+ */
+export function serverCpu(name: string, address: string): { name: string; cpuMs: () => number } | undefined {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/.exec(address);
+  if (!m) {
+    console.log(`(${name} at ${address} is not on this machine: its CPU is not counted in the budgets)`);
+    return undefined;
+  }
+  const port = Number(m[2]);
+  const pid = listenerPid(port);
+  if (pid === undefined || Number.isNaN(procCpuMs(pid))) {
+    console.log(
+      `(${name} on port ${port} has no local process to read: its CPU is not counted in the budgets)`,
+    );
+    return undefined;
+  }
+  return { name, cpuMs: () => procCpuMs(pid) };
+}
+
 /** CPU time (user + system) of a process, ms, from /proc/<pid>/stat (clock ticks of 10 ms); NaN off Linux. */
 function procCpuMs(pid: number): number {
   try {
@@ -156,33 +224,42 @@ export interface Row {
   cpu?: string;
   /**
    * CPU µs per event ({@link withCpu}): of this process (the tap, or the load generator), of its main thread
-   * alone, and of the sidecar child.
+   * alone, of the sidecar child, and of the transport's server on this machine (the Kafka broker,
+   * redis-server; 0 when not counted).
    */
-  cpuUs?: { self: number; main: number; sidecar: number };
+  cpuUs?: { self: number; main: number; sidecar: number; server: number };
 }
 
 /**
  * Run `fn` and note on its row the CPU time per event of this process (the tap, or the
- * load generator) and of the sidecar child: on a shared 2-core machine the sum of the two
- * is what bounds a tap → sidecar rate.
+ * load generator), of the sidecar child and of the transport's local `server` (see
+ * {@link serverCpu}): on a shared 2-core machine their sum is what bounds a tap → sidecar rate.
  */
-export async function withCpu(sidecar: { cpuMs: () => number }, fn: () => Promise<Row>): Promise<Row> {
+export async function withCpu(
+  sidecar: { cpuMs: () => number },
+  server: { name: string; cpuMs: () => number } | undefined,
+  fn: () => Promise<Row>,
+): Promise<Row> {
   const c0 = process.cpuUsage();
   const m0 = process.threadCpuUsage();
   const s0 = sidecar.cpuMs();
+  const b0 = server?.cpuMs() ?? 0;
   const row = await fn();
   const self = process.cpuUsage(c0);
   const main = process.threadCpuUsage(m0);
   const side = sidecar.cpuMs() - s0;
+  const srv = (server?.cpuMs() ?? 0) - b0;
   const us = (ms: number) => (ms * 1000) / row.events;
   row.cpuUs = {
     self: us((self.user + self.system) / 1000),
     main: us((main.user + main.system) / 1000),
     sidecar: us(side),
+    server: us(srv),
   };
-  const busy = ((row.cpuUs.self + row.cpuUs.sidecar) * row.events) / row.seconds / 1e6;
-  const mainBusy = (row.cpuUs.main * row.events) / row.seconds / 1e6;
-  row.cpu = `CPU per event: this process ${row.cpuUs.self.toFixed(1)} µs (main thread ${row.cpuUs.main.toFixed(1)}, busy ${(100 * mainBusy).toFixed(0)} % of the run), sidecar ${row.cpuUs.sidecar.toFixed(1)} µs; ${busy.toFixed(2)} cores busy`;
+  const { cpuUs } = row;
+  const busy = ((cpuUs.self + cpuUs.sidecar + cpuUs.server) * row.events) / row.seconds / 1e6;
+  const mainBusy = (cpuUs.main * row.events) / row.seconds / 1e6;
+  row.cpu = `CPU per event: this process ${cpuUs.self.toFixed(1)} µs (main thread ${cpuUs.main.toFixed(1)}, busy ${(100 * mainBusy).toFixed(0)} % of the run), sidecar ${cpuUs.sidecar.toFixed(1)} µs${server ? `, ${server.name} ${cpuUs.server.toFixed(1)} µs` : ''}; ${busy.toFixed(2)} cores busy`;
   return row;
 }
 
@@ -328,9 +405,10 @@ export class TapRounds {
 /**
  * What the round's CPU per event allows, beside what it measured. On 2 cores that every process keeps busy
  * (the "cores busy" figures), a rate is 2 cores over the CPU all processes spend per event, so:
- * - tap → sidecar over the sidecar's own ingest is at most (L + S′) / (T + S): L and S′ the load generator's and
- *   the sidecar's CPU per event in its own ingest, T and S the tap's and the sidecar's in tap → sidecar. For 0.80
- *   the tap may spend at most 1.25 (L + S′) − S per event;
+ * - tap → sidecar over the sidecar's own ingest is at most (L + S′ + B′) / (T + S + B): L and S′ the load
+ *   generator's and the sidecar's CPU per event in its own ingest, T and S the tap's and the sidecar's in
+ *   tap → sidecar, B and B′ the transport's server's (broker, redis-server) in each when it runs on this machine.
+ *   For 0.80 the tap may spend at most 1.25 (L + S′ + B′) − S − B per event;
  * - tap → embedded store over tap → file is at most M_file / M_embedded, the main thread's CPU per event of each
  *   (the tap and the store run on it; a main thread busy all the run is the bottleneck): for 0.80 the store's own
  *   work on it (M_embedded − M_file: its check of each event as the sidecar checks a request, and its commit) may
@@ -341,10 +419,14 @@ function printCpuBudgets(file: Row, sidecar: Row, embedded: Row, own: Row): void
   const [f, t, e, o] = [file.cpuUs, sidecar.cpuUs, embedded.cpuUs, own.cpuUs];
   if (!f || !t || !e || !o) return;
   const us = (x: number) => `${x.toFixed(1)} µs`;
-  const loadAndSidecar = o.self + o.sidecar;
-  const tapBudget = 1.25 * loadAndSidecar - t.sidecar;
+  const ownCpu = o.self + o.sidecar + o.server;
+  const tapBudget = 1.25 * ownCpu - t.sidecar - t.server;
+  const counted = t.server > 0 || o.server > 0;
+  const bound = counted
+    ? `(L ${us(o.self)} + S′ ${us(o.sidecar)} + B′ ${us(o.server)}) / (T ${us(t.self)} + S ${us(t.sidecar)} + B ${us(t.server)})`
+    : `(L ${us(o.self)} + S′ ${us(o.sidecar)}) / (T ${us(t.self)} + S ${us(t.sidecar)})`;
   console.log(
-    `CPU budget, tap → sidecar: (L ${us(o.self)} + S′ ${us(o.sidecar)}) / (T ${us(t.self)} + S ${us(t.sidecar)}) = ${(loadAndSidecar / (t.self + t.sidecar)).toFixed(2)}; for 0.80 the tap may spend ${us(Math.max(0, tapBudget))} per event, and tap → file alone took ${us(f.self)}`,
+    `CPU budget, tap → sidecar: ${bound} = ${(ownCpu / (t.self + t.sidecar + t.server)).toFixed(2)}; for 0.80 the tap may spend ${us(Math.max(0, tapBudget))} per event, and tap → file alone took ${us(f.self)}`,
   );
   console.log(
     `CPU budget, tap → embedded: main thread M_file ${us(f.main)} / M_embedded ${us(e.main)} = ${(f.main / e.main).toFixed(2)}; for 0.80 the store may spend ${us(f.main / 4)} per event on it; it spent ${us(e.main - f.main)}, where the sidecar spends S′ ${us(o.sidecar)} to check and commit the same kind of event`,

@@ -40,6 +40,7 @@ import {
   printLatency,
   QUICK,
   type Row,
+  serverCpu,
   sidecarOwnIngest,
   startSidecarChild,
   TapRounds,
@@ -176,6 +177,8 @@ export async function run(argv: string[] = []): Promise<void> {
   const warmTopic = uniqueName('vcp-bench-warm');
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-kafka-tap-'));
   const sidecar = await startSidecarChild();
+  // The broker shares the cores when it runs here: its CPU goes into the tap → sidecar budget.
+  const server = brokers.length === 1 ? serverCpu('broker', brokers[0]!) : undefined;
   try {
     await createTopic(brokers, topic, 4);
     const producer = new Producer({
@@ -218,7 +221,7 @@ export async function run(argv: string[] = []): Promise<void> {
       const ns = `round-${r}`;
       const rows: Row[] = [await rawConsume(brokers, topic, n)];
       rows.push(
-        await withCpu(sidecar, () =>
+        await withCpu(sidecar, server, () =>
           tapRun(
             'tap → FileSink (fsync/batch)',
             brokers,
@@ -230,7 +233,7 @@ export async function run(argv: string[] = []): Promise<void> {
         ),
       );
       rows.push(
-        await withCpu(sidecar, () =>
+        await withCpu(sidecar, server, () =>
           tapRun(
             'tap → sidecar (HTTP, fsync/201)',
             brokers,
@@ -242,12 +245,12 @@ export async function run(argv: string[] = []): Promise<void> {
         ),
       );
       const store = await openEmbeddedStore({ dataDir: join(dir, `store-${r}`), log: () => {} });
-      const embedded = await withCpu(sidecar, () =>
+      const embedded = await withCpu(sidecar, server, () =>
         tapRun('tap → embedded store (in-process, fsync/commit)', brokers, topic, n, store, ns),
       );
       rows.push(embedded);
       const peers = peerEvents(n, `vcp-bench-peer-${r}`);
-      const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
+      const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
       measured.add(r, rows as [Row, Row, Row, Row, Row]);
     }

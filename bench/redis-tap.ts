@@ -40,6 +40,7 @@ import {
   printLatency,
   QUICK,
   type Row,
+  serverCpu,
   sidecarOwnIngest,
   startSidecarChild,
   TapRounds,
@@ -158,6 +159,9 @@ export async function run(argv: string[] = []): Promise<void> {
   const redis = new Redis(url);
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-redis-tap-'));
   const sidecar = await startSidecarChild();
+  // redis-server shares the cores when it runs here: its CPU goes into the tap → sidecar budget.
+  const redisUrl = new URL(url);
+  const server = serverCpu('redis-server', `${redisUrl.hostname}:${redisUrl.port || '6379'}`);
   try {
     await fill(redis, stream, 0, n);
     console.log(`redis-tap: ${n} entries on ${stream}, Node ${process.version}`);
@@ -188,7 +192,7 @@ export async function run(argv: string[] = []): Promise<void> {
       const ns = `round-${r}`;
       const rows: Row[] = [await rawConsume(url, stream, n, `raw-${r}`)];
       rows.push(
-        await withCpu(sidecar, () =>
+        await withCpu(sidecar, server, () =>
           tapRun(
             'tap → FileSink (fsync/batch)',
             url,
@@ -201,7 +205,7 @@ export async function run(argv: string[] = []): Promise<void> {
         ),
       );
       rows.push(
-        await withCpu(sidecar, () =>
+        await withCpu(sidecar, server, () =>
           tapRun(
             'tap → sidecar (HTTP, fsync/201)',
             url,
@@ -214,12 +218,12 @@ export async function run(argv: string[] = []): Promise<void> {
         ),
       );
       const store = await openEmbeddedStore({ dataDir: join(dir, `store-${r}`), log: () => {} });
-      const embedded = await withCpu(sidecar, () =>
+      const embedded = await withCpu(sidecar, server, () =>
         tapRun('tap → embedded store (in-process, fsync/commit)', url, stream, n, store, `embedded-${r}`, ns),
       );
       rows.push(embedded);
       const peers = peerEvents(n, `vcp-bench:peer-${r}`);
-      const own = await withCpu(sidecar, () => sidecarOwnIngest(sidecar.url, peers));
+      const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
       measured.add(r, rows as [Row, Row, Row, Row, Row]);
     }
