@@ -156,12 +156,13 @@ export async function run(argv: string[] = []): Promise<void> {
   const stream = `vcp-bench:redis-tap:${tag}`;
   const pacedStream = `vcp-bench:redis-tap-paced:${tag}`;
   const warmStream = `vcp-bench:redis-tap-warm:${tag}`;
+  // redis-server shares the cores when it runs here: its CPU goes into the tap → sidecar budget.
+  // ioredis also takes a bare `host:port`, which is no URL.
+  const address = /^rediss?:\/\//.test(url) ? new URL(url) : new URL(`redis://${url}`);
+  const server = serverCpu('redis-server', `${address.hostname}:${address.port || '6379'}`);
   const redis = new Redis(url);
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-redis-tap-'));
   const sidecar = await startSidecarChild();
-  // redis-server shares the cores when it runs here: its CPU goes into the tap → sidecar budget.
-  const redisUrl = new URL(url);
-  const server = serverCpu('redis-server', `${redisUrl.hostname}:${redisUrl.port || '6379'}`);
   try {
     await fill(redis, stream, 0, n);
     console.log(`redis-tap: ${n} entries on ${stream}, Node ${process.version}`);

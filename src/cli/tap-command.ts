@@ -18,6 +18,7 @@ import { createDefaultMapping, GUIDE_TOPICS, type TopicLayout } from '../adapter
 import { RedisTap } from '../adapters/redis-tap.ts';
 import { formatRate, type TapRunnerOptions, type TapStats } from '../adapters/tap-runner.ts';
 import { TIERS, type Tier } from '../core/enums.ts';
+import { VcpConfigError } from '../core/errors.ts';
 import { loadPrivateKeyFile } from '../integrity/keys.ts';
 import { createSigner } from '../integrity/sign.ts';
 import { parseSize } from '../sidecar/config.ts';
@@ -189,6 +190,7 @@ async function askSidecar(sidecar: string, token: string | undefined): Promise<S
   try {
     return await readSidecarLimits(sidecar, token ? { token } : {});
   } catch (e) {
+    if (e instanceof VcpConfigError) throw new UsageError(`--sidecar/--token: ${e.message}`);
     return e instanceof Error ? e.message.replace(/^cannot read the sidecar's limits: /, '') : String(e);
   }
 }

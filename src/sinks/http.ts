@@ -121,6 +121,28 @@ function defaultWarning(message: string, code: string): void {
   process.emitWarning(message, { code });
 }
 
+/**
+ * The sink's URL, checked with its token as the sink's constructor checks them (before anything is sent).
+ * @throws VcpConfigError naming the fault.
+ */
+export function checkHttpSinkTarget(options: Pick<HttpSinkOptions, 'url' | 'token'>): URL {
+  let url: URL;
+  try {
+    url = new URL(options?.url);
+  } catch {
+    throw new VcpConfigError(
+      `HttpSink url must be an http(s) URL like http://127.0.0.1:8080, not ${String(options?.url)}`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new VcpConfigError(`HttpSink url must be http: or https:, not ${url.protocol}`);
+  }
+  if (options.token !== undefined && (typeof options.token !== 'string' || /[\r\n]/.test(options.token))) {
+    throw new VcpConfigError('HttpSink token must be a string without line breaks');
+  }
+  return url;
+}
+
 /** One attempt per write to the sidecar's batch endpoint; see the module comment. */
 export class HttpSink implements Sink {
   readonly name: string;
@@ -156,20 +178,7 @@ export class HttpSink implements Sink {
   #closed = false;
 
   constructor(options: HttpSinkOptions) {
-    let url: URL;
-    try {
-      url = new URL(options?.url);
-    } catch {
-      throw new VcpConfigError(
-        `HttpSink url must be an http(s) URL like http://127.0.0.1:8080, not ${String(options?.url)}`,
-      );
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new VcpConfigError(`HttpSink url must be http: or https:, not ${url.protocol}`);
-    }
-    if (options.token !== undefined && (typeof options.token !== 'string' || /[\r\n]/.test(options.token))) {
-      throw new VcpConfigError('HttpSink token must be a string without line breaks');
-    }
+    const url = checkHttpSinkTarget(options);
     this.#path = url.pathname !== '/' ? url.pathname + url.search : (options.path ?? '/vcp/log');
     this.name = `http:${url.host}${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;

@@ -40,6 +40,7 @@ export async function getSidecarJson(
   try {
     return { status: res.statusCode, body: JSON.parse(text) };
   } catch {
-    throw new Error(`answered HTTP ${res.statusCode} without JSON: ${text.slice(0, 200)}`);
+    // Quoted as JSON: a hostile body's control characters (terminal escapes) reach no terminal as they are.
+    throw new Error(`answered HTTP ${res.statusCode} without JSON: ${JSON.stringify(text.slice(0, 200))}`);
   }
 }

@@ -14,7 +14,7 @@
  */
 import { VcpConfigError } from '../core/errors.ts';
 import { describeError, SinkError } from './errors.ts';
-import { type CreateHttpSinkOptions, createHttpSink } from './http.ts';
+import { type CreateHttpSinkOptions, checkHttpSinkTarget, createHttpSink } from './http.ts';
 import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 import { SIDECAR_MAX_EVENT_BYTES, type Sink } from './sink.ts';
 
@@ -47,19 +47,26 @@ const DEFAULT_BATCH_EVENTS = 1000;
 /**
  * The `GET /health` beside a sidecar's log endpoint: `url` names an origin (the log at `path`, by default
  * `/vcp/log`) or the log's full URL, possibly under a path prefix (a proxy's `/tenant-a/vcp/log` →
- * `/tenant-a/health`). Undefined for an endpoint path not ending in `/vcp/log`, whose health URL cannot be told.
+ * `/tenant-a/health`, with the log URL's query). Always on the log's own origin: the path is set on it, never
+ * resolved against it, so a prefix such as `//other-host` stays a path and the token goes nowhere else.
+ * Undefined for an endpoint path not ending in `/vcp/log`, whose health URL cannot be told.
  */
 export function sidecarHealthUrl(url: string | URL, path?: string): URL | undefined {
   const u = new URL(url);
-  let logPath = u.pathname.replace(/\/+$/, '');
-  if (logPath === '') logPath = (path ?? '/vcp/log').replace(/\/+$/, '');
+  // As the HTTP sink reads them: the URL's own path (and query) when it has one, else `path`.
+  const fromUrl = u.pathname !== '/';
+  const logPath = (fromUrl ? u.pathname : (path ?? '/vcp/log')).replace(/\/+$/, '');
   if (!logPath.endsWith('/vcp/log')) return undefined;
-  return new URL(`${logPath.slice(0, -'/vcp/log'.length)}/health`, u.origin);
+  const health = new URL(u.origin);
+  health.pathname = `${logPath.slice(0, -'/vcp/log'.length)}/health`;
+  if (fromUrl) health.search = u.search;
+  return health.origin === u.origin ? health : undefined;
 }
 
 /**
  * Ask a sidecar for its request limits (its `GET /health`, with the token when given).
  *
+ * @throws VcpConfigError for a URL or token the HTTP sink would refuse (before any request).
  * @throws SinkError (retryable, reason `limits_unknown`) naming why they could not be read: no answer within
  *   the deadline, a body that is not JSON or too large, no `max_event_bytes` in it (a sidecar older than this
  *   package, or a token missing), or an endpoint path other than `…/vcp/log`.
@@ -70,12 +77,8 @@ export async function readSidecarLimits(
 ): Promise<SidecarLimits> {
   const fail = (why: string) =>
     new SinkError(`cannot read the sidecar's limits: ${why}`, { retryable: true, reason: 'limits_unknown' });
-  let health: URL | undefined;
-  try {
-    health = sidecarHealthUrl(url, options.path);
-  } catch {
-    throw new VcpConfigError(`the sidecar URL must be an http(s) URL like http://127.0.0.1:8080, not ${url}`);
-  }
+  checkHttpSinkTarget({ url, token: options.token });
+  const health = sidecarHealthUrl(url, options.path);
   if (health === undefined) throw fail('the log endpoint is not …/vcp/log, so its GET /health is unknown');
   let answer: SidecarAnswer;
   try {

@@ -59,6 +59,59 @@ describe('sidecarHealthUrl', () => {
     expect(sidecarHealthUrl('http://h:1', '/tenant-b/vcp/log')?.href).toBe('http://h:1/tenant-b/health');
     expect(sidecarHealthUrl('http://h:1/ingest')).toBeUndefined();
     expect(sidecarHealthUrl('http://h:1', '/ingest')).toBeUndefined();
+    expect(sidecarHealthUrl('http://h:1/t/vcp/log?key=k1')?.href).toBe('http://h:1/t/health?key=k1');
+  });
+
+  it("never leaves the log URL's origin: a path that reads as another host stays a path on the sidecar", () => {
+    for (const [url, path] of [
+      ['http://127.0.0.1:8080', '//127.0.0.2:9/vcp/log'],
+      ['http://127.0.0.1:8080//127.0.0.2:9/vcp/log', undefined],
+      ['http://127.0.0.1:8080/\\evil.example/vcp/log', undefined],
+      ['http://127.0.0.1:8080', '/\\evil.example/vcp/log'],
+    ] as const) {
+      const health = sidecarHealthUrl(url, path);
+      expect(health?.origin).toBe('http://127.0.0.1:8080');
+      expect(health?.pathname).toMatch(/\/health$/);
+    }
+  });
+
+  it('the token goes only to the sidecar: a "//other-host" prefix is asked on the sidecar itself', async () => {
+    const other: string[] = [];
+    const elsewhere = await server((req, res) => {
+      other.push(String(req.headers.authorization));
+      res.end('{"max_event_bytes":4096}');
+    });
+    const seen: string[] = [];
+    const sidecarUrl = await server((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('{"max_event_bytes":65536}');
+    });
+    const prefix = `//${new URL(elsewhere).host}`;
+    const sink = track(
+      await openHttpSink({
+        url: sidecarUrl,
+        path: `${prefix}/vcp/log`,
+        token: 'secret',
+        onWarning: () => {},
+      }),
+    );
+    expect(other).toEqual([]);
+    expect(seen).toEqual([`${prefix}/health`]);
+    expect(sink.maxEventBytes).toBe(65536);
+  });
+
+  it('a token the sink would refuse fails before any request, with no warning', async () => {
+    let asked = 0;
+    const url = await server((_req, res) => {
+      asked++;
+      res.end('{}');
+    });
+    const w = warnings();
+    await expect(openHttpSink({ url, token: 'a\nb', onWarning: w.on })).rejects.toThrow(
+      /without line breaks/,
+    );
+    expect(asked).toBe(0);
+    expect(w.list).toEqual([]);
   });
 });
 
