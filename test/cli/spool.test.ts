@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { draftEvent } from '../../src/core/builder.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
@@ -15,17 +15,9 @@ import { createHttpSink, HttpSink } from '../../src/sinks/http.ts';
 import { withSpool } from '../../src/sinks/spool.ts';
 import { runVcp } from '../helpers/cli.ts';
 import { ControlledSink, orderIds, policy, sealedEvents, tempDir } from '../sinks/_helpers.ts';
-import { type RealSidecar, startRealSidecar } from '../sinks/_real-sidecar.ts';
+import { perTestSidecars } from '../sinks/_real-sidecar.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
-async function sidecar(flags: Record<string, string | boolean> = {}): Promise<RealSidecar> {
-  const s = await startRealSidecar(flags);
-  closers.push(() => s.dispose());
-  return s;
-}
+const { closers, sidecar } = perTestSidecars();
 function folder(): string {
   const t = tempDir('vcp-cli-spool-');
   closers.push(t.cleanup);

@@ -4,6 +4,7 @@
  * faults injected are in the store (`failAppends`: a full disk; `gate`: a slow
  * disk); every answer is the sidecar's own.
  */
+import { afterEach } from 'vitest';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar/server.ts';
 import { FileEventStore } from '../../src/sidecar/store/file-store.ts';
@@ -109,4 +110,24 @@ export async function startRealSidecar(flags: Record<string, string | boolean> =
     },
   };
   return self;
+}
+
+/**
+ * Per-test clean-up for a test file: `closers` run after each test, last first, and `sidecar(flags)` starts a
+ * real sidecar ({@link startRealSidecar}) that is disposed with them. Call once at the file's top level.
+ */
+export function perTestSidecars(): {
+  closers: (() => Promise<void> | void)[];
+  sidecar: (flags?: Record<string, string | boolean>) => Promise<RealSidecar>;
+} {
+  const closers: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+  const sidecar = async (flags: Record<string, string | boolean> = {}) => {
+    const s = await startRealSidecar(flags);
+    closers.push(() => s.dispose());
+    return s;
+  };
+  return { closers, sidecar };
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { draftEvent } from '../../src/core/builder.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
@@ -18,18 +18,9 @@ import { createHttpSink, HttpSink } from '../../src/sinks/http.ts';
 import { withRetry } from '../../src/sinks/retry.ts';
 import type { SpoolSink } from '../../src/sinks/spool.ts';
 import { orderIds, policy, readJsonl, sealedEvents, tempDir } from './_helpers.ts';
-import { type RealSidecar, startRealSidecar } from './_real-sidecar.ts';
+import { perTestSidecars } from './_real-sidecar.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
-
-async function sidecar(flags: Record<string, string | boolean> = {}): Promise<RealSidecar> {
-  const s = await startRealSidecar(flags);
-  closers.push(() => s.dispose());
-  return s;
-}
+const { closers, sidecar } = perTestSidecars();
 function track<T extends { close(): Promise<void> }>(sink: T): T {
   closers.push(() => sink.close().catch(() => {}));
   return sink;

@@ -5,24 +5,15 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRecorder } from '../../src/recorder/recorder.ts';
 import { createHttpSink, type HttpSink } from '../../src/sinks/http.ts';
 import { openHttpSink, readSidecarLimits, sidecarHealthUrl } from '../../src/sinks/sidecar-limits.ts';
 import type { Sink } from '../../src/sinks/sink.ts';
 import { orderIds, policy, sealedEvents } from './_helpers.ts';
-import { type RealSidecar, startRealSidecar } from './_real-sidecar.ts';
+import { perTestSidecars } from './_real-sidecar.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
-
-async function sidecar(flags: Record<string, string | boolean> = {}): Promise<RealSidecar> {
-  const s = await startRealSidecar(flags);
-  closers.push(() => s.dispose());
-  return s;
-}
+const { closers, sidecar } = perTestSidecars();
 function track<T extends Sink>(sink: T): T {
   closers.push(() => sink.close().catch(() => {}));
   return sink;
