@@ -25,7 +25,7 @@ import { parseSize } from '../sidecar/config.ts';
 import { describeError } from '../sinks/errors.ts';
 import { FileSink } from '../sinks/file.ts';
 import { createHttpSink } from '../sinks/http.ts';
-import { readSidecarLimits, type SidecarLimits } from '../sinks/sidecar-limits.ts';
+import { readSidecarLimits, type SidecarLimits, sidecarBatchEvents } from '../sinks/sidecar-limits.ts';
 import { MIN_SEALED_EVENT_BYTES, SIDECAR_MAX_EVENT_BYTES, type Sink } from '../sinks/sink.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
 
@@ -214,8 +214,8 @@ async function httpLimits(
     return { maxEventBytes: given ?? SIDECAR_MAX_EVENT_BYTES };
   }
   const told = limits.maxEventBytes;
-  const batch =
-    limits.maxBatchEvents !== undefined ? { maxBatchEvents: Math.min(1000, limits.maxBatchEvents) } : {};
+  const batchEvents = sidecarBatchEvents(limits);
+  const batch = batchEvents !== undefined ? { maxBatchEvents: batchEvents } : {};
   if (given === undefined) {
     if (told < MIN_SEALED_EVENT_BYTES)
       throw new UsageError(

@@ -102,6 +102,16 @@ export async function readSidecarLimits(
   return { maxEventBytes, maxBatchEvents: isCount(maxBatchEvents) ? maxBatchEvents : undefined };
 }
 
+/**
+ * The HTTP sink's batch size for a sidecar with these limits: its default (1 000 events), no more than the
+ * sidecar takes in one request. Undefined when the sidecar did not say (the sink's default then).
+ */
+export function sidecarBatchEvents(limits: SidecarLimits): number | undefined {
+  return limits.maxBatchEvents === undefined
+    ? undefined
+    : Math.min(DEFAULT_BATCH_EVENTS, limits.maxBatchEvents);
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
 }
@@ -151,16 +161,20 @@ export async function openHttpSink(options: OpenHttpSinkOptions): Promise<Sink> 
       'VCP_SIDECAR_LIMITS',
     );
   }
-  const sidecarBatch = limits.maxBatchEvents ?? DEFAULT_BATCH_EVENTS;
-  if (given.batch !== undefined && limits.maxBatchEvents !== undefined && given.batch > sidecarBatch) {
+  if (
+    given.batch !== undefined &&
+    limits.maxBatchEvents !== undefined &&
+    given.batch > limits.maxBatchEvents
+  ) {
     warn(
-      `maxBatchEvents ${given.batch} is more than the ${sidecarBatch} events the sidecar takes per request (its --max-batch): larger batches are refused and sent again in halves`,
+      `maxBatchEvents ${given.batch} is more than the ${limits.maxBatchEvents} events the sidecar takes per request (its --max-batch): larger batches are refused and sent again in halves`,
       'VCP_SIDECAR_LIMITS',
     );
   }
+  const batch = given.batch ?? sidecarBatchEvents(limits);
   return createHttpSink({
     ...options,
     maxEventBytes: given.event ?? limits.maxEventBytes,
-    maxBatchEvents: given.batch ?? Math.min(DEFAULT_BATCH_EVENTS, sidecarBatch),
+    ...(batch !== undefined ? { maxBatchEvents: batch } : {}),
   });
 }
