@@ -49,7 +49,7 @@ export function healthBody(ctx: SidecarContext): Record<string, unknown> {
     store: ctx.store.name,
     tier: ctx.config.tier,
     strict: ctx.config.strict,
-    // The request limits: a client (`vcp tap --sidecar`) seals nothing larger than the events taken here.
+    // The request limits: a client (`openHttpSink`, `vcp tap --sidecar`) seals nothing larger than the events taken here.
     max_event_bytes: ctx.config.limits.maxEventBytes,
     max_batch_events: ctx.config.limits.maxBatchEvents,
     signing_key_id: ctx.signer.keyId,
