@@ -18,7 +18,8 @@
  *    /health p99, RSS start / peak / end (DESIGN: < 300 MB under load).
  *
  *   node bench/sidecar-soak.ts [--seconds 30] [--entry src/cli/sidecar-entry.ts]
- *   (Node flags of the sidecar as in sidecar-ingest.ts: VCP_BENCH_SIDECAR_NODE_FLAGS, default --max-semi-space-size=8)
+ *   (Node flags and glibc arenas of the sidecar as in sidecar-ingest.ts: VCP_BENCH_SIDECAR_NODE_FLAGS, default
+ *   --max-semi-space-size=8; MALLOC_ARENA_MAX, default 2)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ import { parseArgs } from 'node:util';
 import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
-import { SIDECAR_NODE_FLAGS } from './sidecar-ingest.ts';
+import { SIDECAR_ENV, SIDECAR_NODE_FLAGS, sidecarTuning } from './sidecar-ingest.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const ENTRY = fileURLToPath(new URL('../src/cli/sidecar-entry.ts', import.meta.url));
@@ -106,7 +107,8 @@ function rssOf(pid: number): number {
   }
 }
 
-const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MB`;
+/** Decimal megabytes, the unit of DESIGN's "< 300 MB" (it printed MiB as "MB" before). */
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function hostileBodies(): { name: string; body: Buffer }[] {
@@ -197,7 +199,7 @@ async function startSidecarChild(entry: string, dir: string): Promise<{ proc: Ch
       '--max-queue',
       '1000000',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: SIDECAR_ENV },
   );
   let err = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
@@ -234,7 +236,7 @@ export async function run(argv: string[] = []): Promise<void> {
   const peakSince = (t: number) => Math.max(...samples.filter((s) => s.t >= t).map((s) => s.rss));
   const probe = fork(SELF, ['--probe', url], { stdio: 'inherit' });
   console.log(
-    `sidecar soak, Node ${process.version}, sidecar ${values.entry === ENTRY ? 'from src' : values.entry} (node ${SIDECAR_NODE_FLAGS.join(' ')})`,
+    `sidecar soak, Node ${process.version}, sidecar ${values.entry === ENTRY ? 'from src' : values.entry} (${sidecarTuning()})`,
   );
   try {
     // 1. idle

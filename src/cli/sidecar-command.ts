@@ -23,6 +23,7 @@ import { LogDamageError } from '../sidecar/store/file/segment-check.ts';
 import { createPostgresStore } from '../sidecar/store/postgres-store.ts';
 import type { EventStore } from '../sidecar/store/store.ts';
 import { type CliIo, EXIT, UsageError } from './io.ts';
+import { sidecarMemoryHint } from './sidecar-memory-hint.ts';
 import { sidecarRepairCommand } from './sidecar-repair.ts';
 
 export const SIDECAR_USAGE = `usage: vcp sidecar [options]
@@ -102,6 +103,8 @@ export async function runSidecar(
     ...(config.tsaCaCertFile ? { tsaCaCertPem: await readPem(config.tsaCaCertFile) } : {}),
     ...(config.tsaCertFile ? { tsaCertPem: await readPem(config.tsaCertFile) } : {}),
   });
+  const hint = sidecarMemoryHint(process.execArgv, io.env);
+  if (hint) io.err(`vcp sidecar: ${hint}\n`);
   if (config.ingest) return runCluster(config, anchoring, io, until);
   const log = (line: string) => io.err(`vcp sidecar: ${line}\n`);
   const sidecar = await startSidecar({ config, store: storeFor(config, log), anchoring, log });
