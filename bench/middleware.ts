@@ -28,7 +28,9 @@
  * or by neighbours, and CPU per request at full speed depends on how many
  * requests each event-loop turn batches, so a fixed rate compares like with
  * like). Each variant is compared with the bare run of its own round, and the
- * report gives the median of those ratios over the rounds. The recorder's
+ * report gives the median of those ratios over the rounds. A goal counts as
+ * met only when both the full-speed ratio and the ratio the fixed-rate CPU
+ * implies (bare's CPU per request over the variant's) meet it. The recorder's
  * counters are printed for the `vcp` variant, so dropped events (which would
  * flatter it) show.
  *
@@ -406,20 +408,24 @@ export async function run(): Promise<void> {
       );
     }
     const perRound = (v: Variant) => rps[v].map((x, i) => (x / rps.bare[i]!).toFixed(3)).join(', ');
-    const cpuNote = (v: Variant) =>
-      `; ${signed(pairedDiff(v, cpu))} µs CPU/request at ${rate}/s, Node's AsyncLocalStorage.run alone ${signed(pairedDiff('als', cpu))} µs`;
-    checkGoal(
-      'middleware',
-      `${fw} trace-only middleware ≤ ${Math.round((1 - TRACE_MIN_RATIO) * 100)} % req/s`,
-      `${signed((pairedRatio('trace', rps) - 1) * 100)} %${cpuNote('trace')}`,
-      pairedRatio('trace', rps) >= TRACE_MIN_RATIO,
-    );
-    checkGoal(
-      'middleware',
-      `${fw} recording one event per request ≤ ${Math.round((1 - RECORD_MIN_RATIO) * 100)} % req/s`,
-      `${signed((pairedRatio('vcp', rps) - 1) * 100)} %${cpuNote('vcp')}`,
-      pairedRatio('vcp', rps) >= RECORD_MIN_RATIO,
-    );
+    // The req/s a variant would keep where the server's CPU is the bound: bare's CPU per request over
+    // its own at the fixed rate, paired within each round. Full-speed req/s ratios move by ±30 % from
+    // round to round here (the load generator shares the 2 cores), so a goal counts as met only when
+    // both measures meet it.
+    const cpuRatio = (v: Variant) => median(cpu[v].map((x, i) => cpu.bare[i]! / x));
+    const measured = (v: Variant) =>
+      `${signed((pairedRatio(v, rps) - 1) * 100)} % req/s, ${signed((cpuRatio(v) - 1) * 100)} % by CPU at ${rate}/s ` +
+      `(${signed(pairedDiff(v, cpu))} µs/request, Node's AsyncLocalStorage.run alone ${signed(pairedDiff('als', cpu))} µs)`;
+    const meets = (v: Variant, min: number) => pairedRatio(v, rps) >= min && cpuRatio(v) >= min;
+    for (const [v, what, min] of [
+      ['trace', 'trace-only middleware', TRACE_MIN_RATIO],
+      ['vcp', 'recording one event per request', RECORD_MIN_RATIO],
+    ] as const) {
+      const goal = `${fw} ${what} ≤ ${Math.round((1 - min) * 100)} % req/s (full speed and by CPU)`;
+      console.log(
+        `goal: ${goal}: ${measured(v)} → ${checkGoal('middleware', goal, measured(v), meets(v, min))}`,
+      );
+    }
     console.log(
       `ratios vs bare (median of the rounds' own ratios): req/s trace ${pairedRatio('trace', rps).toFixed(3)}× [${perRound('trace')}] (target ≥ ${TRACE_MIN_RATIO}×), ` +
         `vcp ${pairedRatio('vcp', rps).toFixed(3)}× [${perRound('vcp')}] (target ≥ ${RECORD_MIN_RATIO}×), ` +
