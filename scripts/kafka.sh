@@ -41,6 +41,8 @@ die() {
 pom_hash() { sha256sum "$kafka_dir/pom.xml" | cut -d' ' -f1; }
 lib_complete() { [ -f "$lib/.complete" ] && [ "$(cat "$lib/.complete")" = "$(pom_hash)" ]; }
 
+has_jars() { [ -n "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; }
+
 cmd_fetch() {
   if lib_complete; then
     log "jars already in $lib ($(find "$lib" -name '*.jar' | wc -l) jars)"
@@ -49,28 +51,28 @@ cmd_fetch() {
   command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
   log "resolving Kafka jars from Maven Central into $lib"
   rm -rf "$lib"
-  local mvn_log
+  local mvn_log attempt
   mvn_log=$(mktemp "$tmp_base/vcp-kafka-mvn.XXXXXX")
-  if ! (cd "$kafka_dir" && mvn -q -B -Dstyle.color=never "$@" \
-    dependency:copy-dependencies -DoutputDirectory="$lib") >"$mvn_log" 2>&1; then
-    cat "$mvn_log" >&2
-    rm -f "$mvn_log"
-    rm -rf "$lib"
-    die "mvn dependency:copy-dependencies failed (output above)"
-  fi
-  # Seen once on a machine whose local Maven repository was new: mvn exited 0 and copied nothing. One
-  # more run (the plugin and artifacts are local by then) copies them; a second miss is an error.
-  if [ -z "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; then
-    log "mvn copied no jars; running it once more"
+  # Two attempts: seen once on a machine whose local Maven repository was new, mvn exited 0 and copied
+  # nothing; a second run (the plugin and artifacts are local by then) copies them. A failed mvn, or a
+  # second run without jars, is an error.
+  for attempt in 1 2; do
     if ! (cd "$kafka_dir" && mvn -B -Dstyle.color=never "$@" \
-      dependency:copy-dependencies -DoutputDirectory="$lib") >"$mvn_log" 2>&1 ||
-      [ -z "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; then
+      dependency:copy-dependencies -DoutputDirectory="$lib") >"$mvn_log" 2>&1; then
+      tail -n 60 "$mvn_log" >&2
+      rm -f "$mvn_log"
+      rm -rf "$lib"
+      die "mvn dependency:copy-dependencies failed (output above)"
+    fi
+    has_jars && break
+    if [ "$attempt" = 2 ]; then
       tail -n 60 "$mvn_log" >&2
       rm -f "$mvn_log"
       rm -rf "$lib"
       die "mvn dependency:copy-dependencies copied no jars into $lib (output above)"
     fi
-  fi
+    log "mvn copied no jars; running it once more"
+  done
   rm -f "$mvn_log"
   pom_hash >"$lib/.complete"
   log "fetched $(find "$lib" -name '*.jar' | wc -l) jars ($(du -sh "$lib" | cut -f1))"

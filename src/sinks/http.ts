@@ -59,7 +59,7 @@ export interface HttpSinkOptions {
   connections?: number;
   /** Time allowed for the response headers and for the body, each, ms (default 10 000). */
   timeoutMs?: number;
-  /** Batches larger than this are sent as several requests (default 1000 events). */
+  /** Batches larger than this are sent as several requests (default {@link DEFAULT_HTTP_BATCH_EVENTS}, 1000 events). */
   maxBatchEvents?: number;
   /**
    * The sidecar's `--max-event`: the largest event it stores, in bytes of its JSON line (default
@@ -117,7 +117,11 @@ export function batchKey(events: readonly VcpEvent[]): string {
   return `vcp-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 }
 
-function defaultWarning(message: string, code: string): void {
+/** The sink's batch size when `maxBatchEvents` is not given. */
+export const DEFAULT_HTTP_BATCH_EVENTS = 1000;
+
+/** Where warnings go without `onWarning`: `process.emitWarning` with their code. */
+export function defaultWarning(message: string, code: string): void {
   process.emitWarning(message, { code });
 }
 
@@ -182,7 +186,7 @@ export class HttpSink implements Sink {
     this.#path = url.pathname !== '/' ? url.pathname + url.search : (options.path ?? '/vcp/log');
     this.name = `http:${url.host}${this.#path}`;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#maxBatch = Math.max(1, options.maxBatchEvents ?? 1000);
+    this.#maxBatch = Math.max(1, options.maxBatchEvents ?? DEFAULT_HTTP_BATCH_EVENTS);
     this.maxEventBytes = sidecarEventLimit(options.maxEventBytes, 'HttpSink');
     this.#deadLetterDir = options.deadLetterDir;
     this.#onRejected = options.onRejected;

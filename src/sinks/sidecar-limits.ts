@@ -14,7 +14,13 @@
  */
 import { VcpConfigError } from '../core/errors.ts';
 import { describeError, SinkError } from './errors.ts';
-import { type CreateHttpSinkOptions, checkHttpSinkTarget, createHttpSink } from './http.ts';
+import {
+  type CreateHttpSinkOptions,
+  checkHttpSinkTarget,
+  createHttpSink,
+  DEFAULT_HTTP_BATCH_EVENTS,
+  defaultWarning,
+} from './http.ts';
 import { getSidecarJson, type SidecarAnswer } from './sidecar-get.ts';
 import { SIDECAR_MAX_EVENT_BYTES, type Sink } from './sink.ts';
 
@@ -41,8 +47,6 @@ export interface ReadSidecarLimitsOptions {
 const DEFAULT_TIMEOUT_MS = 3000;
 /** The most of a `/health` body read: the real one is under 2 KiB. */
 const HEALTH_MAX_BYTES = 64 * 1024;
-/** The HTTP sink's default `maxBatchEvents`. */
-const DEFAULT_BATCH_EVENTS = 1000;
 
 /**
  * The `GET /health` beside a sidecar's log endpoint: `url` names an origin (the log at `path`, by default
@@ -109,7 +113,7 @@ export async function readSidecarLimits(
 export function sidecarBatchEvents(limits: SidecarLimits): number | undefined {
   return limits.maxBatchEvents === undefined
     ? undefined
-    : Math.min(DEFAULT_BATCH_EVENTS, limits.maxBatchEvents);
+    : Math.min(DEFAULT_HTTP_BATCH_EVENTS, limits.maxBatchEvents);
 }
 
 function isCount(v: unknown): v is number {
@@ -134,8 +138,7 @@ export interface OpenHttpSinkOptions extends CreateHttpSinkOptions {
  * @throws VcpConfigError for bad options, as {@link createHttpSink}.
  */
 export async function openHttpSink(options: OpenHttpSinkOptions): Promise<Sink> {
-  const warn =
-    options.onWarning ?? ((message: string, code: string) => process.emitWarning(message, { code }));
+  const warn = options.onWarning ?? defaultWarning;
   const given = { event: options.maxEventBytes, batch: options.maxBatchEvents };
   let limits: SidecarLimits | undefined;
   try {
