@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import type { VcpEvent } from '../src/core/types.ts';
+import { validateEvent } from '../src/core/validate.ts';
+import { canonicalize } from '../src/integrity/canonical.ts';
+import { eventHashOfCanonical } from '../src/integrity/event-hash.ts';
+import { MerkleTree } from '../src/integrity/merkle/index.ts';
 import { encodeEvents } from '../src/sinks/_jsonl.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { checkGoal } from './_goals.ts';
@@ -383,15 +387,22 @@ export class TapRounds {
     this.#rounds = rounds;
   }
 
-  /** Print round `r`'s rows and keep its ratios. */
-  add(r: number, rows: [raw: Row, file: Row, sidecar: Row, embedded: Row, own: Row]): void {
+  /**
+   * Print round `r`'s rows and keep its ratios; `events` are the round's sealed events of the same
+   * kind, on which the stages every tap and every store must run are timed (see {@link stageFloors}).
+   */
+  add(
+    r: number,
+    rows: [raw: Row, file: Row, sidecar: Row, embedded: Row, own: Row],
+    events: readonly VcpEvent[],
+  ): void {
     printThroughput(
       `${this.#title}, round ${r} of ${this.#rounds} (events/s, ratio to the raw consume rate)`,
       rows,
     );
     this.#sidecar.push([rows[2], rows[4]]);
     this.#embedded.push([rows[3], rows[1]]);
-    printCpuBudgets(rows[1], rows[2], rows[3], rows[4]);
+    printCpuBudgets(rows, stageFloors(events));
   }
 
   /** The goals, held to the medians. */
@@ -415,8 +426,8 @@ export class TapRounds {
  *   take at most M_file / 4 per event.
  * The budgets name the limit; they assume the CPU is the bottleneck, which the busy figures show.
  */
-function printCpuBudgets(file: Row, sidecar: Row, embedded: Row, own: Row): void {
-  const [f, t, e, o] = [file.cpuUs, sidecar.cpuUs, embedded.cpuUs, own.cpuUs];
+function printCpuBudgets([raw, file, sidecar, embedded, own]: Row[], floors: StageFloors): void {
+  const [f, t, e, o] = [file!.cpuUs, sidecar!.cpuUs, embedded!.cpuUs, own!.cpuUs];
   if (!f || !t || !e || !o) return;
   const us = (x: number) => `${x.toFixed(1)} µs`;
   const ownCpu = o.self + o.sidecar + o.server;
@@ -431,6 +442,78 @@ function printCpuBudgets(file: Row, sidecar: Row, embedded: Row, own: Row): void
   console.log(
     `CPU budget, tap → embedded: main thread M_file ${us(f.main)} / M_embedded ${us(e.main)} = ${(f.main / e.main).toFixed(2)}; for 0.80 the store may spend ${us(f.main / 4)} per event on it; it spent ${us(e.main - f.main)}, where the sidecar spends S′ ${us(o.sidecar)} to check and commit the same kind of event`,
   );
+  // The floors: what no tap and no store can skip, against what the budgets allow.
+  const c = raw?.cpuUs;
+  if (c) {
+    const tapFloor = c.self + floors.sealUs;
+    console.log(
+      `floor of a tap: the client's consume alone ${us(c.self)} + RFC 8785, SHA-256 and line of each event ${us(floors.sealUs)} = ${us(tapFloor)} per event, ` +
+        (tapFloor > tapBudget
+          ? `over the ${us(Math.max(0, tapBudget))} tap → sidecar at 0.80 allows: out of reach in this round`
+          : `within the ${us(tapBudget)} tap → sidecar at 0.80 allows`),
+    );
+  }
+  console.log(
+    `floor of the store on the main thread: parse of the canonical texts, schema check and Merkle append ${us(floors.checkUs)} per event (before its record, id index and fdatasync), ` +
+      (floors.checkUs > f.main / 4
+        ? `over the ${us(f.main / 4)} tap → embedded at 0.80 allows: out of reach in this round`
+        : `within the ${us(f.main / 4)} tap → embedded at 0.80 allows`),
+  );
+}
+
+/** Per event, the stages no tap ({@link StageFloors.sealUs}) and no store ({@link StageFloors.checkUs}) can skip. */
+export interface StageFloors {
+  /** RFC 8785 of header and payload, SHA-256 (the EventHash) and the JSON line: what a tap must do to send an event. */
+  sealUs: number;
+  /**
+   * `JSON.parse` of the canonical texts, the schema check and the Merkle append: what the embedded store must do
+   * before its commit, to refuse what the sidecar refuses and to place the event in its tree.
+   */
+  checkUs: number;
+}
+
+/**
+ * Time the stages of {@link StageFloors} on `events` on this thread, alone, one stage after another over the
+ * whole set (best of 3 passes, µs per event). A floor: the tap and the store do all of it and more.
+ */
+export function stageFloors(events: readonly VcpEvent[]): StageFloors {
+  const texts = events.map((e) => [canonicalize(e.header), canonicalize(e.payload)] as const);
+  const best = (pass: () => void): number => {
+    let top = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 3; k++) {
+      const t0 = process.hrtime.bigint();
+      pass();
+      top = Math.min(top, Number(process.hrtime.bigint() - t0) / 1000 / events.length);
+    }
+    return top;
+  };
+  let sink = 0;
+  const seal = best(() => {
+    for (const e of events) {
+      const h = canonicalize(e.header);
+      const p = canonicalize(e.payload);
+      sink += eventHashOfCanonical(h, p).length;
+    }
+  });
+  const line = best(() => {
+    for (let i = 0; i < events.length; i += 500) sink += encodeEvents(events.slice(i, i + 500)).length;
+  });
+  const check = best(() => {
+    const tree = new MerkleTree();
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const parsed = {
+        header: JSON.parse(texts[i]![0]),
+        payload: JSON.parse(texts[i]![1]),
+        security: e.security,
+        policy_identification: e.policy_identification,
+      };
+      sink += validateEvent(parsed).errors.length;
+      tree.append(e.security.event_hash);
+    }
+  });
+  if (sink < 0) console.log(sink); // keeps the passes from being optimized away
+  return { sealUs: seal + line, checkUs: check };
 }
 
 /** `a / b` as a line with the goal it is held to, checked for the run's summary under `bench`'s name. */

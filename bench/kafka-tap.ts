@@ -219,7 +219,7 @@ export async function run(argv: string[] = []): Promise<void> {
     const measured = new TapRounds('kafka-tap', 'Kafka → tap, backlog', rounds);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
-      const rows: Row[] = [await rawConsume(brokers, topic, n)];
+      const rows: Row[] = [await withCpu(sidecar, server, () => rawConsume(brokers, topic, n))];
       rows.push(
         await withCpu(sidecar, server, () =>
           tapRun(
@@ -252,7 +252,7 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench-peer-${r}`);
       const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      measured.add(r, rows as [Row, Row, Row, Row, Row]);
+      measured.add(r, rows as [Row, Row, Row, Row, Row], peers);
     }
     measured.report();
 

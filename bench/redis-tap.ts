@@ -191,7 +191,7 @@ export async function run(argv: string[] = []): Promise<void> {
     const measured = new TapRounds('redis-tap', 'Redis Streams → tap, backlog', rounds);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
-      const rows: Row[] = [await rawConsume(url, stream, n, `raw-${r}`)];
+      const rows: Row[] = [await withCpu(sidecar, server, () => rawConsume(url, stream, n, `raw-${r}`))];
       rows.push(
         await withCpu(sidecar, server, () =>
           tapRun(
@@ -226,7 +226,7 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench:peer-${r}`);
       const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      measured.add(r, rows as [Row, Row, Row, Row, Row]);
+      measured.add(r, rows as [Row, Row, Row, Row, Row], peers);
     }
     measured.report();
 
