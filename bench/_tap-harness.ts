@@ -425,6 +425,9 @@ export class TapRounds {
  *   work on it (M_embedded − M_file: its check of each event as the sidecar checks a request, and its commit) may
  *   take at most M_file / 4 per event.
  * The budgets name the limit; they assume the CPU is the bottleneck, which the busy figures show.
+ * Beside them, the floors ({@link stageFloors}): when what no tap (or no store) can skip already takes more than
+ * its budget allows, the goal is out of reach in that round whatever the code; when it fits, the goal is not shown
+ * out of reach and the gap is the tap's (or the store's) own work.
  */
 function printCpuBudgets([raw, file, sidecar, embedded, own]: Row[], floors: StageFloors): void {
   const [f, t, e, o] = [file!.cpuUs, sidecar!.cpuUs, embedded!.cpuUs, own!.cpuUs];
@@ -462,7 +465,7 @@ function printCpuBudgets([raw, file, sidecar, embedded, own]: Row[], floors: Sta
 }
 
 /** Per event, the stages no tap ({@link StageFloors.sealUs}) and no store ({@link StageFloors.checkUs}) can skip. */
-export interface StageFloors {
+interface StageFloors {
   /** RFC 8785 of header and payload, SHA-256 (the EventHash) and the JSON line: what a tap must do to send an event. */
   sealUs: number;
   /**
@@ -476,7 +479,7 @@ export interface StageFloors {
  * Time the stages of {@link StageFloors} on `events` on this thread, alone, one stage after another over the
  * whole set (best of 3 passes, µs per event). A floor: the tap and the store do all of it and more.
  */
-export function stageFloors(events: readonly VcpEvent[]): StageFloors {
+function stageFloors(events: readonly VcpEvent[]): StageFloors {
   const texts = events.map((e) => [canonicalize(e.header), canonicalize(e.payload)] as const);
   const best = (pass: () => void): number => {
     let top = Number.POSITIVE_INFINITY;
