@@ -3,7 +3,8 @@
  * worker threads, and how does memory grow, against the floor of reading the same file line by line with
  * JSON.parse + SHA-256 of each line on one thread?
  *
- * Target (issue 9, DESIGN.md): ≥ 100,000 events/s, flat memory, bounded line length.
+ * Target (issue 9, DESIGN.md): ≥ 100,000 events/s on one core, flat memory, bounded line length. The goal is
+ * held to the one-thread run; the threaded run's rate is printed beside it (it uses more than one core).
  * Run: `node bench/verify.ts` (BENCH_QUICK=1: 100,000 events). The export is built once per size in the
  * temp folder (sealed, chained events of ~1 KB, anchors every 100,000, a closing signed checkpoint).
  */
@@ -201,7 +202,7 @@ export async function run(): Promise<void> {
     `vcp verify, default (${threads} worker threads + main, ${many.onThreads} lines analysed on them): ${(many.rate / 1000).toFixed(1)} k events/s, ${many.cpuUs.toFixed(1)} µs CPU/event (all threads; main thread ${many.mainUs.toFixed(1)}), verdict ${many.verdict}`,
   );
   console.log(
-    `ratio verify / floor: ${(many.rate / floorRate).toFixed(2)} (one thread ${(one.rate / floorRate).toFixed(2)}; one thread / the contract's floor ${(one.rate / contractRate).toFixed(2)}); threads / one thread ${(many.rate / one.rate).toFixed(2)}×; target ≥ 100 k events/s: ${checkGoal('verify', 'vcp verify ≥ 100 k events/s', `${(many.rate / 1000).toFixed(1)} k events/s (${(many.rate / floorRate).toFixed(2)} of one thread doing only JSON.parse + SHA-256)`, many.rate >= 100_000)}`,
+    `ratio verify / floor: ${(many.rate / floorRate).toFixed(2)} (one thread ${(one.rate / floorRate).toFixed(2)}; one thread / the contract's floor ${(one.rate / contractRate).toFixed(2)}); threads / one thread ${(many.rate / one.rate).toFixed(2)}×; target ≥ 100 k events/s on one core: ${checkGoal('verify', 'vcp verify ≥ 100 k events/s on one core', `${(one.rate / 1000).toFixed(1)} k events/s on one thread (${(one.rate / contractRate).toFixed(2)} of the contract's floor; ${(many.rate / 1000).toFixed(1)} k with ${threads} worker threads)`, one.rate >= 100_000)}`,
   );
   for (const [name, r] of [
     ['one thread', one],
