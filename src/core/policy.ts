@@ -12,12 +12,23 @@ const LOCAL_ID = '[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?';
 const DOMAIN_POLICY_RE = new RegExp(`^${REVERSE_DOMAIN}:${LOCAL_ID}$`);
 const LOCAL_POLICY_RE = new RegExp(`^local:${LOCAL_ID}:${LOCAL_ID}$`);
 
+// The last PolicyID judged and its kind: the events of one log (a sidecar's batches, an export) mostly share one,
+// and the two expressions cost more than a string comparison on every event.
+let lastPolicyId: string | undefined;
+let lastPolicyKind: 'domain' | 'local' | undefined;
+
 /** How a PolicyID is formed, or `undefined` when it follows neither convention. */
 export function policyIdKind(policyId: unknown): 'domain' | 'local' | undefined {
   if (typeof policyId !== 'string') return undefined;
-  if (LOCAL_POLICY_RE.test(policyId)) return 'local';
-  if (DOMAIN_POLICY_RE.test(policyId)) return 'domain';
-  return undefined;
+  if (policyId === lastPolicyId) return lastPolicyKind;
+  const kind = LOCAL_POLICY_RE.test(policyId)
+    ? 'local'
+    : DOMAIN_POLICY_RE.test(policyId)
+      ? 'domain'
+      : undefined;
+  lastPolicyId = policyId;
+  lastPolicyKind = kind;
+  return kind;
 }
 
 /** True when `policyId` is `<reverse-domain>:<local-id>` or `local:<org>:<id>` (spec §5.5.4). */

@@ -4,7 +4,7 @@ import { createFixedClock } from '../../src/core/clock.ts';
 import { isDecimalString, toDecimalString } from '../../src/core/decimal.ts';
 import { VcpValidationError } from '../../src/core/errors.ts';
 import { ERROR_DEFAULT_SEVERITY, EVENT_TYPE_CODES, eventTypeFromCode } from '../../src/core/event-types.ts';
-import { createPolicy, isValidPolicyId } from '../../src/core/policy.ts';
+import { createPolicy, isValidPolicyId, policyIdKind } from '../../src/core/policy.ts';
 import { isUuidV7 } from '../../src/core/uuidv7.ts';
 import { validateEvent } from '../../src/core/validate.ts';
 
@@ -86,6 +86,22 @@ describe('policy identification', () => {
     ]) {
       expect(isValidPolicyId(bad)).toBe(false);
     }
+  });
+
+  it('keeps each verdict when ids repeat and alternate (the last id is remembered)', () => {
+    const sequence: [unknown, 'domain' | 'local' | undefined][] = [
+      ['com.example.trading:a', 'domain'],
+      ['com.example.trading:a', 'domain'],
+      ['local:acme:desk-1', 'local'],
+      ['COM.Example:x', undefined],
+      ['COM.Example:x', undefined],
+      ['com.example.trading:a', 'domain'],
+      [42, undefined],
+      ['local:acme:desk-1', 'local'],
+      ['local:acme:desk-1 ', undefined],
+      ['local:acme:desk-1', 'local'],
+    ];
+    for (const [id, kind] of sequence) expect(policyIdKind(id), String(id)).toBe(kind);
   });
 
   it('builds the full block with verification depth', () => {
