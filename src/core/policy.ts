@@ -16,6 +16,8 @@ const LOCAL_POLICY_RE = new RegExp(`^local:${LOCAL_ID}:${LOCAL_ID}$`);
 // and the two expressions cost more than a string comparison on every event.
 let lastPolicyId: string | undefined;
 let lastPolicyKind: 'domain' | 'local' | undefined;
+/** The longest PolicyID remembered: real ones are a reverse domain name and a local id of at most 128 characters. */
+const MAX_REMEMBERED_ID = 512;
 
 /** How a PolicyID is formed, or `undefined` when it follows neither convention. */
 export function policyIdKind(policyId: unknown): 'domain' | 'local' | undefined {
@@ -26,8 +28,11 @@ export function policyIdKind(policyId: unknown): 'domain' | 'local' | undefined 
     : DOMAIN_POLICY_RE.test(policyId)
       ? 'domain'
       : undefined;
-  lastPolicyId = policyId;
-  lastPolicyKind = kind;
+  // Only ids of a plausible length are kept: a hostile megabyte-long one must not stay referenced here.
+  if (policyId.length <= MAX_REMEMBERED_ID) {
+    lastPolicyId = policyId;
+    lastPolicyKind = kind;
+  }
   return kind;
 }
 

@@ -100,6 +100,9 @@ describe('policy identification', () => {
       ['local:acme:desk-1', 'local'],
       ['local:acme:desk-1 ', undefined],
       ['local:acme:desk-1', 'local'],
+      [`com.example.${'a'.repeat(2000)}:x`, 'domain'], // too long to be remembered, still judged
+      ['local:acme:desk-1', 'local'],
+      [`com.example.${'a'.repeat(2000)}:x `, undefined],
     ];
     for (const [id, kind] of sequence) expect(policyIdKind(id), String(id)).toBe(kind);
   });
