@@ -75,7 +75,13 @@ describe.skipIf(!HAS_CHROMIUM)('console in Chromium', () => {
     expect(await page.locator('ol.timeline .mark.ok').count()).toBe(4);
     await screenshot(page, 'console-trace');
     await page.locator('ol.timeline li').nth(1).getByRole('link').click();
-    await page.waitForSelector('.banner.ok, .banner.bad');
+    // Right after the click the trace page, with its own `.banner.ok`, is still shown: wait for the event
+    // page's verdict (its "Fetching…" banner replaced), not for any banner.
+    await page
+      .locator('h1', { hasText: /^Event/ })
+      .first()
+      .waitFor();
+    await page.locator('.banner:not(.wait)').first().waitFor();
     await expect(page.locator('.banner').first().textContent()).resolves.toContain('Verified locally');
     expect(await page.locator('ol.steps li.bad').count()).toBe(0);
     await expect(page.locator('ol.steps').textContent()).resolves.toContain(
