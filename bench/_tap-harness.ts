@@ -446,21 +446,19 @@ function printCpuBudgets([raw, file, sidecar, embedded, own]: Row[], floors: Sta
     `CPU budget, tap → embedded: main thread M_file ${us(f.main)} / M_embedded ${us(e.main)} = ${(f.main / e.main).toFixed(2)}; for 0.80 the store may spend ${us(f.main / 4)} per event on it; it spent ${us(e.main - f.main)}, where the sidecar spends S′ ${us(o.sidecar)} to check and commit the same kind of event`,
   );
   // The floors: what no tap and no store can skip, against what the budgets allow.
+  const against = (floor: number, allowed: number, path: string) =>
+    floor > allowed
+      ? `over the ${us(Math.max(0, allowed))} ${path} at 0.80 allows: out of reach in this round`
+      : `within the ${us(allowed)} ${path} at 0.80 allows`;
   const c = raw?.cpuUs;
   if (c) {
     const tapFloor = c.self + floors.sealUs;
     console.log(
-      `floor of a tap: the client's consume alone ${us(c.self)} + RFC 8785, SHA-256 and line of each event ${us(floors.sealUs)} = ${us(tapFloor)} per event, ` +
-        (tapFloor > tapBudget
-          ? `over the ${us(Math.max(0, tapBudget))} tap → sidecar at 0.80 allows: out of reach in this round`
-          : `within the ${us(tapBudget)} tap → sidecar at 0.80 allows`),
+      `floor of a tap: the client's consume alone ${us(c.self)} + RFC 8785, SHA-256 and line of each event ${us(floors.sealUs)} = ${us(tapFloor)} per event, ${against(tapFloor, tapBudget, 'tap → sidecar')}`,
     );
   }
   console.log(
-    `floor of the store on the main thread: parse of the canonical texts, schema check and Merkle append ${us(floors.checkUs)} per event (before its record, id index and fdatasync), ` +
-      (floors.checkUs > f.main / 4
-        ? `over the ${us(f.main / 4)} tap → embedded at 0.80 allows: out of reach in this round`
-        : `within the ${us(f.main / 4)} tap → embedded at 0.80 allows`),
+    `floor of the store on the main thread: parse of the canonical texts, schema check and Merkle append ${us(floors.checkUs)} per event (before its record, id index and fdatasync), ${against(floors.checkUs, f.main / 4, 'tap → embedded')}`,
   );
 }
 

@@ -422,9 +422,8 @@ export async function run(): Promise<void> {
       ['vcp', 'recording one event per request', RECORD_MIN_RATIO],
     ] as const) {
       const goal = `${fw} ${what} ≤ ${Math.round((1 - min) * 100)} % req/s (full speed and by CPU)`;
-      console.log(
-        `goal: ${goal}: ${measured(v)} → ${checkGoal('middleware', goal, measured(v), meets(v, min))}`,
-      );
+      const figures = measured(v);
+      console.log(`goal: ${goal}: ${figures} → ${checkGoal('middleware', goal, figures, meets(v, min))}`);
     }
     console.log(
       `ratios vs bare (median of the rounds' own ratios): req/s trace ${pairedRatio('trace', rps).toFixed(3)}× [${perRound('trace')}] (target ≥ ${TRACE_MIN_RATIO}×), ` +

@@ -43,6 +43,14 @@ lib_complete() { [ -f "$lib/.complete" ] && [ "$(cat "$lib/.complete")" = "$(pom
 
 has_jars() { [ -n "$(find "$lib" -name '*.jar' 2>/dev/null | head -n1)" ]; }
 
+# Show the end of mvn's output, leave no partial lib/ behind, and stop.
+fetch_failed() {
+  tail -n 60 "$1" >&2
+  rm -f "$1"
+  rm -rf "$lib"
+  die "$2"
+}
+
 cmd_fetch() {
   if lib_complete; then
     log "jars already in $lib ($(find "$lib" -name '*.jar' | wc -l) jars)"
@@ -59,18 +67,10 @@ cmd_fetch() {
   for attempt in 1 2; do
     if ! (cd "$kafka_dir" && mvn -B -Dstyle.color=never "$@" \
       dependency:copy-dependencies -DoutputDirectory="$lib") >"$mvn_log" 2>&1; then
-      tail -n 60 "$mvn_log" >&2
-      rm -f "$mvn_log"
-      rm -rf "$lib"
-      die "mvn dependency:copy-dependencies failed (output above)"
+      fetch_failed "$mvn_log" "mvn dependency:copy-dependencies failed (output above)"
     fi
     has_jars && break
-    if [ "$attempt" = 2 ]; then
-      tail -n 60 "$mvn_log" >&2
-      rm -f "$mvn_log"
-      rm -rf "$lib"
-      die "mvn dependency:copy-dependencies copied no jars into $lib (output above)"
-    fi
+    [ "$attempt" = 2 ] && fetch_failed "$mvn_log" "mvn dependency:copy-dependencies copied no jars into $lib (output above)"
     log "mvn copied no jars; running it once more"
   done
   rm -f "$mvn_log"
