@@ -7,6 +7,7 @@
 import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
+import { canonicalize } from '../src/integrity/canonical.ts';
 import { parseLogBody, prepareEvents } from '../src/sidecar/ingest.ts';
 
 const policy = createPolicy({ policyId: 'com.example.trading:bench-algo', tier: 'GOLD' });
@@ -28,7 +29,12 @@ const sample = buildEvent(
   },
   { policy, venueId: 'XLON', accountId: 'ACC-42', symbol: 'EURUSD', operatorId: 'algo-7' },
 );
-const parts = JSON.stringify(sample).split(sample.header.event_id);
+// CANONICAL=1: header and payload written as RFC 8785 text, as the recorder's sinks write them.
+const line =
+  process.env.CANONICAL === '1'
+    ? `{"header":${canonicalize(sample.header)},"payload":${canonicalize(sample.payload)},"policy_identification":${JSON.stringify(sample.policy_identification)}}`
+    : JSON.stringify(sample);
+const parts = line.split(sample.header.event_id);
 const bodies: Buffer[] = [];
 for (let b = 0; b < 200; b++) {
   let s = '[';

@@ -27,6 +27,7 @@
  * test/reference/strict-json-reference.ts cross-checks the verdicts.
  */
 import { VcpValidationError } from '../core/errors.ts';
+import { keySortsBefore } from './canonical-span.ts';
 import { type NumberRule, numberRule, readAs } from './json-number.ts';
 
 /** Default nesting limit. */
@@ -57,6 +58,11 @@ export interface StrictJsonOptions {
    * Only for readers that keep the number text themselves (the verifier's `parseLossless`).
    */
   inexactNumbers?: boolean;
+  /**
+   * Also find where each event's `header` and `payload` values stand as their RFC 8785 text (the root
+   * object's, or each root array element's): {@link ScannedJson.canonicalParts}.
+   */
+  canonicalParts?: boolean;
 }
 
 const QUOTE = 0x22;
@@ -66,6 +72,7 @@ const RBRACE = 0x7d;
 const LBRACKET = 0x5b;
 const RBRACKET = 0x5d;
 const COMMA = 0x2c;
+const COLON = 0x3a;
 const MINUS = 0x2d;
 const DIGIT0 = 0x30;
 const DIGIT9 = 0x39;
@@ -87,6 +94,14 @@ export interface ScannedJson {
   value: unknown;
   /** For a top-level array: each element's [start, end) in the text. */
   elements: [number, number][] | undefined;
+  /**
+   * With the `canonicalParts` option: per event (the root object, or each element of a root array), four
+   * offsets into the text, `[headerStart, headerEnd, payloadStart, payloadEnd]`, where the event's `header`
+   * and `payload` objects are written exactly as RFC 8785 writes their values (so an EventHash can be taken
+   * over those slices); -1 where one is not (canonical-span.ts gives the rules). Undefined without the option,
+   * or when the text took the full scan.
+   */
+  canonicalParts?: Int32Array;
 }
 
 /**
@@ -105,6 +120,7 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
     maxItems: o.maxItems ?? Number.POSITIVE_INFINITY,
     canonicalNumbers: o.canonicalNumbers === true,
     inexactNumbers: o.inexactNumbers === true,
+    canonicalParts: o.canonicalParts === true,
   };
   // The common clean text takes the quick scan; anything it cannot clear goes to the full scan,
   // so every verdict (rule, path, message) is the full scan's.
@@ -121,10 +137,17 @@ export function parseJsonStrict(text: string, options: StrictJsonOptions | numbe
     });
   }
   // Fewer keys in the values than in the text: some object repeats a key; the full scan names it.
-  if (quick !== undefined && countKeys(value, 0) !== quick.keys) ({ elements, finding } = scan(text, limits));
+  let parts = quick?.parts;
+  if (quick !== undefined && countKeys(value, 0) !== quick.keys) {
+    ({ elements, finding } = scan(text, limits));
+    parts = undefined;
+  }
   if (finding) throw new VcpValidationError(finding);
   const isArray = Array.isArray(value);
-  return { value, elements: isArray ? elements : undefined };
+  const result: ScannedJson = { value, elements: isArray ? elements : undefined };
+  // A raw lone surrogate has no RFC 8785 text (it is refused); text decoded from UTF-8 holds none.
+  if (parts !== undefined && text.isWellFormed()) result.canonicalParts = parts;
+  return result;
 }
 
 /** Parse `text` as JSON with the strict checks; throws `VcpValidationError` naming the path and rule. */
@@ -152,6 +175,7 @@ interface Limits {
   maxItems: number;
   canonicalNumbers: boolean;
   inexactNumbers: boolean;
+  canonicalParts: boolean;
 }
 
 interface Finding {
@@ -314,11 +338,22 @@ function scan(
  * (undefined: use the full scan) on anything the full scan could report:
  * a limit reached, a key with an escape, a key `__proto__` or `prototype`,
  * a number the number rules refuse, unterminated text.
+ *
+ * With `lim.canonicalParts` it also notes, per event, where its `header` and `payload` objects are
+ * written as RFC 8785 writes them (canonical-span.ts): inside those two values it checks that no
+ * whitespace, escape or non-canonical number appears and that each object's keys strictly increase.
  */
 function quickScan(
   text: string,
   lim: Limits,
-): { elements: [number, number][] | undefined; finding: undefined; keys: number } | undefined {
+):
+  | {
+      elements: [number, number][] | undefined;
+      finding: undefined;
+      keys: number;
+      parts: Int32Array | undefined;
+    }
+  | undefined {
   const n = text.length;
   // Per open container: key count (objects) or element index (arrays); object or array; key expected next.
   const counts: number[] = [];
@@ -333,6 +368,24 @@ function quickScan(
   // The first backslash after the last one passed (n: none left; -1: not searched yet). Most texts
   // hold none, so a string's end is its next quote and a key needs no look for escapes.
   let nextBackslash = -1;
+  // Canonical parts (lim.canonicalParts): an event's members sit at `memberDepth`; `pending` is the member
+  // whose key was just read (1 header, 2 payload), `region` the one whose value is being walked.
+  const findParts = lim.canonicalParts;
+  const parts: number[] | undefined = findParts ? [] : undefined;
+  const memberDepth = elements !== undefined ? 2 : 1;
+  const cur = [-1, -1, -1, -1];
+  let pending = 0;
+  let region = 0;
+  let regionStart = -1;
+  let regionOk = false;
+  // Per depth inside a region: [start, end) of the previous key of the open object (-1: none yet).
+  const prevKey: number[] = [];
+  const prevKeyEnd: number[] = [];
+  const endElement = () => {
+    if (parts === undefined) return;
+    parts.push(cur[0]!, cur[1]!, cur[2]!, cur[3]!);
+    cur[0] = cur[1] = cur[2] = cur[3] = -1;
+  };
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -351,27 +404,68 @@ function quickScan(
           return undefined;
         if (++counts[depth - 1]! > lim.maxKeysPerObject || ++totalKeys > lim.maxKeys) return undefined;
         expectKey[depth - 1] = false;
-      } else if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+        if (findParts) {
+          if (region !== 0) {
+            if (regionOk) {
+              const pk = prevKey[depth - 1]!;
+              if (pk !== -1 && !keySortsBefore(text, pk, prevKeyEnd[depth - 1]!, i + 1, j)) regionOk = false;
+              prevKey[depth - 1] = i + 1;
+              prevKeyEnd[depth - 1] = j;
+            }
+          } else if (depth === memberDepth) {
+            const len = j - i - 1;
+            pending =
+              len === 6 && text.startsWith('header', i + 1)
+                ? 1
+                : len === 7 && text.startsWith('payload', i + 1)
+                  ? 2
+                  : 0;
+          }
+        }
+      } else {
+        if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+        if (escaped && region !== 0) regionOk = false;
+        pending = 0;
+      }
       i = j;
       continue;
     }
     if (c === LBRACE || c === LBRACKET) {
       if (depth >= lim.maxDepth) return undefined;
       if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
+      if (pending !== 0) {
+        // The value of `header` or `payload`: canonical only as an object, named once in its event.
+        if (c === LBRACE && cur[2 * pending - 2] === -1) {
+          region = pending;
+          regionStart = i;
+          regionOk = true;
+        }
+        pending = 0;
+      }
       counts[depth] = 0;
       isObject[depth] = c === LBRACE;
       expectKey[depth] = c === LBRACE;
       depth++;
+      if (region !== 0) prevKey[depth - 1] = -1;
       continue;
     }
     if (c === RBRACE || c === RBRACKET) {
       if (depth > 0) depth--;
+      if (region !== 0 && depth === memberDepth) {
+        if (regionOk) {
+          cur[2 * region - 2] = regionStart;
+          cur[2 * region - 1] = i + 1;
+        }
+        region = 0;
+      }
       if (elements !== undefined && depth === 1 && elementStart !== -1) {
         elements.push([elementStart, i + 1]);
         elementStart = -1;
+        endElement();
       } else if (elements !== undefined && depth === 0 && elementStart !== -1) {
         elements.push([elementStart, trimEnd(text, elementStart, i)]);
         elementStart = -1;
+        endElement();
       }
       continue;
     }
@@ -385,25 +479,40 @@ function quickScan(
           if (elementStart !== -1) {
             elements.push([elementStart, trimEnd(text, elementStart, i)]);
             elementStart = -1;
+            endElement();
           }
         }
       }
       continue;
     }
-    if (c <= 0x20) continue;
+    if (c <= 0x20) {
+      if (region !== 0) regionOk = false;
+      continue;
+    }
+    if (c === COLON) continue;
+    pending = 0;
     if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
     if (c === MINUS || (c >= DIGIT0 && c <= DIGIT9)) {
-      let j = numberEnd(text, i, lim.canonicalNumbers);
+      // Inside a region `-0` is not short-cut either: RFC 8785 writes it `0`.
+      let j = numberEnd(text, i, lim.canonicalNumbers || region !== 0);
       if (j < 0) {
         // A number that is not a short plain integer passes when the number rules pass it (a fraction
         // such as 0.82 mostly does); one they refuse goes to the full scan, which names it.
         j = -j - 1;
-        if (refusedNumberRule(text.slice(i, j), lim) !== undefined) return undefined;
+        const token = text.slice(i, j);
+        if (refusedNumberRule(token, lim) !== undefined) return undefined;
+        if (region !== 0 && String(Number(token)) !== token) regionOk = false;
       }
       i = j - 1;
     }
   }
-  return { elements, finding: undefined, keys: totalKeys };
+  if (parts !== undefined && elements === undefined) endElement();
+  return {
+    elements,
+    finding: undefined,
+    keys: totalKeys,
+    parts: parts === undefined ? undefined : Int32Array.from(parts),
+  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { type ValidationIssue, VcpCanonicalizationError, VcpValidationError } fr
 import type { VcpEvent } from '../core/types.ts';
 import { validateEvent } from '../core/validate.ts';
 import { canonicalize } from '../integrity/canonical.ts';
+import { canonicalTextsOf } from '../integrity/canonical-span.ts';
 import { computeEventHash, eventHashOfCanonical } from '../integrity/event-hash.ts';
 import { EVENT_MAX_KEYS_PER_OBJECT, mayBreakStructure, structureIssue } from '../integrity/event-shape.ts';
 import { prescanJsonBytes } from '../integrity/json-prescan.ts';
@@ -74,6 +75,11 @@ export interface ParsedBody {
    * (`[start0, end0, start1, end1, …]`, UTF-16 offsets; in an ASCII body also byte offsets).
    */
   spans?: Int32Array;
+  /**
+   * Per item, where in its `raws` text the event's header and payload stand as their RFC 8785 text
+   * (`[headerStart, headerEnd, payloadStart, payloadEnd]`, -1 where not; see canonical-span.ts).
+   */
+  canonicalParts?: Int32Array;
   /**
    * Instead of `raws` (then unread): each item's line is made from the RFC 8785 header and payload
    * texts its EventHash is computed over. For items that are objects with no text of their own (the
@@ -139,7 +145,13 @@ export function parseLogBody(
   if (kind === 'json') {
     if (text.trim() === '')
       throw validationError([{ path: '', rule: 'required', message: 'the body is empty' }]);
-    const { value, elements } = parseJson(text, '', parseLimits, undefined, bodyDepth(opensArray(body)));
+    const { value, elements, canonicalParts } = parseJson(
+      text,
+      '',
+      parseLimits,
+      undefined,
+      bodyDepth(opensArray(body)),
+    );
     if (Array.isArray(value)) {
       if (value.length === 0)
         throw validationError([{ path: '', rule: 'non-empty', message: 'the batch is empty' }]);
@@ -151,18 +163,26 @@ export function parseLogBody(
       for (let k = 0; k < value.length; k++) {
         const [from, to] = elements![k]!;
         const raw = text.slice(from, to);
-        raws[k] = flat ? raw : oneLine(raw);
+        raws[k] = flat ? raw : oneLine(raw); // oneLine keeps every offset
         if (spans) {
           spans[2 * k] = from;
           spans[2 * k + 1] = to;
         }
+        if (canonicalParts) shiftParts(canonicalParts, k, from);
       }
-      return spans ? { items: value, raws, batch: true, spans } : { items: value, raws, batch: true };
+      const out: ParsedBody = spans
+        ? { items: value, raws, batch: true, spans }
+        : { items: value, raws, batch: true };
+      if (canonicalParts) out.canonicalParts = canonicalParts;
+      return out;
     }
-    return { items: [value], raws: [oneLine(text.trim())], batch: false };
+    const out: ParsedBody = { items: [value], raws: [oneLine(text.trim())], batch: false };
+    if (canonicalParts) out.canonicalParts = shiftParts(canonicalParts, 0, leadingSpace(text));
+    return out;
   }
   const items: unknown[] = [];
   const raws: string[] = [];
+  const parts: number[] = [];
   const issues: ValidationIssue[] = [];
   // Each item's [start, end) in the text while every item is a slice of it as it is (no CR inside a line).
   let spans: number[] | undefined = [];
@@ -176,7 +196,12 @@ export function parseLogBody(
     if (JSON_BLANK_RE.test(line)) continue;
     if (items.length === limits.maxBatchEvents) throw tooManyEvents(items.length + 1, limits.maxBatchEvents);
     try {
-      items.push(parseJson(line, `[${items.length}]`, parseLimits, n + 1).value);
+      const parsed = parseJson(line, `[${items.length}]`, parseLimits, n + 1);
+      items.push(parsed.value);
+      const cp = parsed.canonicalParts;
+      const lead = leadingSpace(line);
+      if (cp) shiftParts(cp, 0, lead);
+      parts.push(cp?.[0] ?? -1, cp?.[1] ?? -1, cp?.[2] ?? -1, cp?.[3] ?? -1);
       const trimmed = line.trim();
       // A CR between tokens becomes a space, as in a JSON array: a record is one line for every reader.
       raws.push(oneLine(trimmed));
@@ -193,13 +218,29 @@ export function parseLogBody(
       issues.push(...((e.extra.errors as ValidationIssue[]) ?? []));
       items.push(undefined);
       raws.push('');
+      parts.push(-1, -1, -1, -1);
       spans = undefined;
     }
   }
   if (issues.length) throw validationError(issues);
   if (items.length === 0)
     throw validationError([{ path: '', rule: 'non-empty', message: 'the body holds no events' }]);
-  return spans ? { items, raws, batch: true, spans: Int32Array.from(spans) } : { items, raws, batch: true };
+  const out: ParsedBody = spans
+    ? { items, raws, batch: true, spans: Int32Array.from(spans) }
+    : { items, raws, batch: true };
+  out.canonicalParts = Int32Array.from(parts);
+  return out;
+}
+
+/** JSON whitespace before the first token (what `trim()` takes off a text JSON.parse accepted). */
+function leadingSpace(text: string): number {
+  return text.length - text.trimStart().length;
+}
+
+/** Make item `k`'s canonical part offsets relative to its own text, which starts at `from` in the parsed one. */
+function shiftParts(parts: Int32Array, k: number, from: number): Int32Array {
+  for (let q = 4 * k; q < 4 * k + 4; q++) if (parts[q]! >= 0) parts[q] = parts[q]! - from;
+  return parts;
 }
 
 /** Bodies larger than this have their limits checked on the bytes before decoding (json-prescan.ts). */
@@ -236,6 +277,7 @@ function parseJson(
       maxKeysPerObject: EVENT_MAX_KEYS_PER_OBJECT,
       maxStringLength: limits.maxEventBytes,
       maxItems: limits.maxBatchEvents,
+      canonicalParts: true,
     });
   } catch (e) {
     throw parseRefusal(e, path, limits, line);
@@ -360,7 +402,13 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
     let hash: string;
     try {
       if (lineFromCanonical === undefined) {
-        hash = computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev });
+        // Lines our recorder wrote hold header and payload as the RFC 8785 text it hashed: the parser found
+        // them (canonical-span.ts), and slices of the line as received are hashed instead of writing both again.
+        const own = canonicalTextsOf(parsed.raws[i]!, parsed.canonicalParts, i);
+        hash =
+          own === undefined
+            ? computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev })
+            : eventHashOfCanonical(own[0], own[1], { algo, prevHash: prev });
       } else if (sealed !== undefined) {
         // RFC 8785 text parsed and written again is the same text: the mark's texts are the canonical form.
         texts = [sealed.headerJcs, sealed.payloadJcs];

@@ -1,12 +1,22 @@
 /**
  * The shortcuts of the ingest path must not change a verdict: the event
  * size is counted in UTF-8 bytes (multi-byte text included), a lone
- * surrogate outside header and payload is still found, and line breaks
- * inside a batch item are still flattened.
+ * surrogate outside header and payload is still found, line breaks
+ * inside a batch item are still flattened, and an EventHash taken over the
+ * line's own RFC 8785 texts is the hash of the parsed event.
  */
 import { describe, expect, it } from 'vitest';
+import { canonicalize } from '../../src/integrity/canonical.ts';
+import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
 import { refusal, v11Event } from './helpers.ts';
+
+/** An event line as the recorder's sinks write it: header and payload as RFC 8785 text. */
+function canonicalLine(n: number, extraPayload = ''): string {
+  const ev = v11Event(n);
+  const payload = canonicalize(ev.payload);
+  return `{"header":${canonicalize(ev.header)},"payload":${extraPayload ? payload.replace(/\}$/, extraPayload) : payload},"policy_identification":${JSON.stringify(ev.policy_identification)}}`;
+}
 
 describe('ingest fast paths', () => {
   it('refuses an event over the byte limit that is under it in characters (3-byte UTF-8 text)', () => {
@@ -62,5 +72,46 @@ describe('ingest fast paths', () => {
     expect(JSON.parse(parsed.raws[1]!)).toEqual(JSON.parse(b));
     const flat = parseLogBody(Buffer.from(`[${a}]`), 'json', { maxBatchEvents: 10 });
     expect(flat.raws[0]).toBe(a);
+  });
+
+  it('hashes the RFC 8785 texts of canonical lines in place, with the same hash as from the objects, in every body form', () => {
+    const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
+    const a = canonicalLine(10);
+    const b = JSON.stringify(v11Event(11)); // header keys in the builder's order: not canonical
+    const c = canonicalLine(12, ',"z":[1,1.5,-2,true,null,{}]}');
+    const bodies: [string, 'json' | 'ndjson'][] = [
+      [`[${a},${b},${c}]`, 'json'],
+      [` [ ${a} ,\r\n ${b},\n${c} ] `, 'json'],
+      [`  ${a}\r\n${b}\n\t${c}\n`, 'ndjson'],
+      [` \n${a} `, 'json'],
+    ];
+    for (const [body, kind] of bodies) {
+      const parsed = parseLogBody(Buffer.from(body), kind, limits);
+      const found = Array.from(
+        { length: parsed.items.length },
+        (_, k) => parsed.canonicalParts![4 * k]! >= 0,
+      );
+      expect(found, body).toEqual(parsed.items.length === 1 ? [true] : [true, false, true]);
+      const prepared = prepareEvents(parsed, { ...limits, strict: false });
+      for (let k = 0; k < prepared.length; k++) {
+        const item = parsed.items[k] as { header: object; payload: object };
+        expect(prepared[k]!.eventHash, body).toBe(computeEventHash(item));
+      }
+    }
+  });
+
+  it('still refuses a canonical line whose claimed event_hash is not its hash', () => {
+    const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
+    const line = canonicalLine(13).replace(
+      /\}$/,
+      `,"security":{"event_hash":"${'ab'.repeat(32)}","hash_algo":"SHA256"}}`,
+    );
+    const parsed = parseLogBody(Buffer.from(line), 'json', limits);
+    expect(parsed.canonicalParts![0]).toBeGreaterThanOrEqual(0);
+    const e = refusal(() => prepareEvents(parsed, { ...limits, strict: false }));
+    expect(e.status).toBe(400);
+    expect(e.extra.errors).toEqual([
+      expect.objectContaining({ path: 'security.event_hash', rule: 'event-hash' }),
+    ]);
   });
 });
