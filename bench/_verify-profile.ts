@@ -1,6 +1,6 @@
 /**
  * Profile driver for `vcp verify` on one thread: run with `node --cpu-prof bench/_verify-profile.ts [path]`
- * after `BENCH_QUICK=1 node bench/verify.ts` has built the export.
+ * after `BENCH_QUICK=1 node bench/verify.ts` has built the export (`-builder.jsonl` for the other line form).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { createSigner } from '../src/integrity/sign.ts';
 import { readFileBatches, Verifier } from '../src/verify/index.ts';
 
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
-const path = process.argv[2] ?? join(tmpdir(), 'vcp-bench-verify-100000.jsonl');
+const path = process.argv[2] ?? join(tmpdir(), 'vcp-bench-verify-100000-sinks.jsonl');
 const threads = Number(process.env.THREADS ?? 0);
 const t0 = performance.now();
 const c0 = process.cpuUsage();

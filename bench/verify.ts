@@ -24,13 +24,21 @@ import { digestHex } from '../src/integrity/digest.ts';
 import { MerkleTree } from '../src/integrity/merkle/index.ts';
 import { sealEvent } from '../src/integrity/seal.ts';
 import { createSigner, generateSigningKey } from '../src/integrity/sign.ts';
+import { eventLine } from '../src/sinks/serialize.ts';
 import { readFileBatches, readFileLines, Verifier } from '../src/verify/index.ts';
 import { checkGoal } from './_goals.ts';
 
 const N = process.env.BENCH_QUICK ? 100_000 : 1_000_000;
 const SEED = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'; // RFC 8032 test 1: a fixed key
 
-async function buildExport(path: string): Promise<void> {
+/**
+ * How the event lines are written: `sinks` as the recorder's sinks write them (header and payload as the
+ * RFC 8785 text that was hashed: the recorder's file, and the sidecar's export of what an HttpSink sent), or
+ * `builder` as JSON.stringify writes the built objects (keys in the builder's order: other producers).
+ */
+export type LineForm = 'sinks' | 'builder';
+
+async function buildExport(path: string, form: LineForm): Promise<void> {
   const signer = createSigner(SEED);
   const policy = createPolicy({ policyId: 'com.example:bench', tier: 'GOLD', hashChain: true });
   const origin = 'vcp-instrument/bench';
@@ -79,7 +87,9 @@ async function buildExport(path: string): Promise<void> {
       { chain },
     );
     e.security.merkle_index = tree.append(e.security.event_hash);
-    await write(JSON.stringify(e));
+    await write(
+      form === 'sinks' ? eventLine(e, canonicalize(e.header), canonicalize(e.payload)) : JSON.stringify(e),
+    );
     if ((i + 1) % 100_000 === 0) {
       const a = createAnchorRecord(
         {
@@ -119,15 +129,21 @@ function rssSampler(): { stop(): number } {
   };
 }
 
-export async function run(): Promise<void> {
-  const path = join(tmpdir(), `vcp-bench-verify-${N}.jsonl`);
+/** The export of `n` events in `form`, built once per size and form in the temp folder. */
+export async function exportFile(form: LineForm): Promise<string> {
+  const path = join(tmpdir(), `vcp-bench-verify-${N}-${form}.jsonl`);
   if (!existsSync(path)) {
     const t0 = performance.now();
-    await buildExport(path);
+    await buildExport(path, form);
     console.log(
       `built ${path} (${(statSync(path).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
+  return path;
+}
+
+export async function run(): Promise<void> {
+  const path = await exportFile('sinks');
   const mb = statSync(path).size / 1e6;
 
   // Floor: the same lines, JSON.parse + SHA-256 each, nothing else.

@@ -373,19 +373,18 @@ function quickScan(
   const findParts = lim.canonicalParts;
   const parts: number[] | undefined = findParts ? [] : undefined;
   const memberDepth = elements !== undefined ? 2 : 1;
-  const cur = [-1, -1, -1, -1];
+  // The current event's header and payload [start, end), -1 until found canonical.
+  let h0 = -1;
+  let h1 = -1;
+  let p0 = -1;
+  let p1 = -1;
   let pending = 0;
   let region = 0;
   let regionStart = -1;
   let regionOk = false;
   // Per depth inside a region: [start, end) of the previous key of the open object (-1: none yet).
-  const prevKey: number[] = [];
-  const prevKeyEnd: number[] = [];
-  const endElement = () => {
-    if (parts === undefined) return;
-    parts.push(cur[0]!, cur[1]!, cur[2]!, cur[3]!);
-    cur[0] = cur[1] = cur[2] = cur[3] = -1;
-  };
+  let prevKey: number[] | undefined;
+  let prevKeyEnd: number[] | undefined;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -407,10 +406,10 @@ function quickScan(
         if (findParts) {
           if (region !== 0) {
             if (regionOk) {
-              const pk = prevKey[depth - 1]!;
-              if (pk !== -1 && !keySortsBefore(text, pk, prevKeyEnd[depth - 1]!, i + 1, j)) regionOk = false;
-              prevKey[depth - 1] = i + 1;
-              prevKeyEnd[depth - 1] = j;
+              const pk = prevKey![depth - 1]!;
+              if (pk !== -1 && !keySortsBefore(text, pk, prevKeyEnd![depth - 1]!, i + 1, j)) regionOk = false;
+              prevKey![depth - 1] = i + 1;
+              prevKeyEnd![depth - 1] = j;
             }
           } else if (depth === memberDepth) {
             const len = j - i - 1;
@@ -435,10 +434,12 @@ function quickScan(
       if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
       if (pending !== 0) {
         // The value of `header` or `payload`: canonical only as an object, named once in its event.
-        if (c === LBRACE && cur[2 * pending - 2] === -1) {
+        if (c === LBRACE && (pending === 1 ? h0 : p0) === -1) {
           region = pending;
           regionStart = i;
           regionOk = true;
+          prevKey ??= [];
+          prevKeyEnd ??= [];
         }
         pending = 0;
       }
@@ -446,26 +447,35 @@ function quickScan(
       isObject[depth] = c === LBRACE;
       expectKey[depth] = c === LBRACE;
       depth++;
-      if (region !== 0) prevKey[depth - 1] = -1;
+      if (region !== 0) prevKey![depth - 1] = -1;
       continue;
     }
     if (c === RBRACE || c === RBRACKET) {
       if (depth > 0) depth--;
       if (region !== 0 && depth === memberDepth) {
-        if (regionOk) {
-          cur[2 * region - 2] = regionStart;
-          cur[2 * region - 1] = i + 1;
+        if (regionOk && region === 1) {
+          h0 = regionStart;
+          h1 = i + 1;
+        } else if (regionOk) {
+          p0 = regionStart;
+          p1 = i + 1;
         }
         region = 0;
       }
       if (elements !== undefined && depth === 1 && elementStart !== -1) {
         elements.push([elementStart, i + 1]);
         elementStart = -1;
-        endElement();
+        if (parts !== undefined) {
+          parts.push(h0, h1, p0, p1);
+          h0 = h1 = p0 = p1 = -1;
+        }
       } else if (elements !== undefined && depth === 0 && elementStart !== -1) {
         elements.push([elementStart, trimEnd(text, elementStart, i)]);
         elementStart = -1;
-        endElement();
+        if (parts !== undefined) {
+          parts.push(h0, h1, p0, p1);
+          h0 = h1 = p0 = p1 = -1;
+        }
       }
       continue;
     }
@@ -479,7 +489,10 @@ function quickScan(
           if (elementStart !== -1) {
             elements.push([elementStart, trimEnd(text, elementStart, i)]);
             elementStart = -1;
-            endElement();
+            if (parts !== undefined) {
+              parts.push(h0, h1, p0, p1);
+              h0 = h1 = p0 = p1 = -1;
+            }
           }
         }
       }
@@ -506,7 +519,7 @@ function quickScan(
       i = j - 1;
     }
   }
-  if (parts !== undefined && elements === undefined) endElement();
+  if (parts !== undefined && elements === undefined) parts.push(h0, h1, p0, p1);
   return {
     elements,
     finding: undefined,

@@ -5,12 +5,18 @@
  * an event in it) are refused as ambiguous, never resolved by a silent choice.
  */
 import { VcpValidationError } from '../core/errors.ts';
-import { parseStrictJson } from '../integrity/strict-json.ts';
+import { canonicalTextsOf } from '../integrity/canonical-span.ts';
+import { parseJsonStrict, parseStrictJson } from '../integrity/strict-json.ts';
 import { type Finding, finding } from './findings.ts';
 
 /** A line, classified. */
 export type ExportRecord =
-  | { kind: 'event'; value: Record<string, unknown> }
+  | {
+      kind: 'event';
+      value: Record<string, unknown>;
+      /** The line's own `header` and `payload` texts when they are their RFC 8785 form (canonical-span.ts). */
+      canonical?: readonly [string, string];
+    }
   | { kind: 'anchor'; value: unknown }
   | { kind: 'checkpoint'; note: unknown }
   | { kind: 'meta'; value: Record<string, unknown> };
@@ -31,8 +37,12 @@ function pascalEvent(text: string): Record<string, unknown> | undefined {
 /** Parse and classify one line; a finding instead when it cannot be read unambiguously. */
 export function classifyLine(text: string, line: number): ExportRecord | Finding {
   let value: unknown;
+  let parts: Int32Array | undefined;
   try {
-    value = parseStrictJson(text, { canonicalNumbers: true });
+    ({ value, canonicalParts: parts } = parseJsonStrict(text, {
+      canonicalNumbers: true,
+      canonicalParts: true,
+    }));
   } catch (e) {
     // Other producers' PascalCase events hash Python's re-serialisation, not RFC 8785 text: their numbers are
     // read losslessly by the profile, so only the strict checks other than number spelling apply to them.
@@ -71,7 +81,8 @@ export function classifyLine(text: string, line: number): ExportRecord | Finding
         `event line has top-level key(s) ${extra.map((k) => JSON.stringify(k)).join(', ')} beside ${snake ? '"header"' : '"Header"'}: two readings of one event are refused`,
         { line },
       );
-    return { kind: 'event', value: v };
+    const canonical = snake ? canonicalTextsOf(text, parts, 0) : undefined;
+    return canonical ? { kind: 'event', value: v, canonical } : { kind: 'event', value: v };
   }
   if (only('anchor_record')) return { kind: 'anchor', value: v.anchor_record };
   if (only('vcp_checkpoint')) {

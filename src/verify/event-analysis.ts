@@ -52,7 +52,10 @@ export interface EventAnalysis {
 
 const PLACEMENT_KEYS = ['merkle_index', 'partition', 'anchor_reference', 'merkle_root'] as const;
 
-/** Analyse one event under `profile`. */
+/**
+ * Analyse one event under `profile`. `canonical`: the line's own header and payload texts when the
+ * parser found them in their RFC 8785 form (classify.ts), hashed as they are instead of written again.
+ */
 export function analyzeEvent(
   event: Record<string, unknown>,
   view: EventView,
@@ -60,13 +63,14 @@ export function analyzeEvent(
   text: string,
   profile: Profile,
   ctx: AnalysisContext,
+  canonical?: readonly [string, string],
 ): EventAnalysis {
   const id = typeof view.header.event_id === 'string' ? view.header.event_id : undefined;
   const where = { line, ...(id ? { event_id: id } : {}) };
   const schema = checkSchema(event, view, line, ctx.strict);
   const raw = profile.lossless ? (parseLossless(text) as Record<string, unknown>) : event;
   const facts = profile.facts(view, raw);
-  const { hash, findings: hashFindings } = checkEventHash(profile, view, raw, facts, where);
+  const { hash, findings: hashFindings } = checkEventHash(profile, view, raw, facts, where, canonical);
   const placement: Placement = {};
   for (const k of PLACEMENT_KEYS) if (facts.placement[k] !== undefined) placement[k] = facts.placement[k];
   const out: EventAnalysis = {

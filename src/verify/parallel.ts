@@ -44,7 +44,9 @@ export function analyzeLines(
       continue;
     }
     const view = viewEvent(rec.value);
-    out[i] = view ? { event: analyzeEvent(rec.value, view, l.line, l.text, profile, ctx) } : { input: l };
+    out[i] = view
+      ? { event: analyzeEvent(rec.value, view, l.line, l.text, profile, ctx, rec.canonical) }
+      : { input: l };
   }
   return out;
 }

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { HASH_ALGOS, type HashAlgo, type MerkleMode } from '../core/enums.ts';
 import { isLowerHex64 } from '../core/hex.ts';
-import { computeEventHashVariant, type HashVariant } from '../integrity/event-hash.ts';
+import { computeEventHashVariant, eventHashOfCanonical, type HashVariant } from '../integrity/event-hash.ts';
 import type { EventView } from '../integrity/normalize.ts';
 import { pythonDumps } from '../integrity/python-json.ts';
 
@@ -44,8 +44,17 @@ export interface Profile {
   /** Numbers must keep their source text (the hash is over Python's re-serialisation). */
   lossless: boolean;
   facts(view: EventView, raw: Record<string, unknown>): EventFacts;
-  /** The hash of `raw` (parsed losslessly when `lossless`) under this convention. */
-  recompute(view: EventView, raw: Record<string, unknown>, facts: EventFacts): string;
+  /**
+   * The hash of `raw` (parsed losslessly when `lossless`) under this convention. `canonical`: the line's
+   * `header` and `payload` texts when they already are their RFC 8785 form (the same text
+   * `canonicalize` would write for `view.rawHeader` and `view.rawPayload`).
+   */
+  recompute(
+    view: EventView,
+    raw: Record<string, unknown>,
+    facts: EventFacts,
+    canonical?: readonly [string, string],
+  ): string;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -94,11 +103,17 @@ function variantProfile(name: HashVariant, producer: string, weaker?: string): P
     merkleMode: 'rfc6962',
     lossless: false,
     facts: securityFacts,
-    recompute(view, _raw, facts) {
+    recompute(view, _raw, facts, canonical) {
       const sec = view.security ?? {};
       const declared = HASH_ALGOS.includes(sec.hash_algo as HashAlgo) ? sec.hash_algo : view.header.hash_algo;
       const algo: HashAlgo = HASH_ALGOS.includes(declared as HashAlgo) ? (declared as HashAlgo) : 'SHA256';
       const prev = isLowerHex64(facts.prevHash) ? facts.prevHash : undefined;
+      // RFC 8785 over the texts as found: what canonicalize would write for these very objects.
+      if (name === 'vcp-1.1' && canonical !== undefined)
+        return eventHashOfCanonical(canonical[0], canonical[1], {
+          algo,
+          ...(prev ? { prevHash: prev } : {}),
+        });
       return computeEventHashVariant(
         name,
         { header: view.rawHeader, payload: view.rawPayload },

@@ -138,7 +138,7 @@ export class Verifier {
         this.#current().anchors.push({ line: input.line, value: rec.value });
         return;
       case 'event':
-        this.#event(rec.value, input.line, input.text);
+        this.#event(rec.value, input.line, input.text, rec.canonical);
     }
   }
 
@@ -276,10 +276,15 @@ export class Verifier {
     return ofForm.find((p) => typeof p.facts(view, lossless).claimedHash === 'string') ?? ofForm[0]!;
   }
 
-  #event(event: Record<string, unknown>, line: number, text: string): void {
+  #event(
+    event: Record<string, unknown>,
+    line: number,
+    text: string,
+    canonical: readonly [string, string] | undefined,
+  ): void {
     const view = viewEvent(event)!;
     const profile = this.#profileFor(view, text);
-    this.#applyEvent(analyzeEvent(event, view, line, text, profile, this.#analysisContext()));
+    this.#applyEvent(analyzeEvent(event, view, line, text, profile, this.#analysisContext(), canonical));
   }
 
   /** What {@link analyzeEvent} needs, here or on a worker thread. */

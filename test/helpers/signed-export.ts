@@ -8,11 +8,13 @@ import { createPolicy } from '../../src/core/policy.ts';
 import type { AnchorRecord, VcpEvent } from '../../src/core/types.ts';
 import { uuidv7 } from '../../src/core/uuidv7.ts';
 import { createAnchorRecord } from '../../src/integrity/anchor-record.ts';
+import { canonicalize } from '../../src/integrity/canonical.ts';
 import { createHashChain } from '../../src/integrity/chain.ts';
 import { signCheckpoint } from '../../src/integrity/checkpoint/index.ts';
 import { MerkleTree } from '../../src/integrity/merkle/index.ts';
 import { sealEvent } from '../../src/integrity/seal.ts';
 import { generateSigningKey, type Signer } from '../../src/integrity/sign.ts';
+import { eventLine } from '../../src/sinks/serialize.ts';
 
 export const testPolicy = createPolicy({
   policyId: 'com.example.trading:verify-test',
@@ -33,6 +35,12 @@ export interface SignedExportOptions {
   kind?: 'export' | 'stream';
   origin?: string;
   partition?: number;
+  /**
+   * How event lines are written: `builder` (default) as JSON.stringify writes the built event (keys in the
+   * builder's order), `sinks` as the recorder's sinks write it (header and payload as their RFC 8785 text,
+   * which the verifier then hashes in place).
+   */
+  lineForm?: 'builder' | 'sinks';
 }
 
 /** The export as lines, plus what made it. */
@@ -55,6 +63,10 @@ export function makeSignedExport(o: SignedExportOptions = {}): SignedExport {
   const origin = o.origin ?? `vcp-instrument/test/${signer.keyId.slice(0, 16)}`;
   const chain = createHashChain();
   const tree = new MerkleTree({ mode });
+  const lineOf = (e: VcpEvent) =>
+    o.lineForm === 'sinks'
+      ? eventLine(e, canonicalize(e.header), canonicalize(e.payload))
+      : JSON.stringify(e);
   const traceId = uuidv7();
   const events: VcpEvent[] = [];
   const anchors: AnchorRecord[] = [];
@@ -108,7 +120,7 @@ export function makeSignedExport(o: SignedExportOptions = {}): SignedExport {
     if (o.partition !== undefined) e.security.partition = o.partition;
     events.push(e);
     if (kind === 'stream') {
-      eventLines.push(JSON.stringify(e));
+      eventLines.push(lineOf(e));
       if ((i + 1) % anchorEvery === 0)
         eventLines.push(JSON.stringify({ vcp_checkpoint: { note: checkpoint(tree.size, true) } }));
       continue;
@@ -138,7 +150,7 @@ export function makeSignedExport(o: SignedExportOptions = {}): SignedExport {
     }
   }
   if (kind === 'export') {
-    for (const e of events) lines.push(JSON.stringify(e));
+    for (const e of events) lines.push(lineOf(e));
     for (const a of anchors) lines.push(JSON.stringify({ anchor_record: a }));
     lines.push(JSON.stringify({ vcp_checkpoint: { note: checkpoint(n, true) } }));
   } else lines.push(...eventLines);

@@ -11,6 +11,7 @@ import type { VcpEvent } from '../../src/core/types.ts';
 import { signCheckpoint } from '../../src/integrity/checkpoint/index.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { generateSigningKey, type Signer } from '../../src/integrity/sign.ts';
+import { classifyLine } from '../../src/verify/classify.ts';
 import {
   linesOf,
   readLineBatches,
@@ -393,13 +394,21 @@ const variants: Variant[] = [
 
 describe('tamper suite: each edit ends in the verdict the contract gives', () => {
   it('has at least 30 variants', () => expect(variants.length).toBeGreaterThanOrEqual(30));
-  for (const v of variants) {
-    it(`${v.name} → ${v.expect}${v.code ? ` (${v.code})` : ''}`, async () => {
-      const x = makeSignedExport(v.build);
-      const got = await verdictOf(v.edit(x), (v.opts ?? trusted)(x));
-      expect(got.verdict, JSON.stringify(got.codes)).toBe(v.expect);
-      if (v.code) expect(got.codes).toContain(v.code);
-    });
+  // Both line forms: the builder's key order (hashed after RFC 8785 serialization), and the sinks' RFC 8785
+  // texts, which the verifier hashes in place (canonical-span.ts); an edit must not slip through either path.
+  for (const lineForm of ['builder', 'sinks'] as const) {
+    for (const v of variants) {
+      it(`${v.name} → ${v.expect}${v.code ? ` (${v.code})` : ''} [${lineForm} lines]`, async () => {
+        const x = makeSignedExport({ ...v.build, lineForm });
+        if (lineForm === 'sinks') {
+          const rec = classifyLine(x.lines.find(isEvent)!, 2);
+          expect('kind' in rec && rec.kind === 'event' && rec.canonical !== undefined).toBe(true);
+        }
+        const got = await verdictOf(v.edit(x), (v.opts ?? trusted)(x));
+        expect(got.verdict, JSON.stringify(got.codes)).toBe(v.expect);
+        if (v.code) expect(got.codes).toContain(v.code);
+      });
+    }
   }
 });
 

@@ -16,6 +16,7 @@ export function checkEventHash(
   raw: Record<string, unknown>,
   facts: EventFacts,
   where: { line: number; event_id?: string },
+  canonical?: readonly [string, string],
 ): { hash: string | undefined; findings: Finding[] } {
   const claimed = facts.claimedHash;
   if (!isLowerHex64(claimed)) {
@@ -40,7 +41,7 @@ export function checkEventHash(
   }
   let recomputed: string;
   try {
-    recomputed = profile.recompute(view, raw, facts);
+    recomputed = profile.recompute(view, raw, facts, canonical);
   } catch (e) {
     return {
       hash: claimed,
