@@ -17,9 +17,13 @@
  * and forbidden keys and for limits, schema validation, the id index
  * (duplicates and conflicts), record checksums, per-event answers, metrics,
  * the ingest thread. So the sidecar cannot spend less CPU per event than
- * this server does. On one thread, its rate is as far as a server doing
- * only this gets; threads could add the second core, which the load
- * generator shares.
+ * this server does, with one exception: where header and payload already are
+ * their RFC 8785 text (as the recorder's sinks send them), the sidecar's strict
+ * scan finds that and hashes them in place, and this server still writes RFC
+ * 8785 again (it has no scan to prove them canonical); that serialization is
+ * what the sidecar can save below it. On one thread, its rate is as far as a
+ * server doing only this gets; threads could add the second core, which the
+ * load generator shares.
  */
 import { closeSync, fdatasync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
