@@ -58,6 +58,10 @@ export interface StrictJsonOptions {
    * Only for readers that keep the number text themselves (the verifier's `parseLossless`).
    */
   inexactNumbers?: boolean;
+}
+
+/** Options of {@link parseJsonStrict}: the strict parsers' own, and what else its scan should note. */
+export interface ScanOptions extends StrictJsonOptions {
   /**
    * Also find where each event's `header` and `payload` values stand as their RFC 8785 text (the root
    * object's, or each root array element's): {@link ScannedJson.canonicalParts}.
@@ -109,8 +113,8 @@ export interface ScannedJson {
  * `VcpValidationError` with one issue `{path, rule, message}`. A number as
  * second argument is the depth limit (older call form).
  */
-export function parseJsonStrict(text: string, options: StrictJsonOptions | number = {}): ScannedJson {
-  const o: StrictJsonOptions = typeof options === 'number' ? { maxDepth: options } : options;
+export function parseJsonStrict(text: string, options: ScanOptions | number = {}): ScannedJson {
+  const o: ScanOptions = typeof options === 'number' ? { maxDepth: options } : options;
   // The limits of this untrusted text, checked by the scan before JSON.parse builds anything.
   const limits: Limits = {
     maxDepth: o.maxDepth ?? MAX_JSON_DEPTH,
