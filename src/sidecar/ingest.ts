@@ -198,9 +198,9 @@ export function parseLogBody(
     try {
       const parsed = parseJson(line, `[${items.length}]`, parseLimits, n + 1);
       items.push(parsed.value);
-      const cp = parsed.canonicalParts;
-      const lead = leadingSpace(line);
-      if (cp) shiftParts(cp, 0, lead);
+      // An array on a line is one (refused) item: the parts of its elements are not this item's.
+      const cp = Array.isArray(parsed.value) ? undefined : parsed.canonicalParts;
+      if (cp) shiftParts(cp, 0, leadingSpace(line));
       parts.push(cp?.[0] ?? -1, cp?.[1] ?? -1, cp?.[2] ?? -1, cp?.[3] ?? -1);
       const trimmed = line.trim();
       // A CR between tokens becomes a space, as in a JSON array: a record is one line for every reader.

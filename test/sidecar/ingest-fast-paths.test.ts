@@ -100,6 +100,18 @@ describe('ingest fast paths', () => {
     }
   });
 
+  it('refuses an NDJSON line holding an array of canonical events as one item, and a duplicated header member', () => {
+    const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
+    const a = canonicalLine(14);
+    const parsed = parseLogBody(Buffer.from(`${a}\n[${a}]\n`), 'ndjson', limits);
+    expect(Array.from(parsed.canonicalParts!.subarray(4))).toEqual([-1, -1, -1, -1]);
+    const e = refusal(() => prepareEvents(parsed, { ...limits, strict: false }));
+    expect(e.status).toBe(400);
+    expect(e.extra.errors).toEqual([expect.objectContaining({ path: '[1].' })]);
+    const twice = a.replace('{"header":', `{"header":${a.slice(10, a.indexOf(',"payload"'))},"header":`);
+    expect(refusal(() => parseLogBody(Buffer.from(twice), 'json', limits)).status).toBe(400);
+  });
+
   it('still refuses a canonical line whose claimed event_hash is not its hash', () => {
     const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
     const line = canonicalLine(13).replace(
