@@ -150,7 +150,7 @@ export function parseJsonStrict(text: string, options: ScanOptions | number = {}
   const isArray = Array.isArray(value);
   const result: ScannedJson = { value, elements: isArray ? elements : undefined };
   // A raw lone surrogate has no RFC 8785 text (it is refused); text decoded from UTF-8 holds none.
-  if (parts !== undefined && text.isWellFormed()) result.canonicalParts = parts;
+  if (parts !== undefined && isWellFormed(text)) result.canonicalParts = parts;
   return result;
 }
 
@@ -169,6 +169,11 @@ export function parseStrictJsonObject(
     throw new VcpValidationError({ path: '', rule: 'object', message: 'expected a JSON object' });
   }
   return value as Record<string, unknown>;
+}
+
+/** `String.prototype.isWellFormed` (ES2024; Node ≥ 20), typed here so the sources compile against an ES2023 lib. */
+function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 interface Limits {

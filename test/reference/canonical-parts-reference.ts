@@ -26,7 +26,8 @@ const MAX_DEPTH = 128;
  */
 export function canonicalEventParts(line: string): [number, number, number, number] | undefined {
   // One look for a backslash over the whole line: with none, every string ends at its next quote.
-  if (line.indexOf('\\') !== -1 || !line.isWellFormed()) return undefined;
+  if (line.indexOf('\\') !== -1 || !(line as unknown as { isWellFormed(): boolean }).isWellFormed())
+    return undefined;
   const n = line.length;
   let i = skipSpace(line, 0);
   if (line.charCodeAt(i) !== LBRACE) return undefined;
