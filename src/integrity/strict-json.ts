@@ -81,6 +81,11 @@ const MINUS = 0x2d;
 const DIGIT0 = 0x30;
 const DIGIT9 = 0x39;
 
+/** States of a canonical part's start before it is found (all negative: a start found is ≥ 0). */
+const NOT_NAMED = -1;
+const NAMED = -2;
+const TWICE = -3;
+
 interface Frame {
   /** Keys seen so far (objects only); a Set once there are many. */
   keys: string[] | Set<string> | undefined;
@@ -382,10 +387,11 @@ function quickScan(
   const findParts = lim.canonicalParts;
   const parts: number[] | undefined = findParts ? [] : undefined;
   const memberDepth = elements !== undefined ? 2 : 1;
-  // The current event's header and payload [start, end), -1 until found canonical.
-  let h0 = -1;
+  // The current event's header and payload [start, end) once found canonical; before that h0 / p0 are
+  // NOT_NAMED, then NAMED, or TWICE for good (JSON.parse keeps the last value: neither is taken).
+  let h0 = NOT_NAMED;
   let h1 = -1;
-  let p0 = -1;
+  let p0 = NOT_NAMED;
   let p1 = -1;
   let pending = 0;
   let region = 0;
@@ -422,12 +428,14 @@ function quickScan(
             }
           } else if (depth === memberDepth) {
             const len = j - i - 1;
-            pending =
-              len === 6 && text.startsWith('header', i + 1)
-                ? 1
-                : len === 7 && text.startsWith('payload', i + 1)
-                  ? 2
-                  : 0;
+            pending = 0;
+            if (len === 6 && text.startsWith('header', i + 1)) {
+              h0 = h0 === NOT_NAMED ? NAMED : TWICE;
+              pending = 1;
+            } else if (len === 7 && text.startsWith('payload', i + 1)) {
+              p0 = p0 === NOT_NAMED ? NAMED : TWICE;
+              pending = 2;
+            }
           }
         }
       } else {
@@ -443,7 +451,7 @@ function quickScan(
       if (elements !== undefined && depth === 1 && elementStart === -1) elementStart = i;
       if (pending !== 0) {
         // The value of `header` or `payload`: canonical only as an object, named once in its event.
-        if (c === LBRACE && (pending === 1 ? h0 : p0) === -1) {
+        if (c === LBRACE && (pending === 1 ? h0 : p0) === NAMED) {
           region = pending;
           regionStart = i;
           regionOk = true;
@@ -476,14 +484,16 @@ function quickScan(
         elementStart = -1;
         if (parts !== undefined) {
           parts.push(h0, h1, p0, p1);
-          h0 = h1 = p0 = p1 = -1;
+          h0 = p0 = NOT_NAMED;
+          h1 = p1 = -1;
         }
       } else if (elements !== undefined && depth === 0 && elementStart !== -1) {
         elements.push([elementStart, trimEnd(text, elementStart, i)]);
         elementStart = -1;
         if (parts !== undefined) {
           parts.push(h0, h1, p0, p1);
-          h0 = h1 = p0 = p1 = -1;
+          h0 = p0 = NOT_NAMED;
+          h1 = p1 = -1;
         }
       }
       continue;
@@ -500,7 +510,8 @@ function quickScan(
             elementStart = -1;
             if (parts !== undefined) {
               parts.push(h0, h1, p0, p1);
-              h0 = h1 = p0 = p1 = -1;
+              h0 = p0 = NOT_NAMED;
+              h1 = p1 = -1;
             }
           }
         }
