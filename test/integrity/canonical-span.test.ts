@@ -14,18 +14,13 @@ import { eventHashOfCanonical } from '../../src/integrity/event-hash.ts';
 import { parseJsonStrict } from '../../src/integrity/strict-json.ts';
 import { createSealer } from '../../src/recorder/sealer.ts';
 import { serializeEvent } from '../../src/sinks/serialize.ts';
+import { prng } from '../helpers/prng.ts';
 import { canonicalEventParts as referenceParts } from '../reference/canonical-parts-reference.ts';
 
+/** A seeded integer source: r(n) in [0, n). */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
+  const next = prng(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 const KEYS = [

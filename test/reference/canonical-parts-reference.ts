@@ -134,17 +134,9 @@ function canonicalEnd(t: string, i: number, depth: number): number {
   return -1;
 }
 
-/** Whether the key in [a, aEnd) sorts strictly before the key in [b, bEnd) by UTF-16 code units. */
+/** Whether the key in [a, aEnd) sorts strictly before the key in [b, bEnd): JavaScript's `<` on strings compares UTF-16 code units. */
 function keyAfter(t: string, a: number, aEnd: number, b: number, bEnd: number): boolean {
-  const la = aEnd - a;
-  const lb = bEnd - b;
-  const m = Math.min(la, lb);
-  for (let k = 0; k < m; k++) {
-    const x = t.charCodeAt(a + k);
-    const y = t.charCodeAt(b + k);
-    if (x !== y) return x < y;
-  }
-  return la < lb;
+  return t.slice(a, aEnd) < t.slice(b, bEnd);
 }
 
 /** End of a number token written as ECMAScript writes its value, or -1. */
