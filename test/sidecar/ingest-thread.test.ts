@@ -8,6 +8,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { canonicalize } from '../../src/integrity/canonical.ts';
+import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { HttpError } from '../../src/sidecar/http.ts';
 import { type PreparedEvent, parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
 import { IngestPool, IngestRefusal, ThreadPrepared } from '../../src/sidecar/ingest-pool.ts';
@@ -26,8 +28,14 @@ async function threaded(body: string, kind: 'json' | 'ndjson' = 'json'): Promise
   return (await pool.prepare(Buffer.from(body), kind, options)).events;
 }
 
-/** Events with a client security block holding fields the sidecar replaces, and one non-ASCII text. */
-function mixedBatch(n: number, opts: { nonAscii?: boolean; newlines?: boolean } = {}): string {
+/**
+ * Events with a client security block holding fields the sidecar replaces, and one non-ASCII text. `canonical`:
+ * every other event written as the recorder's sinks write it (header and payload as RFC 8785 text).
+ */
+function mixedBatch(
+  n: number,
+  opts: { nonAscii?: boolean; newlines?: boolean; canonical?: boolean } = {},
+): string {
   const items = [];
   for (let i = 0; i < n; i++) {
     const e = (i % 3 === 0 ? guideEvent(`ORD-${i}`) : v11Event(i)) as {
@@ -36,7 +44,14 @@ function mixedBatch(n: number, opts: { nonAscii?: boolean; newlines?: boolean } 
     };
     if (i % 4 === 1) e.security = { merkle_index: 99, note: 'kept', prev_hash: undefined };
     if (opts.nonAscii && i === 2) e.payload.trade_data.order_id = 'ORD-é-€-𝄞';
-    items.push(JSON.stringify(e, null, opts.newlines ? 1 : 0));
+    const ev = e as unknown as { header: object; payload: object; security?: unknown };
+    if (opts.canonical && i % 2 === 0) {
+      const { header, payload, ...rest } = ev;
+      const tail = JSON.stringify(rest).slice(1);
+      items.push(
+        `{"header":${canonicalize(header)},"payload":${canonicalize(payload)}${tail === '}' ? '}' : `,${tail}`}`,
+      );
+    } else items.push(JSON.stringify(e, null, opts.newlines ? 1 : 0));
   }
   return `[${items.join(opts.newlines ? ',\n' : ',')}]`;
 }
@@ -45,6 +60,11 @@ describe('ingest thread', () => {
   for (const [name, body, kind] of [
     ['an ASCII batch (texts as byte spans)', mixedBatch(12), 'json'],
     ['a batch with non-ASCII text (texts as strings)', mixedBatch(12, { nonAscii: true }), 'json'],
+    [
+      'a batch with every other event in RFC 8785 form, one non-ASCII',
+      mixedBatch(12, { nonAscii: true, canonical: true }),
+      'json',
+    ],
     ['a batch with line breaks between tokens', mixedBatch(6, { newlines: true }), 'json'],
     ['NDJSON', mixedBatch(6).slice(1, -1).replaceAll('},{"header"', '}\n{"header"'), 'ndjson'],
     [
@@ -66,6 +86,12 @@ describe('ingest thread', () => {
       const a = inline(body, kind);
       const b = await threaded(body, kind);
       expect(b.length).toBe(a.length);
+      // Whether hashed in place (RFC 8785 lines) or serialized again: the hash of the parsed event.
+      const items = parseLogBody(Buffer.from(body), kind, options).items as {
+        header: object;
+        payload: object;
+      }[];
+      for (let k = 0; k < a.length; k++) expect(a[k]!.eventHash).toBe(computeEventHash(items[k]!));
       for (let k = 0; k < a.length; k++) {
         const x = a[k]!;
         const y = b[k]!;
@@ -88,6 +114,16 @@ describe('ingest thread', () => {
       }
     });
   }
+
+  it('finds the RFC 8785 form in the batch that has it (so the case above hashes those events in place)', () => {
+    const parsed = parseLogBody(
+      Buffer.from(mixedBatch(12, { nonAscii: true, canonical: true })),
+      'json',
+      options,
+    );
+    const found = Array.from({ length: 12 }, (_, k) => parsed.canonicalParts![4 * k]! >= 0);
+    expect(found).toEqual(Array.from({ length: 12 }, (_, k) => k % 2 === 0));
+  });
 
   it('hands NDJSON lines over as byte spans when each line is the text as sent, else as strings', async () => {
     const lines = mixedBatch(4).slice(1, -1).replaceAll('},{"header"', '}\n{"header"').split('\n');
