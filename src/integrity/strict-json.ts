@@ -85,6 +85,9 @@ const DIGIT9 = 0x39;
 const NOT_NAMED = -1;
 const NAMED = -2;
 const TWICE = -3;
+/** Scratch for the quick scan's key order check: the previous key's [start, end) per depth. */
+const PREV_KEY = new Int32Array(256);
+const PREV_KEY_END = new Int32Array(256);
 
 interface Frame {
   /** Keys seen so far (objects only); a Set once there are many. */
@@ -108,9 +111,10 @@ export interface ScannedJson {
    * offsets into the text, `[headerStart, headerEnd, payloadStart, payloadEnd]`, where the event's `header`
    * and `payload` objects are written exactly as RFC 8785 writes their values (so an EventHash can be taken
    * over those slices); -1 where one is not (canonical-span.ts gives the rules). Undefined without the option,
-   * or when the text took the full scan.
+   * or when the text took the full scan. Raw lone surrogates are not looked for (the scan skips string contents):
+   * `canonicalTextsOf` checks the slices it takes, unless the caller knows the text was decoded from UTF-8.
    */
-  canonicalParts?: Int32Array;
+  canonicalParts?: number[];
 }
 
 /**
@@ -154,8 +158,7 @@ export function parseJsonStrict(text: string, options: ScanOptions | number = {}
   if (finding) throw new VcpValidationError(finding);
   const isArray = Array.isArray(value);
   const result: ScannedJson = { value, elements: isArray ? elements : undefined };
-  // A raw lone surrogate has no RFC 8785 text (it is refused); text decoded from UTF-8 holds none.
-  if (parts !== undefined && isWellFormed(text)) result.canonicalParts = parts;
+  if (parts !== undefined) result.canonicalParts = parts;
   return result;
 }
 
@@ -174,11 +177,6 @@ export function parseStrictJsonObject(
     throw new VcpValidationError({ path: '', rule: 'object', message: 'expected a JSON object' });
   }
   return value as Record<string, unknown>;
-}
-
-/** `String.prototype.isWellFormed` (ES2024; Node ≥ 20), typed here so the sources compile against an ES2023 lib. */
-function isWellFormed(s: string): boolean {
-  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 interface Limits {
@@ -365,7 +363,7 @@ function quickScan(
       elements: [number, number][] | undefined;
       finding: undefined;
       keys: number;
-      parts: Int32Array | undefined;
+      parts: number[] | undefined;
     }
   | undefined {
   const n = text.length;
@@ -397,9 +395,10 @@ function quickScan(
   let region = 0;
   let regionStart = -1;
   let regionOk = false;
-  // Per depth inside a region: [start, end) of the previous key of the open object (-1: none yet).
-  let prevKey: number[] | undefined;
-  let prevKeyEnd: number[] | undefined;
+  // Per depth inside a region: [start, end) of the previous key of the open object (-1: none yet), in the
+  // module's scratch columns (a scan never runs inside another).
+  const prevKey = PREV_KEY;
+  const prevKeyEnd = PREV_KEY_END;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -421,10 +420,10 @@ function quickScan(
         if (findParts) {
           if (region !== 0) {
             if (regionOk) {
-              const pk = prevKey![depth - 1]!;
-              if (pk !== -1 && !keySortsBefore(text, pk, prevKeyEnd![depth - 1]!, i + 1, j)) regionOk = false;
-              prevKey![depth - 1] = i + 1;
-              prevKeyEnd![depth - 1] = j;
+              const pk = prevKey[depth - 1]!;
+              if (pk !== -1 && !keySortsBefore(text, pk, prevKeyEnd[depth - 1]!, i + 1, j)) regionOk = false;
+              prevKey[depth - 1] = i + 1;
+              prevKeyEnd[depth - 1] = j;
             }
           } else if (depth === memberDepth) {
             const len = j - i - 1;
@@ -455,8 +454,6 @@ function quickScan(
           region = pending;
           regionStart = i;
           regionOk = true;
-          prevKey ??= [];
-          prevKeyEnd ??= [];
         }
         pending = 0;
       }
@@ -464,7 +461,11 @@ function quickScan(
       isObject[depth] = c === LBRACE;
       expectKey[depth] = c === LBRACE;
       depth++;
-      if (region !== 0) prevKey![depth - 1] = -1;
+      if (region !== 0) {
+        // Deeper than the columns hold: not taken as canonical (the strict limits stop far above this anyway).
+        if (depth > PREV_KEY.length) regionOk = false;
+        else prevKey[depth - 1] = -1;
+      }
       continue;
     }
     if (c === RBRACE || c === RBRACKET) {
@@ -544,7 +545,7 @@ function quickScan(
     elements,
     finding: undefined,
     keys: totalKeys,
-    parts: parts === undefined ? undefined : Int32Array.from(parts),
+    parts,
   };
 }
 

@@ -79,7 +79,7 @@ export interface ParsedBody {
    * Per item, where in its `raws` text the event's header and payload stand as their RFC 8785 text
    * (`[headerStart, headerEnd, payloadStart, payloadEnd]`, -1 where not; see canonical-span.ts).
    */
-  canonicalParts?: Int32Array;
+  canonicalParts?: number[];
   /**
    * Instead of `raws` (then unread): each item's line is made from the RFC 8785 header and payload
    * texts its EventHash is computed over. For items that are objects with no text of their own (the
@@ -228,7 +228,7 @@ export function parseLogBody(
   const out: ParsedBody = spans
     ? { items, raws, batch: true, spans: Int32Array.from(spans) }
     : { items, raws, batch: true };
-  out.canonicalParts = Int32Array.from(parts);
+  out.canonicalParts = parts;
   return out;
 }
 
@@ -238,7 +238,7 @@ function leadingSpace(text: string): number {
 }
 
 /** Make item `k`'s canonical part offsets relative to its own text, which starts at `from` in the parsed one. */
-function shiftParts(parts: Int32Array, k: number, from: number): Int32Array {
+function shiftParts(parts: number[], k: number, from: number): number[] {
   for (let q = 4 * k; q < 4 * k + 4; q++) if (parts[q]! >= 0) parts[q] = parts[q]! - from;
   return parts;
 }
@@ -404,7 +404,8 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
       if (lineFromCanonical === undefined) {
         // Lines our recorder wrote hold header and payload as the RFC 8785 text it hashed: the parser found
         // them (canonical-span.ts), and slices of the line as received are hashed instead of writing both again.
-        const own = canonicalTextsOf(parsed.raws[i]!, parsed.canonicalParts, i);
+        // The body was checked as UTF-8 and decoded from it: no lone surrogate to look for.
+        const own = canonicalTextsOf(parsed.raws[i]!, parsed.canonicalParts, i, 0, true);
         hash =
           own === undefined
             ? computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev })

@@ -37,7 +37,7 @@ function pascalEvent(text: string): Record<string, unknown> | undefined {
 /** Parse and classify one line; a finding instead when it cannot be read unambiguously. */
 export function classifyLine(text: string, line: number): ExportRecord | Finding {
   let value: unknown;
-  let parts: Int32Array | undefined;
+  let parts: number[] | undefined;
   try {
     ({ value, canonicalParts: parts } = parseJsonStrict(text, {
       canonicalNumbers: true,

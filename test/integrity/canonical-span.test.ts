@@ -102,15 +102,16 @@ function writings(v: unknown): string[] {
 
 /** The parser's parts for a one-event text (undefined when either part is not canonical); checks the reference agrees. */
 function canonicalEventParts(text: string): [number, number, number, number] | undefined {
-  let parts: Int32Array | undefined;
+  let parts: number[] | undefined;
   try {
     parts = parseJsonStrict(text, { canonicalParts: true }).canonicalParts;
   } catch {
     return undefined; // refused by the strict parser (a duplicate or forbidden key): nothing is hashed
   }
+  // As a reader takes them: canonicalTextsOf also refuses slices holding a lone surrogate.
   const found =
-    parts !== undefined && parts[0]! >= 0 && parts[2]! >= 0
-      ? ([parts[0]!, parts[1]!, parts[2]!, parts[3]!] as [number, number, number, number])
+    canonicalTextsOf(text, parts, 0) !== undefined
+      ? ([parts![0]!, parts![1]!, parts![2]!, parts![3]!] as [number, number, number, number])
       : undefined;
   expect(found, `reference and parser disagree on ${text}`).toEqual(referenceParts(text));
   return found;
@@ -205,6 +206,18 @@ describe('canonicalEventParts', () => {
       undefined,
       ['{"id":"é"}', '{"z":[true,null]}'],
     ]);
+  });
+
+  it('leaves the look for lone surrogates to canonicalTextsOf, which a reader of UTF-8 text may skip', () => {
+    const text = line('{"a":"\ud800"}', '{}'); // a raw lone surrogate: not from UTF-8
+    const { canonicalParts } = parseJsonStrict(text, { canonicalParts: true });
+    expect(canonicalParts![0]).toBe(10);
+    expect(canonicalTextsOf(text, canonicalParts, 0)).toBeUndefined();
+    expect(canonicalTextsOf(text, canonicalParts, 0, 0, true)).toEqual(['{"a":"\ud800"}', '{}']);
+    const decoded = Buffer.from(text, 'utf8').toString('utf8'); // what a reader of the bytes gets: U+FFFD
+    expect(
+      canonicalTextsOf(decoded, parseJsonStrict(decoded, { canonicalParts: true }).canonicalParts, 0),
+    ).toEqual(['{"a":"\ufffd"}', '{}']);
   });
 
   it('finds nothing when the text takes the full scan (an escaped key) or without the option', () => {

@@ -104,7 +104,7 @@ describe('ingest fast paths', () => {
     const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
     const a = canonicalLine(14);
     const parsed = parseLogBody(Buffer.from(`${a}\n[${a}]\n`), 'ndjson', limits);
-    expect(Array.from(parsed.canonicalParts!.subarray(4))).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(parsed.canonicalParts!.slice(4))).toEqual([-1, -1, -1, -1]);
     const e = refusal(() => prepareEvents(parsed, { ...limits, strict: false }));
     expect(e.status).toBe(400);
     expect(e.extra.errors).toEqual([expect.objectContaining({ path: '[1].' })]);
