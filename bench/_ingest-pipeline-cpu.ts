@@ -9,6 +9,7 @@ import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
 import { canonicalize } from '../src/integrity/canonical.ts';
 import { parseLogBody, prepareEvents } from '../src/sidecar/ingest.ts';
+import { eventLine } from '../src/sinks/serialize.ts';
 
 const policy = createPolicy({ policyId: 'com.example.trading:bench-algo', tier: 'GOLD' });
 const sample = buildEvent(
@@ -32,7 +33,7 @@ const sample = buildEvent(
 // CANONICAL=1: header and payload written as RFC 8785 text, as the recorder's sinks write them.
 const line =
   process.env.CANONICAL === '1'
-    ? `{"header":${canonicalize(sample.header)},"payload":${canonicalize(sample.payload)},"policy_identification":${JSON.stringify(sample.policy_identification)}}`
+    ? eventLine(sample, canonicalize(sample.header), canonicalize(sample.payload))
     : JSON.stringify(sample);
 const parts = line.split(sample.header.event_id);
 const bodies: Buffer[] = [];

@@ -48,6 +48,7 @@ import { uuidv7 } from '../src/core/uuidv7.ts';
 import { canonicalize } from '../src/integrity/canonical.ts';
 import { resolveSidecarConfig } from '../src/sidecar/config.ts';
 import { startSidecar } from '../src/sidecar/server.ts';
+import { eventLine } from '../src/sinks/serialize.ts';
 import { contractFloorServer } from './_contract-floor.ts';
 import { checkGoal } from './_goals.ts';
 import { type LocalServer, listenOnLoopback } from './_harness.ts';
@@ -132,7 +133,7 @@ function bodyMaker(batch: number, form: LineForm = 'sinks'): () => string {
   // Without `security`: the sidecar computes the hash (fresh ids would not match a sealed one).
   const text =
     form === 'sinks'
-      ? `{"header":${canonicalize(sample.header)},"payload":${canonicalize(sample.payload)},"policy_identification":${JSON.stringify(sample.policy_identification)}}`
+      ? eventLine(sample, canonicalize(sample.header), canonicalize(sample.payload))
       : JSON.stringify(sample);
   const parts = text.split(sample.header.event_id); // event_id and trace_id
   const one = () => {

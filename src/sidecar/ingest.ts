@@ -405,7 +405,7 @@ export function prepareEvents(parsed: ParsedBody, options: PrepareOptions): Prep
         // Lines our recorder wrote hold header and payload as the RFC 8785 text it hashed: the parser found
         // them (canonical-span.ts), and slices of the line as received are hashed instead of writing both again.
         // The body was checked as UTF-8 and decoded from it: no lone surrogate to look for.
-        const own = canonicalTextsOf(parsed.raws[i]!, parsed.canonicalParts, i, 0, true);
+        const own = canonicalTextsOf(parsed.raws[i]!, parsed.canonicalParts, i, true);
         hash =
           own === undefined
             ? computeEventHash({ header: ev.header, payload: ev.payload }, { algo, prevHash: prev })

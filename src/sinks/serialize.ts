@@ -41,7 +41,7 @@ export function serializeEvent(event: VcpEvent): string {
  * recorder's, never changed, so its text is cached per object.
  */
 export function eventLine(
-  event: VcpEvent,
+  event: Pick<VcpEvent, 'policy_identification'> & { security?: VcpEvent['security'] },
   headerJcs: string,
   payloadJcs: string,
   sharedPolicy = false,

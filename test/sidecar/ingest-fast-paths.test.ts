@@ -6,16 +6,18 @@
  * line's own RFC 8785 texts is the hash of the parsed event.
  */
 import { describe, expect, it } from 'vitest';
+import type { VcpEvent } from '../../src/core/types.ts';
 import { canonicalize } from '../../src/integrity/canonical.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
+import { eventLine } from '../../src/sinks/serialize.ts';
 import { refusal, v11Event } from './helpers.ts';
 
 /** An event line as the recorder's sinks write it: header and payload as RFC 8785 text. */
-function canonicalLine(n: number, extraPayload = ''): string {
+function canonicalLine(n: number, extraPayload: Record<string, unknown> = {}): string {
   const ev = v11Event(n);
-  const payload = canonicalize(ev.payload);
-  return `{"header":${canonicalize(ev.header)},"payload":${extraPayload ? payload.replace(/\}$/, extraPayload) : payload},"policy_identification":${JSON.stringify(ev.policy_identification)}}`;
+  Object.assign(ev.payload, extraPayload);
+  return eventLine(ev as VcpEvent, canonicalize(ev.header), canonicalize(ev.payload));
 }
 
 describe('ingest fast paths', () => {
@@ -78,7 +80,7 @@ describe('ingest fast paths', () => {
     const limits = { maxBatchEvents: 10, maxEventBytes: 64 * 1024 };
     const a = canonicalLine(10);
     const b = JSON.stringify(v11Event(11)); // header keys in the builder's order: not canonical
-    const c = canonicalLine(12, ',"z":[1,1.5,-2,true,null,{}]}');
+    const c = canonicalLine(12, { z: [1, 1.5, -2, true, null, {}] });
     const bodies: [string, 'json' | 'ndjson'][] = [
       [`[${a},${b},${c}]`, 'json'],
       [` [ ${a} ,\r\n ${b},\n${c} ] `, 'json'],

@@ -8,12 +8,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { VcpEvent } from '../../src/core/types.ts';
 import { canonicalize } from '../../src/integrity/canonical.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
 import { HttpError } from '../../src/sidecar/http.ts';
 import { type PreparedEvent, parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
 import { IngestPool, IngestRefusal, ThreadPrepared } from '../../src/sidecar/ingest-pool.ts';
 import { startSidecar } from '../../src/sidecar/server.ts';
+import { eventLine } from '../../src/sinks/serialize.ts';
 import { guideEvent, post, tempDir, testConfig, v11Event } from './helpers.ts';
 
 const options = { maxBatchEvents: 1000, maxEventBytes: 64 * 1024, strict: false };
@@ -44,14 +46,10 @@ function mixedBatch(
     };
     if (i % 4 === 1) e.security = { merkle_index: 99, note: 'kept', prev_hash: undefined };
     if (opts.nonAscii && i === 2) e.payload.trade_data.order_id = 'ORD-é-€-𝄞';
-    const ev = e as unknown as { header: object; payload: object; security?: unknown };
-    if (opts.canonical && i % 2 === 0) {
-      const { header, payload, ...rest } = ev;
-      const tail = JSON.stringify(rest).slice(1);
-      items.push(
-        `{"header":${canonicalize(header)},"payload":${canonicalize(payload)}${tail === '}' ? '}' : `,${tail}`}`,
-      );
-    } else items.push(JSON.stringify(e, null, opts.newlines ? 1 : 0));
+    const ev = e as unknown as VcpEvent;
+    if (opts.canonical && i % 2 === 0)
+      items.push(eventLine(ev, canonicalize(ev.header), canonicalize(ev.payload)));
+    else items.push(JSON.stringify(e, null, opts.newlines ? 1 : 0));
   }
   return `[${items.join(opts.newlines ? ',\n' : ',')}]`;
 }
