@@ -9,7 +9,7 @@
  * TRANSPORT kafka (VCP_TEST_KAFKA_BROKERS) | redis (VCP_TEST_REDIS_URL); SINK http | file |
  * embedded | memory; N messages (default 50 000); MODE fill | tap | both (default); TAP_BATCH,
  * TAP_INFLIGHT, HTTP_BATCH override the tap's batch size, batches in flight and the HTTP sink's
- * request size. A first, unreported pass into a null sink warms the JIT (WARM=0: none).
+ * request size; COMMIT_INTERVAL the Kafka tap's commitIntervalMs. A first, unreported pass into a null sink warms the JIT (WARM=0: none).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,7 @@ async function tap(warmUp: boolean): Promise<void> {
           mapping: createDefaultMapping({ topics: { [name]: 'orders' } }),
           maxBatch: tapBatch,
           maxInflight: inflight,
+          commitIntervalMs: process.env.COMMIT_INTERVAL ? Number(process.env.COMMIT_INTERVAL) : undefined,
         })
       : new RedisTap({
           url,

@@ -67,6 +67,7 @@ kafka:
   --client-id <id>           (default vcp-kafka-tap)
   --start-from <where>       earliest (default) or latest, for a group with no committed offsets
   --session-timeout <ms>     (default 30000)
+  --commit-interval <ms>     least time between offset commits (default 200; 0: after every batch)
 
 redis:
   --url <url>  --streams <list>  --group <id>
@@ -106,6 +107,7 @@ const OPTIONS = {
   'client-id': { type: 'string' },
   'start-from': { type: 'string' },
   'session-timeout': { type: 'string' },
+  'commit-interval': { type: 'string' },
   url: { type: 'string' },
   streams: { type: 'string' },
   consumer: { type: 'string' },
@@ -345,6 +347,9 @@ export async function tapCommand(argv: string[], io: CliIo): Promise<number> {
         ...(batch ? { maxBatch: batch } : {}),
         ...(v['session-timeout']
           ? { sessionTimeoutMs: int(v['session-timeout'], 'session-timeout', 1000) }
+          : {}),
+        ...(v['commit-interval']
+          ? { commitIntervalMs: int(v['commit-interval'], 'commit-interval', 0) }
           : {}),
       });
     } else {

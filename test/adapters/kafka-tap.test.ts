@@ -5,6 +5,7 @@
  * poison messages recorded and never stalling. The same tap as a process
  * (SIGKILL, SIGTERM) is tested in test/cli/tap.test.ts.
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import { Consumer, Producer } from '@platformatic/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaTap } from '../../src/adapters/kafka-tap.ts';
@@ -328,6 +329,55 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     expect(sink.inner.events.map((e) => e.header.event_type)).toEqual(Array(sent.length).fill('HBT'));
     expect(await tap.lag()).toBe(0);
     await tap.stop();
+  });
+
+  it('commits acknowledged offsets together, at most once per commitIntervalMs, and everything at stop()', async () => {
+    const topic = uniqueTopic('orders');
+    topics.push(topic);
+    await createTopic(brokers, topic, { partitions: 1 });
+    await produce(
+      brokers,
+      Array.from({ length: 30 }, (_, i) => ({
+        topic,
+        key: `K${i}`,
+        value: JSON.stringify({ event_type: 'HBT', seq: i }),
+      })),
+    );
+    const groupId = uniqueTopic('vcp-tap-group');
+    // Every offset commit request this group's consumer sends (each one costs the broker a log append).
+    let requests = 0;
+    const commits = tracingChannel('plt:kafka:consumer:commits');
+    const onCommit = {
+      start: (ctx: { client?: { groupId?: string } }) => void (ctx.client?.groupId === groupId && requests++),
+    };
+    commits.subscribe(onCommit as never);
+    try {
+      const sink = new MemorySink();
+      // Ten batches of three; an interval no test run reaches.
+      const tap = new KafkaTap({
+        brokers,
+        topics: [topic],
+        groupId,
+        sink,
+        policyId,
+        maxBatch: 3,
+        commitIntervalMs: 60_000,
+      });
+      await tap.start();
+      await waitUntil('all 30 recorded', 20_000, () => sink.events.length === 30);
+      await waitUntil('the first batch committed', 20_000, () => tap.stats.committed > 0);
+      // The first batch (up to three messages: whatever had arrived) was committed at once; the batches after
+      // it wait for the interval or for stop().
+      const first = tap.stats.committed;
+      expect(first).toBeLessThanOrEqual(3);
+      expect((await offsets(brokers, groupId, [topic])).committed.get(`${topic}:0`)).toBe(BigInt(first));
+      expect(await tap.stop()).toBe(true);
+      expect(tap.stats.committed).toBe(30);
+      expect((await offsets(brokers, groupId, [topic])).committed.get(`${topic}:0`)).toBe(30n);
+      expect(requests).toBe(2);
+    } finally {
+      commits.unsubscribe(onCommit as never);
+    }
   });
 
   it('keeps retrying while the sink is down and catches up when it returns', async () => {

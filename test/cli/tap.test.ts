@@ -212,6 +212,9 @@ describeKafka('vcp tap kafka (processes, real broker)', (brokers) => {
       '10',
       '--session-timeout',
       '6000',
+      // After every batch, as before the interval existed (the sidecar test below runs the default).
+      '--commit-interval',
+      '0',
       '--progress-interval',
       '200',
     ];
