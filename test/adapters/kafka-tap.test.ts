@@ -150,6 +150,22 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     if (topics.length) await deleteTopics(brokers, topics);
   });
 
+  /** A new topic (deleted after the suite) holding `n` heartbeat messages, keyed `K0`, `K1`, … across its partitions. */
+  async function heartbeatTopic(n: number, partitions: number): Promise<{ topic: string; sent: Sent[] }> {
+    const topic = uniqueTopic('orders');
+    topics.push(topic);
+    await createTopic(brokers, topic, { partitions });
+    const sent = await produce(
+      brokers,
+      Array.from({ length: n }, (_, i) => ({
+        topic,
+        key: `K${i}`,
+        value: JSON.stringify({ event_type: 'HBT', seq: i }),
+      })),
+    );
+    return { topic, sent };
+  }
+
   async function guideTopics(): Promise<{ orders: string; executions: string; errors: string }> {
     const t = {
       orders: uniqueTopic('orders'),
@@ -302,17 +318,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   });
 
   it('commits offsets only after the sink acknowledged, and then all of them', async () => {
-    const topic = uniqueTopic('orders');
-    topics.push(topic);
-    await createTopic(brokers, topic, { partitions: 2 });
-    const sent = await produce(
-      brokers,
-      Array.from({ length: 10 }, (_, i) => ({
-        topic,
-        key: `K${i}`,
-        value: JSON.stringify({ event_type: 'HBT', seq: i }),
-      })),
-    );
+    const { topic, sent } = await heartbeatTopic(10, 2);
     const groupId = uniqueTopic('vcp-tap-group');
     const sink = new GatedSink();
     const tap = new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId });
@@ -332,17 +338,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   });
 
   it('commits acknowledged offsets together, at most once per commitIntervalMs, and everything at stop()', async () => {
-    const topic = uniqueTopic('orders');
-    topics.push(topic);
-    await createTopic(brokers, topic, { partitions: 1 });
-    await produce(
-      brokers,
-      Array.from({ length: 30 }, (_, i) => ({
-        topic,
-        key: `K${i}`,
-        value: JSON.stringify({ event_type: 'HBT', seq: i }),
-      })),
-    );
+    const { topic } = await heartbeatTopic(30, 1);
     const groupId = uniqueTopic('vcp-tap-group');
     // Every offset commit request this group's consumer sends (each one costs the broker a log append).
     let requests = 0;
@@ -381,10 +377,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   });
 
   it('keeps retrying while the sink is down and catches up when it returns', async () => {
-    const topic = uniqueTopic('orders');
-    topics.push(topic);
-    await createTopic(brokers, topic, { partitions: 1 });
-    await produce(brokers, [{ topic, key: 'k', value: '{"event_type":"HBT"}' }]);
+    const { topic } = await heartbeatTopic(1, 1);
     const stored = new MemorySink();
     let attempts = 0;
     const sink: Sink = {
@@ -417,10 +410,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   });
 
   it('stops with TapDeliveryError, committing nothing, when the sink refuses the events', async () => {
-    const topic = uniqueTopic('orders');
-    topics.push(topic);
-    await createTopic(brokers, topic, { partitions: 1 });
-    await produce(brokers, [{ topic, key: 'k', value: '{"event_type":"HBT"}' }]);
+    const { topic } = await heartbeatTopic(1, 1);
     const sink: Sink = {
       name: 'refusing',
       write: async () => {
@@ -442,13 +432,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   });
 
   it('stop() finishes the batch in flight and commits it', async () => {
-    const topic = uniqueTopic('orders');
-    topics.push(topic);
-    await createTopic(brokers, topic, { partitions: 1 });
-    await produce(
-      brokers,
-      Array.from({ length: 5 }, (_, i) => ({ topic, key: 'k', value: `{"event_type":"HBT","n":${i}}` })),
-    );
+    const { topic } = await heartbeatTopic(5, 1);
     const sink = new GatedSink();
     const groupId = uniqueTopic('vcp-tap-group');
     const tap = new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId });
