@@ -25,6 +25,7 @@ import { prescanJsonBytes } from '../integrity/json-prescan.ts';
 import { type SealedTexts, sealedTexts } from '../integrity/sealed-mark.ts';
 import { MAX_JSON_DEPTH, MAX_JSON_KEYS, parseJsonStrict } from '../integrity/strict-json.ts';
 import { findForbiddenKey, mayHoldForbiddenKey } from '../recorder/caller-fields.ts';
+import { ELEMENT_PARSE_MIN_BYTES, parseArrayElements } from './array-body-elements.ts';
 import { HttpError, validationError } from './http.ts';
 
 /** How a body is framed. */
@@ -141,6 +142,10 @@ export function parseLogBody(
   if (!isUtf8(body)) {
     throw validationError([{ path: '', rule: 'utf8', message: 'the body is not valid UTF-8' }]);
   }
+  if (kind === 'json' && body.length >= ELEMENT_PARSE_MIN_BYTES) {
+    const byElement = parsedByElement(body, parseLimits);
+    if (byElement) return byElement;
+  }
   const text = body.toString('utf8');
   if (kind === 'json') {
     if (text.trim() === '')
@@ -229,6 +234,31 @@ export function parseLogBody(
     ? { items, raws, batch: true, spans: Int32Array.from(spans) }
     : { items, raws, batch: true };
   out.canonicalParts = parts;
+  return out;
+}
+
+/**
+ * A large JSON array body parsed one element at a time (array-body-elements.ts: no string of the
+ * body's size), or undefined to parse it whole, as every body it does not clear is.
+ */
+function parsedByElement(
+  body: Buffer,
+  limits: Pick<IngestLimits, 'maxBatchEvents' | 'maxEventBytes'>,
+): ParsedBody | undefined {
+  const parsed = parseArrayElements(body, {
+    maxKeysPerObject: EVENT_MAX_KEYS_PER_OBJECT,
+    maxStringLength: limits.maxEventBytes,
+    maxItems: limits.maxBatchEvents,
+  });
+  if (!parsed) return undefined;
+  const out: ParsedBody = {
+    items: parsed.values,
+    raws: parsed.lineBreaks ? parsed.texts.map(oneLine) : parsed.texts,
+    batch: true,
+    canonicalParts: parsed.canonicalParts,
+  };
+  // Spans name the items' texts as they stand in the body, so not when a line break was replaced.
+  if (parsed.spans && !parsed.lineBreaks) out.spans = parsed.spans;
   return out;
 }
 
