@@ -27,14 +27,18 @@ try {
     const m = process.memoryUsage();
     if (m.rss > peak.rss) peak = m;
   }, 100);
-  const result = await new Promise((resolve, reject) => {
+  const faults0 = process.resourceUsage().minorPageFault;
+  const result = await new Promise<{ events?: number }>((resolve, reject) => {
     child.once('message', (m: { ok: boolean; result?: unknown; error?: string }) =>
-      m.ok ? resolve(m.result) : reject(new Error(m.error)),
+      m.ok ? resolve(m.result as { events?: number }) : reject(new Error(m.error)),
     );
     child.send({ url: s.url, batch, connections, warmupMs: 1000, durationMs: seconds * 1000 });
   });
   clearInterval(sampler);
+  const faults = process.resourceUsage().minorPageFault - faults0;
   console.log(JSON.stringify(result));
+  // Each minor fault costs this VM several µs of kernel time (docs/performance.md, first touch of memory).
+  console.log(`minor page faults ${faults} (warm-up included)${result.events ? `, ${(faults / result.events).toFixed(2)} per measured event` : ''}`);
   const mib = (n: number) => (n / 2 ** 20).toFixed(1);
   console.log(
     `peak rss ${mib(peak.rss)} MiB (heapTotal ${mib(peak.heapTotal)}, heapUsed ${mib(peak.heapUsed)}, external ${mib(peak.external)}, arrayBuffers ${mib(peak.arrayBuffers)})`,

@@ -39,6 +39,8 @@ export async function startSidecarChild(): Promise<{
   url: string;
   /** CPU time (user + system) the child used so far, ms (Linux /proc; NaN elsewhere). */
   cpuMs: () => number;
+  /** Minor page faults of the child so far (Linux /proc; NaN elsewhere). */
+  pageFaults: () => number;
   stop: () => Promise<void>;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-sidecar-'));
@@ -70,6 +72,7 @@ export async function startSidecarChild(): Promise<{
   return {
     url,
     cpuMs: () => procCpuMs(proc.pid!),
+    pageFaults: () => procStatField(proc.pid!, 7),
     stop: async () => {
       stopping = true;
       proc.kill('SIGTERM');
@@ -210,10 +213,14 @@ export function serverCpu(name: string, address: string): { name: string; cpuMs:
 
 /** CPU time (user + system) of a process, ms, from /proc/<pid>/stat (clock ticks of 10 ms); NaN off Linux. */
 function procCpuMs(pid: number): number {
+  return (procStatField(pid, 11) + procStatField(pid, 12)) * 10; // utime, stime (fields 14, 15)
+}
+
+/** Field `i` of /proc/<pid>/stat counted from the one after the command name (7: minflt, field 10). */
+function procStatField(pid: number, i: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14, 15)
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[i]);
   } catch {
     return Number.NaN;
   }

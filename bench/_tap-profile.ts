@@ -118,16 +118,20 @@ async function tap(warmUp: boolean): Promise<void> {
   const f0 = process.resourceUsage().minorPageFault;
   const c0 = process.cpuUsage();
   const s0 = sidecar?.cpuMs() ?? 0;
+  const sf0 = sidecar?.pageFaults() ?? 0;
   const t0 = performance.now();
   await t.start();
   while (t.stats.committed < n) await new Promise((r) => setTimeout(r, 5));
   const cpu = process.cpuUsage(c0);
   const side = (sidecar?.cpuMs() ?? 0) - s0;
+  const sideFaults = (sidecar?.pageFaults() ?? 0) - sf0;
   const ms = performance.now() - t0;
   if (!warmUp)
     console.log(
       `${transport} tap → ${sinkKind}: ${Math.round((n / ms) * 1000)} events/s, tap ${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU/event` +
-        (sidecar ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event` : '') +
+        (sidecar
+          ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event, ${(sideFaults / n).toFixed(2)} page faults/event`
+          : '') +
         `, ${((process.resourceUsage().minorPageFault - f0) / n).toFixed(2)} page faults/event` +
         `, ${writes} sink writes of ${(written / Math.max(1, writes)).toFixed(1)} events on average`,
     );

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { canonicalize } from '../../src/integrity/canonical.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
+import { ELEMENT_PARSE_MIN_BYTES } from '../../src/sidecar/array-body-elements.ts';
 import { HttpError } from '../../src/sidecar/http.ts';
 import { type PreparedEvent, parseLogBody, prepareEvents } from '../../src/sidecar/ingest.ts';
 import { IngestPool, IngestRefusal, ThreadPrepared } from '../../src/sidecar/ingest-pool.ts';
@@ -196,8 +197,15 @@ describe('a sidecar with and without the ingest thread', () => {
   });
 
   it('stores the same records and gives the same answers', async () => {
-    const bodies = [mixedBatch(40), mixedBatch(40, { nonAscii: true }), mixedBatch(20, { newlines: true })];
+    const bodies = [
+      mixedBatch(40),
+      mixedBatch(40, { nonAscii: true }),
+      mixedBatch(20, { newlines: true }),
+      // Large enough to be parsed one element at a time (array-body-elements.ts).
+      mixedBatch(300, { canonical: true }),
+    ];
     expect(bodies.every((b) => Buffer.byteLength(b) >= 16 * 1024)).toBe(true);
+    expect(Buffer.byteLength(bodies[3]!)).toBeGreaterThanOrEqual(ELEMENT_PARSE_MIN_BYTES);
     const answers: unknown[][] = [];
     for (const [n, threads] of ['0', '1'].entries()) {
       const s = await startSidecar({
@@ -244,7 +252,7 @@ describe('a sidecar with and without the ingest thread', () => {
         .filter(Boolean)
         .map((l) => l.slice(9).replace(/"t":"[^"]*"/, '"t":""'));
     const [a, b] = dirs.map((d) => records(d.dir));
-    expect(a!.length).toBe(100);
+    expect(a!.length).toBe(400);
     expect(b).toEqual(a);
   });
 });
