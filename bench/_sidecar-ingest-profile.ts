@@ -38,7 +38,9 @@ try {
   const faults = process.resourceUsage().minorPageFault - faults0;
   console.log(JSON.stringify(result));
   // Each minor fault costs this VM several µs of kernel time (docs/performance.md, first touch of memory).
-  console.log(`minor page faults ${faults} (warm-up included)${result.events ? `, ${(faults / result.events).toFixed(2)} per measured event` : ''}`);
+  console.log(
+    `minor page faults ${faults} (warm-up included)${result.events ? `, ${(faults / result.events).toFixed(2)} per measured event` : ''}`,
+  );
   const mib = (n: number) => (n / 2 ** 20).toFixed(1);
   console.log(
     `peak rss ${mib(peak.rss)} MiB (heapTotal ${mib(peak.heapTotal)}, heapUsed ${mib(peak.heapUsed)}, external ${mib(peak.external)}, arrayBuffers ${mib(peak.arrayBuffers)})`,
