@@ -141,6 +141,21 @@ describe('ingest thread', () => {
     for (const e of await threaded(inner, 'ndjson')) expect((e as ThreadPrepared).rawBytes).toBeUndefined();
   });
 
+  it('decodes NDJSON line by line with UTF-16 spans into the decoded body, non-ASCII and CRLF included', () => {
+    const lines = mixedBatch(300, { nonAscii: true })
+      .slice(1, -1)
+      .replaceAll('},{"header"', '}\n{"header"')
+      .split('\n');
+    const body = `${lines.join('\r\n')}\r\n\n`;
+    expect(Buffer.byteLength(body)).toBeGreaterThanOrEqual(ELEMENT_PARSE_MIN_BYTES);
+    const parsed = parseLogBody(Buffer.from(body), 'ndjson', options);
+    expect(parsed.items).toEqual(lines.map((l) => JSON.parse(l)));
+    expect(parsed.raws).toEqual(lines);
+    expect(parsed.spans).toBeDefined();
+    for (const [k, raw] of parsed.raws.entries())
+      expect(body.slice(parsed.spans![2 * k]!, parsed.spans![2 * k + 1]!)).toBe(raw);
+  });
+
   it('an event read before the commit still gets its merkle_index, as an inline one does', async () => {
     const body = mixedBatch(3);
     const x = inline(body)[1]!;
