@@ -273,6 +273,9 @@ async function measureOnce(
     const load = fork(SELF, ['--load', url, String(connections), String(seconds), String(rate)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // Listened for now: the load child exits right after its last result, which can be before
+    // the second phase returns (an `once` registered then waits forever).
+    const loadExited = once(load, 'exit');
     await message(load, 'ready');
     const phase = async (): Promise<Phase> => {
       server.send({ cmd: 'mark' });
@@ -285,11 +288,12 @@ async function measureOnce(
     };
     const max = await phase();
     const fixed = await phase();
-    await once(load, 'exit');
+    await loadExited;
     return { max, fixed };
   } finally {
+    const serverExited = server.exitCode !== null || server.signalCode !== null;
     server.kill();
-    await once(server, 'exit').catch(() => undefined);
+    if (!serverExited) await once(server, 'exit').catch(() => undefined);
   }
 }
 
