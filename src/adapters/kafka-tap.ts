@@ -401,11 +401,14 @@ export class KafkaTap {
     else this.#dueTimer ??= setTimeout(() => this.#commitDue(), wait);
   }
 
-  #dropDue(): void {
+  /** Hand over the due offsets and forget them (the timer too). */
+  #takeDue(): { due: Map<string, RawMessage>; count: number } {
     clearTimeout(this.#dueTimer);
     this.#dueTimer = undefined;
+    const taken = { due: this.#due, count: this.#dueCount };
     this.#due = new Map();
     this.#dueCount = 0;
+    return taken;
   }
 
   /**
@@ -414,14 +417,9 @@ export class KafkaTap {
    * messages are read again from the committed offsets.
    */
   #commitDue(): void {
-    clearTimeout(this.#dueTimer);
-    this.#dueTimer = undefined;
     const runner = this.runner;
-    if (this.#due.size === 0 || runner.abandoned) return;
-    const due = this.#due;
-    const count = this.#dueCount;
-    this.#due = new Map();
-    this.#dueCount = 0;
+    const { due, count } = this.#takeDue();
+    if (due.size === 0 || runner.abandoned) return;
     this.#lastCommitAt = performance.now();
     const commit = Promise.all(
       [...due].map(async ([key, m]) => {
@@ -453,7 +451,7 @@ export class KafkaTap {
     const old = this.#stream;
     this.#stream = undefined;
     this.#buffer = [];
-    this.#dropDue(); // the new stream reads them again, as the same events
+    this.#takeDue(); // dropped: the new stream reads them again, as the same events
     await old?.close().catch(() => {});
     for (let attempt = 0; this.#state === 'running'; attempt++) {
       try {
@@ -472,7 +470,7 @@ export class KafkaTap {
     const stream = this.#stream;
     this.#stream = undefined;
     this.#buffer = [];
-    this.#dropDue();
+    this.#takeDue();
     await stream?.close().catch(() => {});
     await this.#consumer?.close(true).catch(() => {});
   }

@@ -45,6 +45,13 @@ function isBlank(byte: number | undefined): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
+/** `[from, to)` without the JSON whitespace at either end. */
+function unpadded(body: Buffer, from: number, to: number): { from: number; to: number } {
+  while (from < to && isBlank(body[from])) from++;
+  while (to > from && isBlank(body[to - 1])) to--;
+  return { from, to };
+}
+
 /**
  * The elements of `body` (valid UTF-8, at least {@link ELEMENT_PARSE_MIN_BYTES}), or undefined
  * when it is not a JSON array that the cuts above split into JSON values (parse it whole then).
@@ -54,15 +61,9 @@ export function parseArrayElements(
   body: Buffer,
   options: Pick<ScanOptions, 'maxKeysPerObject' | 'maxStringLength' | 'maxItems'>,
 ): ArrayBodyElements | undefined {
-  let from = 0;
-  let to = body.length;
-  while (from < to && isBlank(body[from])) from++;
-  while (to > from && isBlank(body[to - 1])) to--;
-  if (body[from] !== 0x5b || body[to - 1] !== 0x5d || to - from < 2) return undefined;
-  from++;
-  to--;
-  while (from < to && isBlank(body[from])) from++;
-  while (to > from && isBlank(body[to - 1])) to--;
+  const outer = unpadded(body, 0, body.length);
+  if (body[outer.from] !== 0x5b || body[outer.to - 1] !== 0x5d || outer.to - outer.from < 2) return undefined;
+  const { from, to } = unpadded(body, outer.from + 1, outer.to - 1);
   let cut = body.indexOf(CUT, from);
   if (cut === -1 || cut >= to) return undefined;
   const maxItems = options.maxItems ?? Number.POSITIVE_INFINITY;

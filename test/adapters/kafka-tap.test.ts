@@ -8,7 +8,7 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import { Consumer, Producer } from '@platformatic/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KafkaTap } from '../../src/adapters/kafka-tap.ts';
+import { KafkaTap, type KafkaTapOptions } from '../../src/adapters/kafka-tap.ts';
 import { createDefaultMapping } from '../../src/adapters/message-mapping.ts';
 import { sourceEventId, traceIdFromKey } from '../../src/adapters/source-ids.ts';
 import { TapDeliveryError } from '../../src/adapters/tap-runner.ts';
@@ -149,6 +149,11 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
   afterAll(async () => {
     if (topics.length) await deleteTopics(brokers, topics);
   });
+
+  /** A tap on one topic with the suite's brokers and policy, plus `more` options. */
+  function tapOn(topic: string, groupId: string, sink: Sink, more: Partial<KafkaTapOptions> = {}): KafkaTap {
+    return new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId, ...more });
+  }
 
   /** A new topic (deleted after the suite) holding `n` heartbeat messages, keyed `K0`, `K1`, … across its partitions. */
   async function heartbeatTopic(n: number, partitions: number): Promise<{ topic: string; sent: Sent[] }> {
@@ -321,7 +326,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     const { topic, sent } = await heartbeatTopic(10, 2);
     const groupId = uniqueTopic('vcp-tap-group');
     const sink = new GatedSink();
-    const tap = new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId });
+    const tap = tapOn(topic, groupId, sink);
     await tap.start();
     await waitUntil('the first write', 20_000, () => sink.calls > 0);
     await new Promise((r) => setTimeout(r, 300));
@@ -350,15 +355,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     try {
       const sink = new MemorySink();
       // Ten batches of three; an interval no test run reaches.
-      const tap = new KafkaTap({
-        brokers,
-        topics: [topic],
-        groupId,
-        sink,
-        policyId,
-        maxBatch: 3,
-        commitIntervalMs: 60_000,
-      });
+      const tap = tapOn(topic, groupId, sink, { maxBatch: 3, commitIntervalMs: 60_000 });
       await tap.start();
       await waitUntil('all 30 recorded', 20_000, () => sink.events.length === 30);
       await waitUntil('the first batch committed', 20_000, () => tap.stats.committed > 0);
@@ -389,15 +386,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
       close: async () => {},
     };
     const groupId = uniqueTopic('vcp-tap-group');
-    const tap = new KafkaTap({
-      brokers,
-      topics: [topic],
-      groupId,
-      sink,
-      policyId,
-      retryMinDelayMs: 10,
-      retryMaxDelayMs: 50,
-    });
+    const tap = tapOn(topic, groupId, sink, { retryMinDelayMs: 10, retryMaxDelayMs: 50 });
     await tap.start();
     await stored.waitFor(1, 20_000);
     await waitUntil(
@@ -419,7 +408,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
       close: async () => {},
     };
     const groupId = uniqueTopic('vcp-tap-group');
-    const tap = new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId });
+    const tap = tapOn(topic, groupId, sink);
     await tap.start();
     const error = await withTimeout(
       tap.done().catch((e: unknown) => e),
@@ -435,7 +424,7 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     const { topic } = await heartbeatTopic(5, 1);
     const sink = new GatedSink();
     const groupId = uniqueTopic('vcp-tap-group');
-    const tap = new KafkaTap({ brokers, topics: [topic], groupId, sink, policyId });
+    const tap = tapOn(topic, groupId, sink);
     await tap.start();
     await waitUntil('the first write', 20_000, () => sink.calls > 0);
     const stopping = tap.stop();
