@@ -20,12 +20,15 @@ import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { KafkaTap } from '../src/adapters/kafka-tap.ts';
 import { createDefaultMapping } from '../src/adapters/message-mapping.ts';
 import { RedisTap } from '../src/adapters/redis-tap.ts';
+import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { orderValue, orderFields as redisFields } from './_tap-data.ts';
 import { startSidecarChild } from './_tap-harness.ts';
 
+// As `vcp tap` runs (bin/vcp.cjs sets it before the CLI loads).
+disableAllocationSitePretenuring();
 const transport = process.env.TRANSPORT ?? 'kafka';
 const sinkKind = process.env.SINK ?? 'http';
 const mode = process.env.MODE ?? 'both';

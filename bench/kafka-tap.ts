@@ -27,6 +27,7 @@ import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { KafkaTap } from '../src/adapters/kafka-tap.ts';
 import { createDefaultMapping, type TapMessage } from '../src/adapters/message-mapping.ts';
 import { TapRunner } from '../src/adapters/tap-runner.ts';
+import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
 import { MemorySink } from '../src/sinks/memory.ts';
@@ -153,6 +154,8 @@ async function tapRun(
 
 /** Export for bench/run.ts; runs when executed directly. */
 export async function run(argv: string[] = []): Promise<void> {
+  // As `vcp tap kafka` runs: the CLI turns V8's allocation-site pretenuring off (src/cli/gc-tuning.ts).
+  disableAllocationSitePretenuring();
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { RedisTap, redisTapMessage } from '../src/adapters/redis-tap.ts';
 import { TapRunner } from '../src/adapters/tap-runner.ts';
+import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import type { VcpEvent } from '../src/core/types.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
@@ -134,6 +135,8 @@ async function tapRun(
 
 /** Export for bench/run.ts; runs when executed directly. */
 export async function run(argv: string[] = []): Promise<void> {
+  // As `vcp tap redis` runs: the CLI turns V8's allocation-site pretenuring off (src/cli/gc-tuning.ts).
+  disableAllocationSitePretenuring();
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -15,6 +15,7 @@ import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import { buildEvent } from '../src/core/builder.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { uuidv7 } from '../src/core/uuidv7.ts';
@@ -145,6 +146,8 @@ export async function exportFile(form: LineForm): Promise<string> {
 }
 
 export async function run(): Promise<void> {
+  // As `vcp verify` runs: the CLI turns V8's allocation-site pretenuring off (src/cli/gc-tuning.ts).
+  disableAllocationSitePretenuring();
   const path = await exportFile('sinks');
   const mb = statSync(path).size / 1e6;
 

@@ -4,6 +4,7 @@
 import { VcpError } from '../core/errors.ts';
 import { demoCommand } from './demo-command.ts';
 import { fixReplayCommand } from './fix-replay-command.ts';
+import { disableAllocationSitePretenuring } from './gc-tuning.ts';
 import { type CliIo, EXIT, processIo, UsageError } from './io.ts';
 import { keygenCommand } from './keygen-command.ts';
 import { sidecarCommand } from './sidecar-command.ts';
@@ -76,6 +77,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.err(`vcp: unknown command "${name}"\n\n${usage()}`);
     return EXIT.usage;
   }
+  // The CLI's processes (sidecar, taps, verify) run with V8's allocation-site pretenuring off:
+  // measured 12–20 % less CPU per event for the Redis tap and `vcp verify` (gc-tuning.ts).
+  disableAllocationSitePretenuring();
   try {
     return await command.run(rest, io);
   } catch (e) {
