@@ -22,7 +22,6 @@ import { createFixAdapter } from '../src/adapters/fix/adapter.ts';
 import { parseLogLine, readLogLines } from '../src/adapters/fix/log-reader.ts';
 import { parseFixMessage } from '../src/adapters/fix/parser.ts';
 import { replayFixLogToFile } from '../src/adapters/fix/replay.ts';
-import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import { createPolicy } from '../src/core/policy.ts';
 import { createHashChain } from '../src/integrity/chain.ts';
 import { generateSigningKey } from '../src/integrity/sign.ts';
@@ -216,8 +215,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value:
 
 /** Run every measurement and print the rates and ratios. */
 export async function run(): Promise<void> {
-  // As `vcp fix-replay` runs: the CLI turns V8's allocation-site pretenuring off (src/cli/gc-tuning.ts).
-  disableAllocationSitePretenuring();
   const target = process.env.BENCH_QUICK === '1' ? 100_000 : 1_000_000;
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-fix-'));
   try {

@@ -1,5 +1,6 @@
 /**
- * One V8 setting the CLI's processes run with: allocation-site pretenuring off.
+ * One V8 setting the CLI's batch commands (`vcp tap`, `vcp verify`) run with: allocation-site
+ * pretenuring off.
  *
  * V8 watches where objects are allocated and, for a site whose objects often outlive a
  * young-generation GC, allocates them straight in the old generation. Our hot paths defeat that
@@ -13,11 +14,15 @@
  * instead of 15.8–16.8 µs of CPU per event. The setting changes where objects live, never what the
  * program computes.
  *
+ * The sidecar keeps Node's default: without pretenuring, the objects of a storm of large hostile
+ * bodies were copied by young GCs too, and its `/health` p99 during the storm doubled (84–121
+ * against 40–63 ms in bench/sidecar-soak.ts, three pairs).
+ *
  * It must be set before the workload (V8 decides per allocation site, at GC time, from what it saw
- * since the last one): `main()` sets it before it runs a command. An explicit
+ * since the last one): `main()` sets it before it runs one of those commands. An explicit
  * `--allocation-site-pretenuring` or `--no-allocation-site-pretenuring` among the node flags is left
- * alone (Node refuses V8 flags like this one in NODE_OPTIONS). A program that embeds a tap, the
- * sidecar or the verifier gets the same by starting `node --no-allocation-site-pretenuring`
+ * alone (Node refuses V8 flags like this one in NODE_OPTIONS). A program that embeds a tap or the
+ * verifier gets the same by starting `node --no-allocation-site-pretenuring`
  * (docs/performance.md).
  */
 import { setFlagsFromString } from 'node:v8';
