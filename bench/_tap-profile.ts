@@ -27,7 +27,7 @@ import type { Sink } from '../src/sinks/sink.ts';
 import { orderValue, orderFields as redisFields } from './_tap-data.ts';
 import { startSidecarChild } from './_tap-harness.ts';
 
-// As `vcp tap` runs (bin/vcp.cjs sets it before the CLI loads).
+// As `vcp tap` runs (the CLI turns pretenuring off for it, src/cli/gc-tuning.ts).
 disableAllocationSitePretenuring();
 const transport = process.env.TRANSPORT ?? 'kafka';
 const sinkKind = process.env.SINK ?? 'http';
