@@ -18,7 +18,8 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
  * Commands whose work is batches that live and die together (taps, verification): they run with
  * V8's allocation-site pretenuring off, measured 6–20 % less CPU per event for the Redis tap and
  * `vcp verify` (gc-tuning.ts). The sidecar keeps Node's default: without it, its `/health` p99
- * during a storm of large hostile bodies doubled. `vcp fix-replay` too: no difference beyond the noise.
+ * during a storm of large hostile bodies doubled. `vcp fix-replay` keeps it as well (it showed no
+ * difference beyond the noise).
  */
 const PRETENURING_OFF = new Set(['tap', 'verify']);
 

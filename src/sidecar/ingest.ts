@@ -142,11 +142,9 @@ export function parseLogBody(
   if (!isUtf8(body)) {
     throw validationError([{ path: '', rule: 'utf8', message: 'the body is not valid UTF-8' }]);
   }
-  if (kind === 'json' && body.length >= ELEMENT_PARSE_MIN_BYTES) {
-    const byElement = parsedByElement(body, parseLimits);
-    if (byElement) return byElement;
-  }
   if (kind === 'json') {
+    const byElement = body.length >= ELEMENT_PARSE_MIN_BYTES ? parsedByElement(body, parseLimits) : undefined;
+    if (byElement) return byElement;
     const text = body.toString('utf8');
     if (text.trim() === '')
       throw validationError([{ path: '', rule: 'required', message: 'the body is empty' }]);
