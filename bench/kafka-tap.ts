@@ -7,7 +7,9 @@
  * ~1 % poison): raw consume (no processing, no commits) → ceiling; the tap
  * into a FileSink (fsync every batch) and into a real sidecar child process
  * (HTTP, file store, fsync before every 201); each run is a new consumer
- * group and ends when every offset is committed. Every path runs once per
+ * group and ends when every offset is committed. Beside them, the floor of
+ * tap → sidecar: the raw consume sending events sealed before the clock
+ * started (as the sidecar's own ingest sends them), and nothing else. Every path runs once per
  * round (3, 1 with BENCH_QUICK=1); the goals hold the median of the rounds'
  * ratios.
  *
@@ -34,8 +36,10 @@ import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { orderValue } from './_tap-data.ts';
 import {
+  DeliveryWindow,
   LatencySink,
   nowMs,
+  PresealedSender,
   paced,
   percentile,
   printLatency,
@@ -122,6 +126,57 @@ async function rawConsume(brokers: string[], topic: string, n: number): Promise<
   await stream.close();
   await consumer.close(true);
   return { name: 'raw consume (@platformatic/kafka)', events: n, seconds };
+}
+
+/**
+ * The floor of tap → sidecar: the raw consume, with the next pre-sealed events sent for every 500 messages
+ * ({@link PresealedSender}, two batches in flight as the tap keeps; the stream paused while the window is
+ * full). No mapping, no sealing, and no offset commits (the tap's are a few a second): every tap does more.
+ */
+async function floorTapRun(
+  brokers: string[],
+  topic: string,
+  n: number,
+  sender: PresealedSender,
+): Promise<Row> {
+  const consumer = new Consumer({
+    clientId: 'vcp-bench-floor',
+    groupId: uniqueName('floor'),
+    bootstrapBrokers: brokers,
+    autocommit: false,
+    maxWaitTime: 100,
+  });
+  const window = new DeliveryWindow(2);
+  const t0 = performance.now();
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  let count = 0;
+  let pending = 0;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', () => {
+      count++;
+      pending++;
+      if (pending < 500 && count < n) return;
+      const k = pending;
+      pending = 0;
+      stream.pause();
+      window
+        .push(
+          () => sender.send(k),
+          async () => {},
+        )
+        .then(async () => {
+          if (count < n) stream.resume();
+          else resolve(await window.drain());
+        })
+        .catch(reject);
+    });
+    stream.on('error', reject);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await stream.close();
+  await consumer.close(true);
+  await sender.close();
+  return { name: 'floor: consume + send pre-sealed → sidecar', events: n, seconds };
 }
 
 /** The tap into `sink` from a new group, until every message is committed; `idNamespace` sets the events' ids apart. */
@@ -255,7 +310,9 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench-peer-${r}`);
       const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      measured.add(r, rows as [Row, Row, Row, Row, Row], peers);
+      const floorSender = new PresealedSender(sidecar.url, peerEvents(n, `vcp-bench-floor-${r}`));
+      rows.push(await withCpu(sidecar, server, () => floorTapRun(brokers, topic, n, floorSender)));
+      measured.add(r, rows as [Row, Row, Row, Row, Row, Row], peers);
     }
     measured.report();
 

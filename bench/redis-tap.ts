@@ -8,7 +8,9 @@
  * consumer group is not consumed without acknowledging) → ceiling; the tap
  * into a FileSink (fsync every batch) and into a real sidecar child process
  * (HTTP, file store, fsync before every 201); each run is a new group and
- * ends when nothing is pending. Every path runs once per round (3, 1 with
+ * ends when nothing is pending. Beside them, the floor of tap → sidecar: a
+ * consumer that reads, sends events sealed before the clock started (as the
+ * sidecar's own ingest sends them) and acknowledges, and nothing else. Every path runs once per round (3, 1 with
  * BENCH_QUICK=1); the goals hold the median of the rounds' ratios.
  *
  * Latency (paced XADDs at a steady rate): ack time at the sink − the entry
@@ -34,8 +36,10 @@ import { MemorySink } from '../src/sinks/memory.ts';
 import type { Sink } from '../src/sinks/sink.ts';
 import { orderFields as fields } from './_tap-data.ts';
 import {
+  DeliveryWindow,
   LatencySink,
   nowMs,
+  PresealedSender,
   paced,
   percentile,
   printLatency,
@@ -103,6 +107,53 @@ async function rawConsume(url: string, stream: string, n: number, group: string)
   const seconds = (performance.now() - t0) / 1000;
   redis.disconnect();
   return { name: 'raw XREADGROUP+XACK (ioredis)', events: n, seconds };
+}
+
+/**
+ * The floor of tap → sidecar: `XREADGROUP COUNT 500`, then the next pre-sealed events sent for the entries
+ * read ({@link PresealedSender}, two batches in flight as the tap keeps), `XACK` once they and every earlier
+ * batch were acknowledged. No mapping, no sealing: every tap does this and more.
+ */
+async function floorTapRun(
+  url: string,
+  stream: string,
+  n: number,
+  group: string,
+  sender: PresealedSender,
+): Promise<Row> {
+  const redis = new Redis(url);
+  await redis.xgroup('CREATE', stream, group, '0');
+  const window = new DeliveryWindow(2);
+  const t0 = performance.now();
+  let read = 0;
+  while (read < n) {
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      group,
+      'floor',
+      'COUNT',
+      500,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      stream,
+      '>',
+    )) as [string, [string, string[]][]][] | null;
+    const ids = (reply?.[0]?.[1] ?? []).map(([id]) => id);
+    if (ids.length === 0) continue;
+    read += ids.length;
+    await window.push(
+      () => sender.send(ids.length),
+      async () => {
+        await redis.xack(stream, group, ...ids);
+      },
+    );
+  }
+  await window.drain();
+  const seconds = (performance.now() - t0) / 1000;
+  redis.disconnect();
+  await sender.close();
+  return { name: 'floor: read + send pre-sealed + XACK → sidecar', events: n, seconds };
 }
 
 async function tapRun(
@@ -229,7 +280,9 @@ export async function run(argv: string[] = []): Promise<void> {
       const peers = peerEvents(n, `vcp-bench:peer-${r}`);
       const own = await withCpu(sidecar, server, () => sidecarOwnIngest(sidecar.url, peers));
       rows.push(own);
-      measured.add(r, rows as [Row, Row, Row, Row, Row], peers);
+      const floorSender = new PresealedSender(sidecar.url, peerEvents(n, `vcp-bench:floor-${r}`));
+      rows.push(await withCpu(sidecar, server, () => floorTapRun(url, stream, n, `floor-${r}`, floorSender)));
+      measured.add(r, rows as [Row, Row, Row, Row, Row, Row], peers);
     }
     measured.report();
 
