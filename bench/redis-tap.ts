@@ -80,6 +80,23 @@ async function fill(redis: Redis, stream: string, from: number, count: number): 
   }
 }
 
+/** The ids of the next (up to) 500 new entries of `stream` for `consumer` of `group` (none after a 1 s block). */
+async function readIds(redis: Redis, stream: string, group: string, consumer: string): Promise<string[]> {
+  const reply = (await redis.xreadgroup(
+    'GROUP',
+    group,
+    consumer,
+    'COUNT',
+    500,
+    'BLOCK',
+    1000,
+    'STREAMS',
+    stream,
+    '>',
+  )) as [string, [string, string[]][]][] | null;
+  return (reply?.[0]?.[1] ?? []).map(([id]) => id);
+}
+
 /** The ceiling: XREADGROUP + XACK of every entry, doing nothing else. */
 async function rawConsume(url: string, stream: string, n: number, group: string): Promise<Row> {
   const redis = new Redis(url);
@@ -87,22 +104,10 @@ async function rawConsume(url: string, stream: string, n: number, group: string)
   const t0 = performance.now();
   let count = 0;
   while (count < n) {
-    const reply = (await redis.xreadgroup(
-      'GROUP',
-      group,
-      'raw',
-      'COUNT',
-      500,
-      'BLOCK',
-      1000,
-      'STREAMS',
-      stream,
-      '>',
-    )) as [string, [string, string[]][]][] | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length === 0) continue;
-    await redis.xack(stream, group, ...entries.map(([id]) => id));
-    count += entries.length;
+    const ids = await readIds(redis, stream, group, 'raw');
+    if (ids.length === 0) continue;
+    await redis.xack(stream, group, ...ids);
+    count += ids.length;
   }
   const seconds = (performance.now() - t0) / 1000;
   redis.disconnect();
@@ -127,19 +132,7 @@ async function floorTapRun(
   const t0 = performance.now();
   let read = 0;
   while (read < n) {
-    const reply = (await redis.xreadgroup(
-      'GROUP',
-      group,
-      'floor',
-      'COUNT',
-      500,
-      'BLOCK',
-      1000,
-      'STREAMS',
-      stream,
-      '>',
-    )) as [string, [string, string[]][]][] | null;
-    const ids = (reply?.[0]?.[1] ?? []).map(([id]) => id);
+    const ids = await readIds(redis, stream, group, 'floor');
     if (ids.length === 0) continue;
     read += ids.length;
     await window.push(
