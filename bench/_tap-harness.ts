@@ -479,7 +479,8 @@ export class TapRounds {
   /**
    * Print round `r`'s rows and keep its ratios; `events` are the round's sealed events of the same
    * kind, on which the stages every tap and every store must run are timed (see {@link stageFloors}).
-   * `floor` is the round's run of a consumer with a {@link PresealedSender}: the most any tap → sidecar can do.
+   * `floor` is the round's run of a consumer with a {@link PresealedSender}: the most a tap delivering as the taps
+   * do (two batches in flight) can reach.
    */
   add(
     r: number,

@@ -8,10 +8,10 @@
  * into a FileSink (fsync every batch) and into a real sidecar child process
  * (HTTP, file store, fsync before every 201); each run is a new consumer
  * group and ends when every offset is committed. Beside them, the floor of
- * tap → sidecar: the raw consume sending events sealed before the clock
- * started (as the sidecar's own ingest sends them), and nothing else. Every path runs once per
- * round (3, 1 with BENCH_QUICK=1); the goals hold the median of the rounds'
- * ratios.
+ * tap → sidecar: the raw consume sending events sealed and encoded before
+ * the clock started (as the sidecar's own ingest sends them), and nothing
+ * else. Every path runs once per round (3, 1 with BENCH_QUICK=1); the goals
+ * hold the median of the rounds' ratios.
  *
  * Latency (paced producer, messages at a steady rate): ack time at the sink −
  * the message's Kafka timestamp (set by the producer), p50/p99, for the tap

@@ -9,9 +9,10 @@
  * into a FileSink (fsync every batch) and into a real sidecar child process
  * (HTTP, file store, fsync before every 201); each run is a new group and
  * ends when nothing is pending. Beside them, the floor of tap → sidecar: a
- * consumer that reads, sends events sealed before the clock started (as the
- * sidecar's own ingest sends them) and acknowledges, and nothing else. Every path runs once per round (3, 1 with
- * BENCH_QUICK=1); the goals hold the median of the rounds' ratios.
+ * consumer that reads, sends events sealed and encoded before the clock
+ * started (as the sidecar's own ingest sends them) and acknowledges, and
+ * nothing else. Every path runs once per round (3, 1 with BENCH_QUICK=1); the
+ * goals hold the median of the rounds' ratios.
  *
  * Latency (paced XADDs at a steady rate): ack time at the sink − the entry
  * id's millisecond time, p50/p99, for the tap into the sidecar, against a raw
