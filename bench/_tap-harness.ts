@@ -239,6 +239,8 @@ export interface Row {
    * redis-server; 0 when not counted).
    */
   cpuUs?: { self: number; main: number; sidecar: number; server: number };
+  /** A line printed under the row (e.g. what happened after its clock stopped). */
+  note?: string;
 }
 
 /**
@@ -290,6 +292,7 @@ export function printThroughput(title: string, rows: Row[]): void {
       `${r.name.padEnd(w)}  ${String(r.events).padStart(7)} in ${r.seconds.toFixed(2).padStart(6)} s  ${Math.round(rate).toString().padStart(8)} events/s  ${ratio}`,
     );
     if (r.cpu) console.log(`${' '.repeat(w)}    ${r.cpu}`);
+    if (r.note) console.log(`${' '.repeat(w)}    ${r.note}`);
   }
 }
 

@@ -7,7 +7,8 @@
  *   TRANSPORT=kafka MODE=tap TOPIC=t SINK=http node --cpu-prof --cpu-prof-dir=/tmp/p bench/_tap-profile.ts
  *
  * TRANSPORT kafka (VCP_TEST_KAFKA_BROKERS) | redis (VCP_TEST_REDIS_URL); SINK http | file |
- * embedded | memory; N messages (default 50 000); MODE fill | tap | both (default); TAP_BATCH,
+ * embedded | memory | delay (a null sink answering DELAY_MS later, 15 by default); N messages
+ * (default 50 000); MODE fill | tap | both (default); TAP_BATCH,
  * TAP_INFLIGHT, HTTP_BATCH override the tap's batch size, batches in flight and the HTTP sink's
  * request size; COMMIT_INTERVAL the Kafka tap's commitIntervalMs. A first, unreported pass into a null sink warms the JIT (WARM=0: none).
  */
@@ -77,17 +78,25 @@ async function tap(warmUp: boolean): Promise<void> {
     });
   else if (kind === 'file') sink = new FileSink({ path: join(dir, 'e.jsonl') });
   else if (kind === 'embedded') sink = await openEmbeddedStore({ dataDir: join(dir, 's'), log: () => {} });
-  else sink = { name: 'null', write: async () => {}, close: async () => {} };
+  else if (kind === 'delay') {
+    // A null sink that answers DELAY_MS later (default 15): the events live as long as a request's round trip.
+    const delay = Number(process.env.DELAY_MS ?? 15);
+    sink = { name: 'delay', write: () => new Promise((r) => setTimeout(r, delay)), close: async () => {} };
+  } else sink = { name: 'null', write: async () => {}, close: async () => {} };
   // How the tap hands its events over: batches (sink writes) and their mean size.
   const inner = sink;
   let writes = 0;
   let written = 0;
+  let acked = 0;
+  let lastAckAt = 0;
   sink = {
     name: inner.name,
-    write: (events) => {
+    write: async (events) => {
       writes++;
       written += events.length;
-      return inner.write(events);
+      await inner.write(events);
+      acked += events.length;
+      lastAckAt = performance.now();
     },
     close: () => inner.close(),
   };
@@ -136,7 +145,8 @@ async function tap(warmUp: boolean): Promise<void> {
           ? `, sidecar ${((side * 1000) / n).toFixed(1)} µs CPU/event, ${(sideFaults / n).toFixed(2)} page faults/event`
           : '') +
         `, ${((process.resourceUsage().minorPageFault - f0) / n).toFixed(2)} page faults/event` +
-        `, ${writes} sink writes of ${(written / Math.max(1, writes)).toFixed(1)} events on average`,
+        `, ${writes} sink writes of ${(written / Math.max(1, writes)).toFixed(1)} events on average` +
+        `; the sink acknowledged the last of ${acked} events at ${(lastAckAt - t0).toFixed(0)} ms, all committed at ${ms.toFixed(0)} ms`,
     );
   await t.stop();
   await sink.close();
