@@ -16,7 +16,7 @@ import {
 import { redisTapMessage } from '../../src/adapters/redis-tap.ts';
 import { sourceEventId, traceIdFromKey } from '../../src/adapters/source-ids.ts';
 import { TapRunner } from '../../src/adapters/tap-runner.ts';
-import { toDecimalString } from '../../src/core/decimal.ts';
+import { isDecimalString, toDecimalString } from '../../src/core/decimal.ts';
 import type { VcpEvent } from '../../src/core/types.ts';
 import { validateEvent } from '../../src/core/validate.ts';
 import { computeEventHash } from '../../src/integrity/event-hash.ts';
@@ -547,6 +547,19 @@ function referenceParse(text: string): unknown {
   );
 }
 
+/**
+ * Seeded integers in 0..n-1 (mulberry32). Not an LCG taken `% n`: its low bits cycle so short that
+ * `rnd(8)` never gave 3 or 4 in a row of calls like the ones below.
+ */
+function randomInts(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+}
+
 describe('parseJsonExact', () => {
   it('keeps number text and refuses what is not JSON with a TapMappingError', () => {
     expect(parseJsonExact('{"a":[0.10,-0,2]}')).toEqual({ a: ['0.10', '-0', '2'] });
@@ -554,11 +567,7 @@ describe('parseJsonExact', () => {
   });
 
   it('its fast path (plain JSON.parse) gives exactly what the source-text path gives, on 20 000 random numbers', () => {
-    let seed = 12345;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const rnd = randomInts(12345);
     const digits = (n: number) => Array.from({ length: n }, () => rnd(10)).join('');
     for (let i = 0; i < 20_000; i++) {
       const intPart = rnd(4) === 0 ? '0' : String(1 + rnd(9)) + digits(rnd(18));
@@ -576,6 +585,77 @@ describe('parseJsonExact', () => {
       }
       expect(parseJsonExact(text), text).toEqual(want);
     }
+  });
+
+  it('its quoting path gives exactly what the source-text reviver gives, strings that look like numbers and escapes included', () => {
+    // The reviver parseJsonExact used before the quoting path: a plain decimal (≤ 64 characters) as written,
+    // anything else through toDecimalString.
+    const reviver = (text: string): unknown =>
+      JSON.parse(text, (_k, v, ctx?: { source?: string }) =>
+        typeof v === 'number' ? (isDecimalString(ctx!.source) ? ctx!.source : toDecimalString(v)) : v,
+      );
+    const rnd = randomInts(777);
+    const numbers = [
+      '1.0850',
+      '-0',
+      '0',
+      '-0.0',
+      '1.0859000000000001',
+      '12345678901234567890',
+      '1e5',
+      '-1.50E+2',
+      '2.5e-3',
+      '100',
+      '0.000000010',
+      '1.085',
+      `1${'0'.repeat(63)}`,
+      `1${'0'.repeat(64)}`,
+      '9007199254740993',
+      '-7',
+    ];
+    const strings = [
+      '"1.0850"',
+      '":1.0850,"',
+      '"a\\\\"',
+      '"\\"1.0850\\""',
+      '"\\":1.0850,"',
+      '"\\\\\\":-0,"',
+      '"[-0,"',
+      '"\\u0022,1.50"',
+      '"x\\\\"',
+      '""',
+      '"é,1.0e5"',
+    ];
+    const value = (depth: number): string => {
+      const k = rnd(8);
+      if (depth > 3 || k < 3) return numbers[rnd(numbers.length)]!;
+      if (k < 5) return strings[rnd(strings.length)]!;
+      if (k === 5) return ['true', 'false', 'null'][rnd(3)]!;
+      const ws = () => [' ', '', '\n', '\t '][rnd(4)]!;
+      if (k === 6)
+        return `[${ws()}${Array.from({ length: rnd(4) }, () => value(depth + 1)).join(`${ws()},${ws()}`)}${ws()}]`;
+      const keys = ['"a"', '"__proto__"', '"1.0850"', '"-0"', '"a"', '"p\\"q"'];
+      return `{${ws()}${Array.from({ length: rnd(4) }, () => `${keys[rnd(keys.length)]}${ws()}:${ws()}${value(depth + 1)}`).join(',')}${ws()}}`;
+    };
+    let quoted = 0;
+    let compared = 0;
+    for (let i = 0; i < 5000; i++) {
+      const text = `{"order_id":"ORD-${i}","v":${value(0)},"w":${numbers[i % numbers.length]}}`;
+      let want: unknown;
+      try {
+        want = reviver(text);
+      } catch {
+        expect(() => parseJsonExact(text), text).toThrow(TapMappingError);
+        continue;
+      }
+      const got = parseJsonExact(text);
+      compared++;
+      // Compared as JSON text: toEqual would not see an own `__proto__` key.
+      expect(JSON.stringify(got), text).toBe(JSON.stringify(want));
+      if (/1\.0850|-0[,}\]]/.test(text)) quoted++;
+    }
+    expect(compared).toBeGreaterThan(3000);
+    expect(quoted).toBeGreaterThan(1000);
   });
 
   it('turns absurd nesting into an ERR_PARSE, not a crash', () => {
