@@ -409,7 +409,7 @@ export class DeliveryWindow {
   readonly #inflight: Promise<void>[] = [];
   #last: Promise<void> = Promise.resolve();
 
-  constructor(depth = 2) {
+  constructor(depth: number) {
     this.#depth = depth;
   }
 
@@ -472,18 +472,21 @@ export class TapRounds {
   readonly #bench: string;
   readonly #title: string;
   readonly #rounds: number;
+  readonly #inflight: number;
 
-  constructor(bench: string, title: string, rounds: number) {
+  /** `inflight`: the batches the taps and the floor keep at the sink at once in this run. */
+  constructor(bench: string, title: string, rounds: number, inflight: number) {
     this.#bench = bench;
     this.#title = title;
     this.#rounds = rounds;
+    this.#inflight = inflight;
   }
 
   /**
    * Print round `r`'s rows and keep its ratios; `events` are the round's sealed events of the same
    * kind, on which the stages every tap and every store must run are timed (see {@link stageFloors}).
    * `floor` is the round's run of a consumer with a {@link PresealedSender}: the most a tap delivering as the taps
-   * do (two batches in flight) can reach.
+   * do (as many batches in flight) can reach.
    */
   add(
     r: number,
@@ -514,7 +517,7 @@ export class TapRounds {
       const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
       const median = medianOf(ratios);
       console.log(
-        `floor of tap → sidecar, measured (a consumer that reads, sends events sealed and encoded before the clock started as the sidecar's own ingest sends them, two batches of 500 in flight as the tap keeps, and acknowledges; nothing else): ${median.toFixed(2)} of the sidecar's own batched ingest, median of rounds ${list(ratios)}; ` +
+        `floor of tap → sidecar, measured (a consumer that reads, sends events sealed and encoded before the clock started as the sidecar's own ingest sends them, ${this.#inflight} batches of 500 in flight as the tap keeps, and acknowledges; nothing else): ${median.toFixed(2)} of the sidecar's own batched ingest, median of rounds ${list(ratios)}; ` +
           `the tap reached ${medianOf(ofFloor).toFixed(2)} of the floor (rounds ${list(ofFloor)}). ` +
           (median < 0.8
             ? 'The floor under 0.80: in this run no tap delivering this way meets the goal against this sidecar, whatever its own work'

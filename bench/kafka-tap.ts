@@ -19,7 +19,7 @@
  * into the sidecar, against a raw consumer of the same messages (receive time
  * − timestamp) running at the same time.
  *
- *   export "$(bash scripts/kafka.sh start)"; node bench/kafka-tap.ts [--messages 50000] [--rate 5000] [--seconds 5] [--rounds 3]
+ *   export "$(bash scripts/kafka.sh start)"; node bench/kafka-tap.ts [--messages 50000] [--rate 5000] [--seconds 5] [--rounds 3] [--inflight 4]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { KafkaTap } from '../src/adapters/kafka-tap.ts';
 import { createDefaultMapping, type TapMessage } from '../src/adapters/message-mapping.ts';
-import { TapRunner } from '../src/adapters/tap-runner.ts';
+import { DEFAULT_TAP_INFLIGHT, TapRunner } from '../src/adapters/tap-runner.ts';
 import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import { FileSink } from '../src/sinks/file.ts';
 import { createHttpSink } from '../src/sinks/http.ts';
@@ -78,6 +78,8 @@ function peerEvents(n: number, topic = 'vcp-bench-peer'): import('../src/core/ty
   return runner.toEvents(messages).events;
 }
 
+/** Batches at the sink at once, taps and floor (`--inflight`). */
+let inflight = DEFAULT_TAP_INFLIGHT;
 const policyId = 'local:vcp-bench:kafka-tap';
 
 function uniqueName(prefix: string): string {
@@ -131,7 +133,7 @@ async function rawConsume(brokers: string[], topic: string, n: number): Promise<
 
 /**
  * The floor of tap → sidecar: the raw consume, with the next pre-sealed events sent for every 500 messages
- * ({@link PresealedSender}, two batches in flight as the tap keeps; the stream paused while the window is
+ * ({@link PresealedSender}, as many batches in flight as the taps keep (`--inflight`); the stream paused while the window is
  * full). No mapping, no sealing, and no offset commits (the tap's are a few a second): every tap does more.
  */
 async function floorTapRun(
@@ -147,7 +149,7 @@ async function floorTapRun(
     autocommit: false,
     maxWaitTime: 100,
   });
-  const window = new DeliveryWindow(2);
+  const window = new DeliveryWindow(inflight);
   const t0 = performance.now();
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   let count = 0;
@@ -211,6 +213,7 @@ async function tapRun(
     groupId: uniqueName('tap'),
     sink,
     policyId,
+    maxInflight: inflight,
     ...(idNamespace ? { idNamespace } : {}),
     mapping: createDefaultMapping({ topics: { [topic]: 'orders' } }),
   });
@@ -245,6 +248,7 @@ export async function run(argv: string[] = []): Promise<void> {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       rounds: { type: 'string' },
+      inflight: { type: 'string' },
     },
   });
   const brokerList = process.env.VCP_TEST_KAFKA_BROKERS?.trim();
@@ -255,6 +259,8 @@ export async function run(argv: string[] = []): Promise<void> {
   const brokers = brokerList.split(',').map((b) => b.trim());
   const n = Number(values.messages ?? (QUICK ? 10_000 : 50_000));
   const rounds = Number(values.rounds ?? (QUICK ? 1 : 3));
+  // Batches at the sink at once, for the taps and the floor alike (the taps' default unless given).
+  inflight = Number(values.inflight ?? DEFAULT_TAP_INFLIGHT);
   const rate = Number(values.rate ?? 5000);
   const seconds = Number(values.seconds ?? (QUICK ? 2 : 5));
   const topic = uniqueName('vcp-bench-orders');
@@ -301,7 +307,7 @@ export async function run(argv: string[] = []): Promise<void> {
     // Rounds: each path once per round, the ratios taken within a round and their median held to the goals
     // (a single run moved by ±30 % on this shared machine). A round's events get their own ids
     // (idNamespace), so the sidecar and the stores see new events every round, never duplicates.
-    const measured = new TapRounds('kafka-tap', 'Kafka → tap, backlog', rounds);
+    const measured = new TapRounds('kafka-tap', 'Kafka → tap, backlog', rounds, inflight);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
       const rows: Row[] = [await withCpu(sidecar, server, () => rawConsume(brokers, topic, n))];
@@ -354,6 +360,7 @@ export async function run(argv: string[] = []): Promise<void> {
       groupId: uniqueName('tap'),
       sink: latency,
       policyId,
+      maxInflight: inflight,
       startFrom: 'earliest',
       mapping: createDefaultMapping({ topics: { [pacedTopic]: 'orders' } }),
     });

@@ -19,7 +19,7 @@
  * blocking consumer of the same entries (receive time − entry time) running
  * at the same time.
  *
- *   VCP_TEST_REDIS_URL=redis://127.0.0.1:6379 node bench/redis-tap.ts [--entries 50000] [--rate 5000] [--seconds 5] [--rounds 3]
+ *   VCP_TEST_REDIS_URL=redis://127.0.0.1:6379 node bench/redis-tap.ts [--entries 50000] [--rate 5000] [--seconds 5] [--rounds 3] [--inflight 4]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { openEmbeddedStore } from '../src/adapters/embedded-store.ts';
 import { RedisTap, redisTapMessage } from '../src/adapters/redis-tap.ts';
-import { TapRunner } from '../src/adapters/tap-runner.ts';
+import { DEFAULT_TAP_INFLIGHT, TapRunner } from '../src/adapters/tap-runner.ts';
 import { disableAllocationSitePretenuring } from '../src/cli/gc-tuning.ts';
 import type { VcpEvent } from '../src/core/types.ts';
 import { FileSink } from '../src/sinks/file.ts';
@@ -71,6 +71,8 @@ function peerEvents(n: number, source = 'vcp-bench:peer'): VcpEvent[] {
   return runner.toEvents(messages).events;
 }
 
+/** Batches at the sink at once, taps and floor (`--inflight`). */
+let inflight = DEFAULT_TAP_INFLIGHT;
 const policyId = 'local:vcp-bench:redis-tap';
 
 async function fill(redis: Redis, stream: string, from: number, count: number): Promise<void> {
@@ -117,7 +119,7 @@ async function rawConsume(url: string, stream: string, n: number, group: string)
 
 /**
  * The floor of tap → sidecar: `XREADGROUP COUNT 500`, then the next pre-sealed events sent for the entries
- * read ({@link PresealedSender}, two batches in flight as the tap keeps), `XACK` once they and every earlier
+ * read ({@link PresealedSender}, as many batches in flight as the taps keep (`--inflight`)), `XACK` once they and every earlier
  * batch were acknowledged. No mapping, no sealing: every tap does this and more.
  */
 async function floorTapRun(
@@ -129,7 +131,7 @@ async function floorTapRun(
 ): Promise<Row> {
   const redis = new Redis(url);
   await redis.xgroup('CREATE', stream, group, '0');
-  const window = new DeliveryWindow(2);
+  const window = new DeliveryWindow(inflight);
   const t0 = performance.now();
   let read = 0;
   while (read < n) {
@@ -166,6 +168,7 @@ async function tapRun(
     consumer: 'bench',
     sink,
     policyId,
+    maxInflight: inflight,
     ...(idNamespace ? { idNamespace } : {}),
   });
   const t0 = performance.now();
@@ -189,6 +192,7 @@ export async function run(argv: string[] = []): Promise<void> {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       rounds: { type: 'string' },
+      inflight: { type: 'string' },
     },
   });
   const url = process.env.VCP_TEST_REDIS_URL?.trim();
@@ -198,6 +202,8 @@ export async function run(argv: string[] = []): Promise<void> {
   }
   const n = Number(values.entries ?? (QUICK ? 10_000 : 50_000));
   const rounds = Number(values.rounds ?? (QUICK ? 1 : 3));
+  // Batches at the sink at once, for the taps and the floor alike (the taps' default unless given).
+  inflight = Number(values.inflight ?? DEFAULT_TAP_INFLIGHT);
   const rate = Number(values.rate ?? 5000);
   const seconds = Number(values.seconds ?? (QUICK ? 2 : 5));
   const tag = `${process.pid}-${Date.now().toString(36)}`;
@@ -236,7 +242,7 @@ export async function run(argv: string[] = []): Promise<void> {
     // Rounds: each path once per round, the ratios taken within a round and their median held to the goals
     // (a single run moved by ±30 % on this shared machine). A round's events get their own ids
     // (idNamespace) and groups, so the sidecar and the stores see new events every round, never duplicates.
-    const measured = new TapRounds('redis-tap', 'Redis Streams → tap, backlog', rounds);
+    const measured = new TapRounds('redis-tap', 'Redis Streams → tap, backlog', rounds, inflight);
     for (let r = 1; r <= rounds; r++) {
       const ns = `round-${r}`;
       const rows: Row[] = [await withCpu(sidecar, server, () => rawConsume(url, stream, n, `raw-${r}`))];
@@ -294,6 +300,7 @@ export async function run(argv: string[] = []): Promise<void> {
       blockMs: 1000,
       sink: latency,
       policyId,
+      maxInflight: inflight,
     });
     await tap.start();
     const rawClient = new Redis(url);

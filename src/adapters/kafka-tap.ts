@@ -7,7 +7,7 @@
  * Flow: the consumer stream fills a bounded buffer (paused when full); a
  * batch (up to `maxBatch` messages, whatever has arrived) is mapped and sealed
  * ({@link TapRunner}) while earlier batches are still being delivered, then
- * written to the sink (at most `maxInflight` batches there at once, default 2)
+ * written to the sink (at most `maxInflight` batches there at once, default 4)
  * until acknowledged, and then, once every earlier batch was acknowledged too,
  * the last offset of each of its partitions is due for commit (without holding up
  * the next batch). Due offsets are committed together at most every `commitIntervalMs`
@@ -30,7 +30,13 @@ import { VcpConfigError } from '../core/errors.ts';
 import { describeError } from '../sinks/errors.ts';
 import { loadKafkaLibrary, parseBrokers } from '../sinks/kafka.ts';
 import type { TapMessage } from './message-mapping.ts';
-import { type EventBatch, TapRunner, type TapRunnerOptions, type TapStats } from './tap-runner.ts';
+import {
+  DEFAULT_TAP_INFLIGHT,
+  type EventBatch,
+  TapRunner,
+  type TapRunnerOptions,
+  type TapStats,
+} from './tap-runner.ts';
 
 type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 type RawConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
@@ -56,7 +62,7 @@ export interface KafkaTapOptions extends TapRunnerOptions {
    */
   maxBatch?: number;
   /**
-   * Batches at the sink at once (default 2). With 2, the sink (the sidecar) works on one batch
+   * Batches at the sink at once (default 4). The sink (the sidecar) works on earlier batches
    * while the tap maps and sends the next, instead of idling while the tap seals. Offsets are
    * still committed in batch order, each only once it and every batch before it was
    * acknowledged; batches of different partitions may reach the log in either order (taps
@@ -172,7 +178,7 @@ export class KafkaTap {
       throw new VcpConfigError('KafkaTap startFrom must be "earliest" or "latest"');
     }
     this.#maxBatch = positive(options.maxBatch, 500, 'maxBatch');
-    this.#maxInflight = positive(options.maxInflight, 2, 'maxInflight');
+    this.#maxInflight = positive(options.maxInflight, DEFAULT_TAP_INFLIGHT, 'maxInflight');
     this.#maxBuffered = positive(options.maxBuffered, 4 * this.#maxBatch, 'maxBuffered');
     this.#sessionTimeout = positive(options.sessionTimeoutMs, 30_000, 'sessionTimeoutMs');
     this.#heartbeat = positive(options.heartbeatIntervalMs, 3_000, 'heartbeatIntervalMs');

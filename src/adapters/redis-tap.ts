@@ -36,6 +36,7 @@ import { describeError } from '../sinks/errors.ts';
 import { loadRedisLibrary } from '../sinks/redis.ts';
 import type { TapMessage } from './message-mapping.ts';
 import {
+  DEFAULT_TAP_INFLIGHT,
   type EventBatch,
   TapDeliveryError,
   TapRunner,
@@ -56,7 +57,7 @@ export interface RedisTapOptions extends TapRunnerOptions {
   /** Where a new group starts: `0` (default: the whole stream) or `$` (new entries only). */
   startId?: string;
   /**
-   * Batches at the sink at once (default 2): the sink works on one while the tap reads, maps
+   * Batches at the sink at once (default 4): the sink works on earlier ones while the tap reads, maps
    * and sends the next. A batch is XACKed only after it and every earlier one were
    * acknowledged. 1: one batch at a time.
    */
@@ -199,7 +200,7 @@ export class RedisTap {
       throw new VcpConfigError('RedisTap startId must be "0", "$" or an entry id');
     }
     this.#batch = positive(options.batchSize, 500, 'batchSize');
-    this.#maxInflight = positive(options.maxInflight, 2, 'maxInflight');
+    this.#maxInflight = positive(options.maxInflight, DEFAULT_TAP_INFLIGHT, 'maxInflight');
     this.#blockMs = positive(options.blockMs, 2000, 'blockMs');
     this.#claimIdle = positive(options.claimIdleMs, 30_000, 'claimIdleMs');
     this.#claimInterval = positive(

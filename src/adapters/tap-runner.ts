@@ -59,6 +59,14 @@ import {
 } from './message-mapping.ts';
 import { sourceEventId, traceIdFromKey } from './source-ids.ts';
 
+/**
+ * Batches a tap keeps at its sink at once unless told otherwise (`maxInflight`). With 4, the sidecar has
+ * a batch to work on while the tap maps and seals, and another on its ingest thread: in eight interleaved
+ * pairs of runs into a sidecar on 2 cores (bench/_tap-profile.ts, 100 000 events) 4 beat 2 every time,
+ * by 6–9 % for Kafka and 1–13 % for Redis.
+ */
+export const DEFAULT_TAP_INFLIGHT = 4;
+
 /** Options every tap takes. */
 export interface TapRunnerOptions {
   /** Where the events go (the sidecar's HTTP sink, a file, memory…). Closed by the tap's `stop()`. */

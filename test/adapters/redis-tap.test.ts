@@ -139,6 +139,7 @@ describe.skipIf(!url)('RedisTap (real Redis)', () => {
       groupId: 'g',
       consumer: 'A',
       batchSize: 50,
+      maxInflight: 2,
       sink: hung,
       policyId,
     });
