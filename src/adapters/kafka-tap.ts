@@ -117,6 +117,20 @@ export function kafkaTapMessage(m: RawMessage): TapMessage {
   };
 }
 
+/**
+ * The client's terse `Unknown topic x.` as a configuration error that names the topic and the brokers and
+ * says what to do (a tap reads existing topics; it never creates them). Undefined for any other error.
+ */
+function missingTopicError(e: unknown, brokers: readonly string[]): VcpConfigError | undefined {
+  const topic = /^Unknown topic (.*)\.$/.exec((e as Error)?.message ?? '')?.[1];
+  if (topic === undefined) return undefined;
+  return new VcpConfigError(
+    `KafkaTap: topic "${topic}" does not exist on ${brokers.join(',')}; create it first ` +
+      `(kafka-topics.sh --create --topic ${topic}) or name the topics that exist`,
+    { cause: e },
+  );
+}
+
 /** A Kafka consumer group recording messages as VCP events; see the module comment. */
 export class KafkaTap {
   readonly runner: TapRunner;
@@ -227,7 +241,7 @@ export class KafkaTap {
     } catch (e) {
       this.#state = 'stopped';
       await this.#consumer.close(true).catch(() => {});
-      throw e;
+      throw missingTopicError(e, this.#brokers) ?? e;
     }
     this.#loop = this.#run();
     // The loop's failure is reported through done(); keep it from being an unhandled rejection meanwhile.

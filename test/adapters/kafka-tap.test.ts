@@ -420,6 +420,18 @@ describeKafka('KafkaTap (real broker)', (brokers) => {
     expect((await offsets(brokers, groupId, [topic])).committed.get(`${topic}:0`)).toBe(-1n);
   });
 
+  it('start() names a topic that does not exist and says to create it', async () => {
+    const missing = uniqueTopic('vcp-no-such-topic');
+    const tap = tapOn(missing, uniqueTopic('vcp-tap-group'), new MemorySink());
+    const err = await tap.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(VcpConfigError);
+    expect((err as Error).message).toContain(`topic "${missing}" does not exist on ${brokers.join(',')}`);
+    expect((err as Error).message).toContain('create it first');
+  });
+
   it('stop() finishes the batch in flight and commits it', async () => {
     const { topic } = await heartbeatTopic(5, 1);
     const sink = new GatedSink();
