@@ -137,13 +137,14 @@ function setOwn(target: Data, key: string, value: unknown): void {
 }
 
 /**
- * A number token whose text a double would not give back: 16+ characters of
- * digits (≥ 16 significant digits), a fraction ending in 0 (`1.0850`), an
- * exponent, or `-0`. Anchored after `:`, `[` or `,` so that ids like
+ * A plain decimal token whose text a double would not give back: 16+ characters
+ * of digits (≥ 16 significant digits), a fraction ending in 0 (`1.0850`), or
+ * `-0`. Exponent forms need no source text: they become `toDecimalString` of
+ * their value on either path. Anchored after `:`, `[` or `,` so that ids like
  * `ORD-001` inside strings rarely match; a match inside a string only costs
  * the slower exact parse, never a wrong value.
  */
-const NEEDS_SOURCE_TEXT = /(?:^|[:[,])\s*(?:-?[\d.]{16}|-?\d+\.\d*0(?!\d)|-?[\d.]+[eE]|-0(?![.\d]))/;
+const NEEDS_SOURCE_TEXT = /(?:^|[:[,])\s*(?:-?[\d.]{16}|-?\d+\.\d*0(?!\d)|-0(?![.\d]))/;
 
 /** Numbers → decimal strings, in place (the fast path: every number here round-trips through a double). */
 function numbersToStrings(value: unknown): unknown {
