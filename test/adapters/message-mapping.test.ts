@@ -536,15 +536,31 @@ describe('determinism: a replayed message is the same event', () => {
   });
 });
 
-/** Slow reference: every number as its exact source text (exponents through toDecimalString). */
+/**
+ * Slow reference: a `JSON.parse` reviver reading each number's source text, as parseJsonExact once did.
+ * A plain decimal (≤ 64 characters) as written, anything else (exponents) through toDecimalString.
+ */
 function referenceParse(text: string): unknown {
   return JSON.parse(text, (_k, v, ctx?: { source?: string }) =>
-    typeof v === 'number'
-      ? /^-?(0|[1-9]\d*)(\.\d+)?$/.test(ctx!.source!)
-        ? ctx!.source
-        : toDecimalString(v)
-      : v,
+    typeof v === 'number' ? (isDecimalString(ctx!.source) ? ctx!.source : toDecimalString(v)) : v,
   );
+}
+
+/**
+ * parseJsonExact(text) is exactly referenceParse(text), or both refuse it. Compared as JSON text:
+ * toEqual would not see an own `__proto__` key. Returns whether the two were compared (not refused).
+ */
+function expectAsReference(text: string): boolean {
+  let want: unknown;
+  try {
+    want = referenceParse(text);
+  } catch {
+    // Exponents that land beyond 2^53 or Infinity, decimals over 64 characters: refused by both.
+    expect(() => parseJsonExact(text), text).toThrow(TapMappingError);
+    return false;
+  }
+  expect(JSON.stringify(parseJsonExact(text)), text).toBe(JSON.stringify(want));
+  return true;
 }
 
 /**
@@ -574,26 +590,11 @@ describe('parseJsonExact', () => {
       let num = (rnd(3) === 0 ? '-' : '') + intPart;
       if (rnd(2)) num += `.${digits(1 + rnd(18))}`;
       if (rnd(12) === 0) num += `e${rnd(2) ? '-' : ''}${rnd(20)}`;
-      const text = `{"order_id":"ORD-0${i}","n":${num},"list":[${num},1.5],"nested":{"x":${num}}}`;
-      let want: unknown;
-      try {
-        want = referenceParse(text);
-      } catch {
-        // Exponents that land beyond 2^53 or Infinity are refused by both paths.
-        expect(() => parseJsonExact(text), text).toThrow(TapMappingError);
-        continue;
-      }
-      expect(parseJsonExact(text), text).toEqual(want);
+      expectAsReference(`{"order_id":"ORD-0${i}","n":${num},"list":[${num},1.5],"nested":{"x":${num}}}`);
     }
   });
 
   it('its quoting path gives exactly what the source-text reviver gives, strings that look like numbers and escapes included', () => {
-    // The reviver parseJsonExact used before the quoting path: a plain decimal (≤ 64 characters) as written,
-    // anything else through toDecimalString.
-    const reviver = (text: string): unknown =>
-      JSON.parse(text, (_k, v, ctx?: { source?: string }) =>
-        typeof v === 'number' ? (isDecimalString(ctx!.source) ? ctx!.source : toDecimalString(v)) : v,
-      );
     const rnd = randomInts(777);
     const numbers = [
       '1.0850',
@@ -641,17 +642,8 @@ describe('parseJsonExact', () => {
     let compared = 0;
     for (let i = 0; i < 5000; i++) {
       const text = `{"order_id":"ORD-${i}","v":${value(0)},"w":${numbers[i % numbers.length]}}`;
-      let want: unknown;
-      try {
-        want = reviver(text);
-      } catch {
-        expect(() => parseJsonExact(text), text).toThrow(TapMappingError);
-        continue;
-      }
-      const got = parseJsonExact(text);
+      if (!expectAsReference(text)) continue;
       compared++;
-      // Compared as JSON text: toEqual would not see an own `__proto__` key.
-      expect(JSON.stringify(got), text).toBe(JSON.stringify(want));
       if (/1\.0850|-0[,}\]]/.test(text)) quoted++;
     }
     expect(compared).toBeGreaterThan(3000);
